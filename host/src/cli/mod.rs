@@ -1,0 +1,101 @@
+//! The `wippy` command line: a thin layer over the library.
+
+mod check;
+mod inspect;
+mod run;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::engine::{ArtifactCache, Runtime};
+use crate::registry::Registry;
+
+#[derive(Parser)]
+#[command(name = "wippy", version, about = "Runs WebAssembly components as supervised processes declared in a YAML registry")]
+struct Cli {
+    /// The project folder (default: the current directory).
+    #[arg(short = 'C', long = "project", value_name = "DIR", global = true)]
+    project: Option<PathBuf>,
+    /// Say more on stderr: -v for what is loaded, compiled and cached, -vv for more.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: CliCommand,
+}
+
+#[derive(Subcommand)]
+enum CliCommand {
+    /// Run a command (`wippy run greet World`), list them (`wippy run list`), or run any
+    /// process entry by ID (`wippy run --exec app:worker 6 7`).
+    Run(run::RunArgs),
+    /// Load and verify everything (hashes, methods, signatures) without running anything.
+    Check,
+    /// Show what the registry holds.
+    #[command(subcommand)]
+    Registry(inspect::RegistryCommand),
+    /// Print the wippy and wasmtime versions.
+    Version,
+}
+
+/// A failure to report: the message, and the exit code that goes with it.
+pub(crate) struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self {
+            message: error.to_string(),
+            code: 1,
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        CliCommand::Version => {
+            println!("wippy {} (wasmtime {})", env!("CARGO_PKG_VERSION"), env!("WIPPY_WASMTIME_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+        CliCommand::Run(args) => run::run(cli.project, args),
+        CliCommand::Check => check::check(cli.project),
+        CliCommand::Registry(command) => inspect::registry(cli.project, command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => log::LevelFilter::Warn,
+        1 => log::LevelFilter::Info,
+        _ => log::LevelFilter::Debug,
+    };
+    env_logger::Builder::new()
+        .filter_level(log::LevelFilter::Warn)
+        .filter_module("wippy", level)
+        .format(|buf, record| writeln!(buf, "wippy {}: {}", record.level().as_str().to_lowercase(), record.args()))
+        .init();
+}
+
+pub(crate) fn load_registry(project: Option<PathBuf>) -> Result<Registry, Failure> {
+    let root = project.unwrap_or_else(|| PathBuf::from("."));
+    Ok(Registry::load(&root)?)
+}
+
+pub(crate) fn new_runtime() -> Result<Runtime, Failure> {
+    Runtime::new(ArtifactCache::from_env())
+        .map_err(|e| Failure::from(format!("cannot start the WebAssembly engine: {e}")))
+}

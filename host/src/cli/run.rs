@@ -1,0 +1,133 @@
+//! `wippy run`: a command, the command list, or any process entry by ID.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use wasmtime::component::Val;
+
+use super::{Failure, load_registry, new_runtime};
+use crate::engine::PreparedEntry;
+use crate::process::{self, Exit, ProcessConfig};
+use crate::registry::{Entry, EntryId, Registry, closest};
+use crate::values;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Run this process entry (`namespace:name`) instead of a command; no `meta.command` needed.
+    #[arg(long, value_name = "ENTRY-ID")]
+    exec: Option<String>,
+    /// The command and its arguments; `list` shows the commands.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND [ARGS]")]
+    words: Vec<String>,
+}
+
+pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure> {
+    let registry = load_registry(project)?;
+    let (entry, guest_args) = match &args.exec {
+        Some(id) => (find_entry(&registry, id)?, args.words.as_slice()),
+        None => match args.words.split_first() {
+            None => {
+                return Err(Failure::from(
+                    "name a command to run, e.g. `wippy run greet World`; `wippy run list` shows the commands",
+                ));
+            }
+            Some((name, _)) if name == "list" => {
+                print_commands(&registry);
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some((name, rest)) => (find_command(&registry, name)?, rest),
+        },
+    };
+    let runtime = new_runtime()?;
+    let prepared = PreparedEntry::prepare(&runtime, &registry, entry)?;
+    let call_args = values::parse_cli_args(&prepared.export.name, &prepared.export.ty, guest_args)
+        .map_err(|problem| format!("`{}`: {problem}", entry.id))?;
+    let wasm = entry.kind.wasm().expect("prepared entries are wasm entries");
+    let mut argv = vec![entry.id.to_string()];
+    argv.extend(wasm.wasi.args.clone().unwrap_or_else(|| guest_args.to_vec()));
+    let exit = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(process::run(&prepared, ProcessConfig { args: argv }, &call_args))?;
+    report(&entry.id, exit)
+}
+
+/// Prints the result per the CLI contract: strings as they are, other values in WAVE; the
+/// `ok` arm of a `result` is unwrapped, the `err` arm is a failure.
+fn report(id: &EntryId, exit: Exit) -> Result<ExitCode, Failure> {
+    let results = match exit {
+        Exit::Exited(code) => return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1))),
+        Exit::Returned(results) => results,
+    };
+    for value in results {
+        match value {
+            Val::Result(Ok(payload)) => {
+                if let Some(payload) = payload {
+                    println!("{}", values::render(&payload));
+                }
+            }
+            Val::Result(Err(payload)) => {
+                let detail = payload.map(|p| values::render(&p));
+                return Err(Failure::from(match detail {
+                    Some(detail) => format!("`{id}` returned an error: {detail}"),
+                    None => format!("`{id}` returned an error (with no details)"),
+                }));
+            }
+            other => println!("{}", values::render(&other)),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_commands(registry: &Registry) {
+    let commands = registry.commands();
+    if commands.is_empty() {
+        println!("no commands; give a process entry `meta.command: {{name: ..., short: ...}}` to add one");
+        return;
+    }
+    let name_width = commands.iter().map(|(c, _)| c.name.len()).max().unwrap_or(0);
+    let short_width = commands.iter().map(|(c, _)| c.short.len()).max().unwrap_or(0);
+    for (command, entry) in commands {
+        println!(
+            "{:name_width$}  {:short_width$}  {}",
+            command.name, command.short, entry.id
+        );
+    }
+}
+
+fn find_command<'r>(registry: &'r Registry, name: &str) -> Result<&'r Entry, Failure> {
+    registry.command(name).ok_or_else(|| {
+        let commands = registry.commands();
+        let names: Vec<&str> = commands.iter().map(|(c, _)| c.name.as_str()).collect();
+        let hint = match closest(name, &names) {
+            Some(near) => format!("did you mean `{near}`? "),
+            None => String::new(),
+        };
+        let available = if names.is_empty() {
+            "this project registers no commands".to_string()
+        } else {
+            format!("the commands are: {}", names.join(", "))
+        };
+        Failure::from(format!(
+            "unknown command `{name}`; {hint}{available} (`wippy run list` shows them with their entries)"
+        ))
+    })
+}
+
+fn find_entry<'r>(registry: &'r Registry, id: &str) -> Result<&'r Entry, Failure> {
+    let parsed = EntryId::parse_full(id).ok_or_else(|| {
+        Failure::from(format!("`{id}` is not an entry ID; write it as `namespace:name`"))
+    })?;
+    registry.get(&parsed).ok_or_else(|| {
+        let ids: Vec<String> = registry
+            .entries()
+            .filter(|e| e.kind.wasm().is_some())
+            .map(|e| e.id.to_string())
+            .collect();
+        Failure::from(format!(
+            "no entry `{id}` in the registry; the WebAssembly entries are: {}",
+            if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+        ))
+    })
+}

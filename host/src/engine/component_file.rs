@@ -1,0 +1,90 @@
+//! Reading a component's bytes: confined to its `fs.directory`, checked against the pinned hash.
+
+use std::io::ErrorKind;
+use std::path::{Component as PathPart, Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+
+use crate::registry::{Entry, LoadError, Registry, Sha256Digest, WasmEntry};
+
+pub struct ComponentFile {
+    /// The file on the host, for messages.
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
+/// Bytes 4..8 of a core module (version 1); components use a different layer/version.
+const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
+
+pub fn read_verified(registry: &Registry, entry: &Entry, wasm: &WasmEntry) -> Result<ComponentFile, LoadError> {
+    let relative = Path::new(&wasm.path);
+    if relative.is_absolute() || relative.components().any(|p| matches!(p, PathPart::ParentDir)) {
+        return Err(entry
+            .error(format!(
+                "`{}` leaves the fs directory `{}`; a path may not be absolute or contain `..`",
+                wasm.path, wasm.fs
+            ))
+            .field("path")
+            .fix("give a path inside the directory, or declare an fs.directory entry for the folder that holds the file"));
+    }
+    let root = &registry.fs_directory(&wasm.fs).directory;
+    let host_path = root.join(relative);
+    let dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(|e| {
+        entry
+            .error(format!("the fs directory `{}` ({}) cannot be opened: {e}", wasm.fs, root.display()))
+            .field("fs")
+            .fix("create the directory or fix the `directory` of that fs.directory entry")
+    })?;
+    // cap-std resolves the path inside `dir` and refuses anything (a symlink included) that
+    // would lead outside it.
+    let bytes = dir.read(relative).map_err(|e| {
+        let error = entry.error(match e.kind() {
+            ErrorKind::NotFound => format!("the component file {} does not exist", host_path.display()),
+            ErrorKind::PermissionDenied if e.to_string().contains("outside") => format!(
+                "{} leads outside the fs directory `{}` (through a symlink); access is confined to {}",
+                host_path.display(),
+                wasm.fs,
+                root.display()
+            ),
+            _ => format!("the component file {} cannot be read: {e}", host_path.display()),
+        });
+        error
+            .field("path")
+            .fix("build the component, or correct `path` (it is relative to the fs directory)")
+    })?;
+
+    let actual = Sha256Digest::of(&bytes);
+    if actual != wasm.hash {
+        return Err(entry
+            .error(format!(
+                "hash mismatch for {}: expected {}, actual {actual}",
+                host_path.display(),
+                wasm.hash
+            ))
+            .field("hash")
+            .fix(format!(
+                "if you rebuilt the component on purpose, pin the new build with `hash: {actual}`; otherwise restore the file that was pinned"
+            )));
+    }
+    if !bytes.starts_with(WASM_MAGIC) {
+        return Err(entry
+            .error(format!(
+                "{} is not WebAssembly: it does not start with the `\\0asm` magic bytes",
+                host_path.display()
+            ))
+            .field("path")
+            .fix("point `path` at a .wasm component, e.g. built with `cargo build --target wasm32-wasip2`"));
+    }
+    if bytes.get(4..8) == Some(&CORE_MODULE_VERSION) {
+        let problem = format!("{} is a core WebAssembly module, not a component", host_path.display());
+        let fix = if wasm.wit.is_some() {
+            "core modules with a `wit` signature are not supported yet; build a component (target wasm32-wasip2, or `wasm-tools component new`)"
+        } else {
+            "build a component (target wasm32-wasip2, or `wasm-tools component new`)"
+        };
+        return Err(entry.error(problem).field("path").fix(fix));
+    }
+    Ok(ComponentFile { path: host_path, bytes })
+}

@@ -1,0 +1,65 @@
+//! The wasmtime engine and everything that turns a `process.wasm` entry into something
+//! instantiable: verified bytes, a compiled (and cached) component, the resolved export,
+//! and one `InstancePre` per entry.
+
+mod artifact_cache;
+mod component_file;
+mod exports;
+mod prepared;
+
+use wasmtime::component::Component;
+
+pub use artifact_cache::{ArtifactCache, CacheOutcome};
+pub use exports::{ExportedFunc, resolve_method};
+pub use prepared::PreparedEntry;
+
+use crate::registry::{Entry, LoadError, Registry};
+
+/// One wasmtime engine plus the on-disk cache of what it compiled.
+pub struct Runtime {
+    pub engine: wasmtime::Engine,
+    pub cache: ArtifactCache,
+}
+
+impl Runtime {
+    pub fn new(cache: ArtifactCache) -> anyhow::Result<Self> {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        let engine = wasmtime::Engine::new(&config)?;
+        Ok(Self { engine, cache })
+    }
+
+    /// Reads the entry's component through its `fs.directory`, verifies its hash, and
+    /// compiles it — or loads the compiled artifact from the cache.
+    pub fn component(&self, registry: &Registry, entry: &Entry) -> Result<Component, LoadError> {
+        let wasm = entry.kind.wasm().expect("component() is called for wasm entries");
+        let file = component_file::read_verified(registry, entry, wasm)?;
+        let started = std::time::Instant::now();
+        let (component, outcome) = self
+            .cache
+            .load_or_compile(&self.engine, &wasm.hash, &file.bytes)
+            .map_err(|e| {
+                entry
+                    .error(format!(
+                        "{} is not a valid WebAssembly component: {}",
+                        file.path.display(),
+                        crate::process::describe_wasmtime_error(&e)
+                    ))
+                    .field("path")
+                    .fix("rebuild the component (for Rust: `cargo build --target wasm32-wasip2`) and re-pin its hash")
+            })?;
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        match outcome {
+            CacheOutcome::Hit(path) => {
+                log::info!("{}: loaded from the artifact cache {} in {ms:.1} ms", entry.id, path.display())
+            }
+            CacheOutcome::Compiled(Some(path)) => {
+                log::info!("{}: compiled in {ms:.1} ms, cached at {}", entry.id, path.display())
+            }
+            CacheOutcome::Compiled(None) => {
+                log::info!("{}: compiled in {ms:.1} ms (artifact cache unavailable)", entry.id)
+            }
+        }
+        Ok(component)
+    }
+}

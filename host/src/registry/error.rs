@@ -1,0 +1,116 @@
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::EntryId;
+
+/// Something the registry (or a component it names) got wrong, placed as precisely as we can:
+/// file and line, entry, field. Rendered as one paragraph that ends with how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: Option<PathBuf>,
+    pub line: Option<u64>,
+    pub entry: Option<EntryId>,
+    pub field: Option<String>,
+    pub problem: String,
+    pub fix: Option<String>,
+}
+
+impl LoadError {
+    pub fn new(problem: impl Into<String>) -> Self {
+        Self {
+            file: None,
+            line: None,
+            entry: None,
+            field: None,
+            problem: problem.into(),
+            fix: None,
+        }
+    }
+
+    pub fn file(mut self, file: &Path) -> Self {
+        self.file = Some(file.to_path_buf());
+        self
+    }
+
+    pub fn line(mut self, line: u64) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    pub fn entry(mut self, entry: &EntryId) -> Self {
+        self.entry = Some(entry.clone());
+        self
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// Paths are shown relative to the working directory when they are inside it, so that
+/// messages stay short and terminals can still open them.
+pub(crate) fn display_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative.unwrap_or_else(|| path.to_path_buf()).display().to_string()
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut place = Vec::new();
+        if let Some(file) = &self.file {
+            match self.line {
+                Some(line) => place.push(format!("{}:{line}", display_path(file))),
+                None => place.push(display_path(file)),
+            }
+        }
+        if let Some(entry) = &self.entry {
+            place.push(format!("entry `{entry}`"));
+        }
+        if let Some(field) = &self.field {
+            place.push(format!("field `{field}`"));
+        }
+        if !place.is_empty() {
+            write!(f, "{}: ", place.join(", "))?;
+        }
+        f.write_str(&self.problem)?;
+        if let Some(fix) = &self.fix {
+            write!(f, ". {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Every problem found in one load: loading is all-or-nothing, but the user should see all
+/// of what to fix at once, not one error per attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl From<LoadError> for LoadErrors {
+    fn from(error: LoadError) -> Self {
+        Self(vec![error])
+    }
+}
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}
