@@ -52,7 +52,10 @@ pub async fn run(prepared: &PreparedEntry, config: ProcessConfig, args: &[Val]) 
 /// One line for a wasmtime error: the trap or root cause, then where in the guest it happened.
 pub fn describe_wasmtime_error(error: &wasmtime::Error) -> String {
     let mut text = match error.downcast_ref::<Trap>() {
-        Some(trap) => format!("the guest trapped: {trap}"),
+        Some(trap) => {
+            let trap = trap.to_string();
+            format!("the guest trapped: {}", trap.strip_prefix("wasm trap: ").unwrap_or(&trap))
+        }
         None => error
             .chain()
             .map(|cause| cause.to_string())
@@ -61,15 +64,24 @@ pub fn describe_wasmtime_error(error: &wasmtime::Error) -> String {
             .join(": "),
     };
     if let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() {
-        let frames: Vec<&str> = backtrace
+        let frames: Vec<String> = backtrace
             .frames()
             .iter()
             .filter_map(|frame| frame.func_name())
-            .take(4)
+            .map(|name| format!("{:#}", rustc_demangle::demangle(name)))
+            .filter(|name| !is_runtime_frame(name))
+            .take(3)
             .collect();
         if !frames.is_empty() {
             text.push_str(&format!(" (in {})", frames.join(" ← ")));
         }
     }
     text
+}
+
+/// Frames of the guest language's own panic and abort machinery, which say nothing about
+/// where the guest's code failed.
+fn is_runtime_frame(name: &str) -> bool {
+    const RUNTIME: &[&str] = &["std::", "core::", "alloc::", "__rust", "rust_panic", "abort", "panic_abort::"];
+    RUNTIME.iter().any(|prefix| name.starts_with(prefix))
 }

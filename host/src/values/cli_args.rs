@@ -1,5 +1,5 @@
 use wasmtime::component::types::ComponentFunc;
-use wasmtime::component::{Type, Val};
+use wasmtime::component::{Type, Val, wasm_wave};
 
 use super::output::{signature, type_name};
 
@@ -47,8 +47,16 @@ fn parse_one(ty: &Type, arg: &str) -> Result<Val, String> {
                     .map_err(|_| format!("`{arg}` is not a single character")),
             }
         }
-        _ => Val::from_wave(ty, arg).map_err(|e| {
-            format!("`{arg}` is not a valid {}: expected {} ({e})", type_name(ty), expected_form(ty))
+        _ => wasm_wave::from_str::<Val>(ty, arg).map_err(|e| {
+            let span = e.span();
+            let inner = span.start > 0 || span.end < arg.trim_end().len();
+            match arg.get(span) {
+                // The value as a whole is of the right shape; a part inside it is not.
+                Some(part) if inner && !part.is_empty() => {
+                    format!("`{arg}` is not a valid {}: {} at `{part}`", type_name(ty), e.kind())
+                }
+                _ => format!("`{arg}` is not a valid {}: expected {}", type_name(ty), expected_form(ty)),
+            }
         }),
     }
 }

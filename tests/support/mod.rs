@@ -1,0 +1,167 @@
+//! Shared by the integration tests: guest components built from `guests/`, throwaway
+//! projects on disk, and the `wippy` binary run against them.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+pub const GUEST_TARGET: &str = "wasm32-wasip2";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Builds every guest in `guests/` once per test binary (cargo's own lock serialises
+/// concurrent builds from several binaries) and returns the folder holding the `.wasm` files.
+pub fn guests_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        ensure_guest_target();
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("guests");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--quiet", "--target", GUEST_TARGET, "--manifest-path"])
+            .arg(repo_root().join("guests/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .status()
+            .expect("cannot run cargo to build the guests");
+        assert!(status.success(), "building the guest components in guests/ failed (see the cargo output above)");
+        target_dir.join(GUEST_TARGET).join("release")
+    })
+}
+
+/// Installs the wasm32-wasip2 target when it is missing, or stops with a message that says how.
+fn ensure_guest_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == GUEST_TARGET))
+        .unwrap_or(false);
+    if installed {
+        return;
+    }
+    eprintln!("installing the {GUEST_TARGET} target to build the guest components…");
+    let added = Command::new("rustup").args(["target", "add", GUEST_TARGET]).status();
+    assert!(
+        matches!(added, Ok(s) if s.success()),
+        "the {GUEST_TARGET} Rust target is missing and `rustup target add {GUEST_TARGET}` failed; \
+         install it by hand (it needs rustup and network access to the Rust distribution server)"
+    );
+}
+
+/// The built guest `name` (`hello`, `values`, …).
+pub fn guest(name: &str) -> PathBuf {
+    let path = guests_dir().join(format!("{name}.wasm"));
+    assert!(path.is_file(), "guest {name} was not built at {}", path.display());
+    path
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A project in a temporary folder: registry files under `src/`, components under `wasm/`,
+/// and an artifact cache of its own.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("cannot create a temporary project");
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::create_dir_all(dir.path().join("wasm")).unwrap();
+        Self { dir }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.root().join(".cache")
+    }
+
+    /// Writes `text` to `relative` (under the project root), creating folders.
+    pub fn write(&self, relative: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.root().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Copies a built guest into `wasm/<name>.wasm` and returns its pinned hash.
+    pub fn add_guest(&self, name: &str) -> String {
+        let bytes = std::fs::read(guest(name)).unwrap();
+        self.write(&format!("wasm/{name}.wasm"), &bytes);
+        sha256(&bytes)
+    }
+
+    /// Runs `wippy -C <project> <args>` with this project's own artifact cache.
+    pub fn wippy(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
+        command.arg("-C").arg(self.root()).args(args);
+        command.env("WIPPY_CACHE_DIR", self.cache_dir()).env_remove("RUST_BACKTRACE");
+        Run::of(command.output().expect("cannot start the wippy binary"))
+    }
+}
+
+/// What a run of the binary printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(output: Output) -> Self {
+        Self {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, Some(0), "expected success, got {self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts exit code 1 with wippy's error paragraph closing stderr, and returns it from
+    /// `error: ` on. (A guest may have written to stderr before it.)
+    pub fn failed(&self) -> &str {
+        assert_eq!(self.code, Some(1), "expected exit code 1, got {self:#?}");
+        let start = if self.stderr.starts_with("error: ") {
+            0
+        } else {
+            self.stderr.rfind("\nerror: ").map(|i| i + 1).unwrap_or_else(|| panic!("no `error: ` paragraph: {self:#?}"))
+        };
+        let paragraph = &self.stderr[start..];
+        assert!(!paragraph.contains("panicked"), "a panic reached the user: {self:#?}");
+        assert!(!paragraph.contains("RUST_BACKTRACE"), "a Rust backtrace hint reached the user: {self:#?}");
+        paragraph
+    }
+}
+
+pub const HEADER: &str = "version: \"1.0\"\nnamespace: app\nentries:\n  - name: wasm\n    kind: fs.directory\n    directory: wasm\n";
+
+/// A `process.wasm` entry in YAML (indented for `entries:`), with optional extra lines.
+pub fn wasm_entry(name: &str, file: &str, hash: &str, method: &str, command: Option<&str>) -> String {
+    let mut yaml = format!(
+        "  - name: {name}\n    kind: process.wasm\n    fs: wasm\n    path: {file}\n    hash: {hash}\n    method: \"{method}\"\n"
+    );
+    if let Some(command) = command {
+        yaml.push_str(&format!("    meta:\n      command:\n        name: {command}\n        short: Runs {name}\n"));
+    }
+    yaml
+}
