@@ -442,7 +442,7 @@ fn describe_field_error(path: &str, message: &str, kind: &str) -> (String, Strin
         let name = rest.split('`').next().unwrap_or_default();
         let expected = rest.split_once(", expected ").map(|(_, e)| e.to_string());
         return (
-            format!("{parent}{name}"),
+            path.to_string(),
             format!("`{name}` is not a field of {kind}"),
             expected.map(|e| format!("expected {e}")),
         );

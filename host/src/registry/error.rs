@@ -64,13 +64,13 @@ pub(crate) fn display_path(path: &Path) -> String {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut place = Vec::new();
         if let Some(file) = &self.file {
             match self.line {
-                Some(line) => place.push(format!("{}:{line}", display_path(file))),
-                None => place.push(display_path(file)),
+                Some(line) => write!(f, "{}:{line}: ", display_path(file))?,
+                None => write!(f, "{}: ", display_path(file))?,
             }
         }
+        let mut place = Vec::new();
         if let Some(entry) = &self.entry {
             place.push(format!("entry `{entry}`"));
         }
@@ -82,7 +82,9 @@ impl fmt::Display for LoadError {
         }
         f.write_str(&self.problem)?;
         if let Some(fix) = &self.fix {
-            write!(f, ". {fix}")?;
+            let mut chars = fix.chars();
+            let first = chars.next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+            write!(f, ". {first}{}", chars.as_str())?;
         }
         Ok(())
     }
