@@ -20,26 +20,37 @@ const ZERO_HASH: &str = "sha256:000000000000000000000000000000000000000000000000
 
 #[test]
 fn hash_mismatch_names_expected_actual_and_file_and_harms_no_other_entry() {
-    let (project, actual) = project_with(|_| wasm_entry("stale", "hello.wasm", ZERO_HASH, "greet", Some("stale")));
+    let (project, actual) =
+        project_with(|_| wasm_entry("stale", "hello.wasm", ZERO_HASH, "greet", Some("stale")));
     let err = project.wippy(&["run", "stale", "x"]).failed().to_string();
     let file = project.root().join("wasm/hello.wasm");
     assert!(err.contains("src/app.yaml:"), "{err}");
     assert!(err.contains("entry `app:stale`, field `hash`"), "{err}");
     assert!(
-        err.contains(&format!("hash mismatch for {}: expected {ZERO_HASH}, actual {actual}", file.display())),
+        err.contains(&format!(
+            "hash mismatch for {}: expected {ZERO_HASH}, actual {actual}",
+            file.display()
+        )),
         "{err}"
     );
-    assert!(err.contains(&format!("pin the new build with `hash: {actual}`")), "{err}");
+    assert!(
+        err.contains(&format!("pin the new build with `hash: {actual}`")),
+        "{err}"
+    );
     // The entry with the right hash still runs; `check` reports the bad one.
     assert_eq!(project.wippy(&["run", "greet", "ok"]).ok(), "Hello, ok!\n");
     let check = project.wippy(&["check"]);
-    assert!(check.failed().contains("entry `app:stale`, field `hash`"), "{check:#?}");
+    assert!(
+        check.failed().contains("entry `app:stale`, field `hash`"),
+        "{check:#?}"
+    );
     assert!(check.stdout.contains("ok  app:greet"), "{check:#?}");
 }
 
 #[test]
 fn malformed_hash_says_what_form_it_needs() {
-    let (project, _) = project_with(|_| wasm_entry("bad", "hello.wasm", "sha256:ABC", "greet", None));
+    let (project, _) =
+        project_with(|_| wasm_entry("bad", "hello.wasm", "sha256:ABC", "greet", None));
     let err = project.wippy(&["check"]).failed().to_string();
     assert!(err.contains("entry `app:bad`, field `hash`: malformed hash: `sha256:ABC` has 3 hex digits after `sha256:`, not 64"), "{err}");
     assert!(err.contains("64 lowercase hex digits"), "{err}");
@@ -47,43 +58,69 @@ fn malformed_hash_says_what_form_it_needs() {
 
 #[test]
 fn missing_wasm_file() {
-    let (project, hash) = project_with(|hash| wasm_entry("gone", "missing.wasm", hash, "greet", Some("gone")));
+    let (project, hash) =
+        project_with(|hash| wasm_entry("gone", "missing.wasm", hash, "greet", Some("gone")));
     let _ = hash;
     let err = project.wippy(&["run", "gone"]).failed().to_string();
     let file = project.root().join("wasm/missing.wasm");
     assert!(err.contains("entry `app:gone`, field `path`"), "{err}");
-    assert!(err.contains(&format!("the component file {} does not exist", file.display())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the component file {} does not exist",
+            file.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
 fn path_with_dotdot_is_refused() {
-    let (project, _) = project_with(|hash| wasm_entry("escape", "../wasm/hello.wasm", hash, "greet", Some("escape")));
+    let (project, _) = project_with(|hash| {
+        wasm_entry(
+            "escape",
+            "../wasm/hello.wasm",
+            hash,
+            "greet",
+            Some("escape"),
+        )
+    });
     let err = project.wippy(&["run", "escape", "x"]).failed().to_string();
     assert!(err.contains("entry `app:escape`, field `path`: `../wasm/hello.wasm` leaves the fs directory `app:wasm`"), "{err}");
 }
 
 #[test]
 fn symlink_out_of_the_fs_directory_is_refused() {
-    let (project, hash) = project_with(|hash| wasm_entry("link", "outside.wasm", hash, "greet", Some("link")));
+    let (project, hash) =
+        project_with(|hash| wasm_entry("link", "outside.wasm", hash, "greet", Some("link")));
     let _ = hash;
     let outside = project.root().join("elsewhere.wasm");
     std::fs::copy(project.root().join("wasm/hello.wasm"), &outside).unwrap();
     std::os::unix::fs::symlink(&outside, project.root().join("wasm/outside.wasm")).unwrap();
     let err = project.wippy(&["run", "link", "x"]).failed().to_string();
     assert!(err.contains("entry `app:link`, field `path`"), "{err}");
-    assert!(err.contains("leads outside the fs directory `app:wasm` (through a symlink)"), "{err}");
+    assert!(
+        err.contains("leads outside the fs directory `app:wasm` (through a symlink)"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_method_lists_the_exports() {
-    let (project, _) = project_with(|hash| wasm_entry("typo", "hello.wasm", hash, "gret", Some("typo")));
+    let (project, _) =
+        project_with(|hash| wasm_entry("typo", "hello.wasm", hash, "gret", Some("typo")));
     let err = project.wippy(&["run", "typo"]).failed().to_string();
-    assert!(err.contains("entry `app:typo`, field `method`: method `gret` is not exported by the component"), "{err}");
+    assert!(
+        err.contains(
+            "entry `app:typo`, field `method`: method `gret` is not exported by the component"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("the component exports: greet, compute, wippy-guests:hello/text@0.1.0#shout, wippy-guests:hello/text@0.1.0#repeat"),
         "{err}"
     );
-    let (project, _) = project_with(|hash| wasm_entry("iface", "hello.wasm", hash, "nope#shout", Some("iface")));
+    let (project, _) =
+        project_with(|hash| wasm_entry("iface", "hello.wasm", hash, "nope#shout", Some("iface")));
     let err = project.wippy(&["run", "iface", "x"]).failed().to_string();
     assert!(err.contains("method `nope#shout` is not exported"), "{err}");
 }
@@ -92,29 +129,51 @@ fn unknown_method_lists_the_exports() {
 fn wrong_arity_shows_the_signature() {
     let (project, _) = project_with(|_| String::new());
     let err = project.wippy(&["run", "greet"]).failed().to_string();
-    assert_eq!(err, "error: `app:greet`: `greet` takes 1 argument but 0 were given. Usage: greet(name: string) -> string\n");
-    let err = project.wippy(&["run", "greet", "a", "b"]).failed().to_string();
+    assert_eq!(
+        err,
+        "error: `app:greet`: `greet` takes 1 argument but 0 were given. Usage: greet(name: string) -> string\n"
+    );
+    let err = project
+        .wippy(&["run", "greet", "a", "b"])
+        .failed()
+        .to_string();
     assert!(err.contains("takes 1 argument but 2 were given"), "{err}");
 }
 
 #[test]
 fn unparsable_argument_names_the_parameter_and_expected_form() {
-    let (project, _) = project_with(|hash| wasm_entry("compute", "hello.wasm", hash, "compute", Some("compute")));
-    let err = project.wippy(&["run", "compute", "6", "seven"]).failed().to_string();
+    let (project, _) =
+        project_with(|hash| wasm_entry("compute", "hello.wasm", hash, "compute", Some("compute")));
+    let err = project
+        .wippy(&["run", "compute", "6", "seven"])
+        .failed()
+        .to_string();
     assert_eq!(
         err,
         "error: `app:compute`: argument 2 (`b: u32`): `seven` is not a valid u32: expected a whole number from 0 to 4294967295. Usage: compute(a: u32, b: u32) -> u32\n"
     );
-    let err = project.wippy(&["run", "compute", "-1", "2"]).failed().to_string();
-    assert!(err.contains("argument 1 (`a: u32`): `-1` is not a valid u32"), "{err}");
+    let err = project
+        .wippy(&["run", "compute", "-1", "2"])
+        .failed()
+        .to_string();
+    assert!(
+        err.contains("argument 1 (`a: u32`): `-1` is not a valid u32"),
+        "{err}"
+    );
 }
 
 #[test]
 fn yaml_syntax_error_names_file_and_line() {
     let (project, _) = project_with(|_| String::new());
-    project.write("src/broken.yaml", "namespace: other\nentries:\n  - name: x\n    kind: [unclosed\n  - name: y\n");
+    project.write(
+        "src/broken.yaml",
+        "namespace: other\nentries:\n  - name: x\n    kind: [unclosed\n  - name: y\n",
+    );
     let err = project.wippy(&["run", "greet", "x"]).failed().to_string();
-    assert!(err.starts_with("error: src/broken.yaml:") || err.contains("/src/broken.yaml:"), "{err}");
+    assert!(
+        err.starts_with("error: src/broken.yaml:") || err.contains("/src/broken.yaml:"),
+        "{err}"
+    );
     assert!(err.contains("broken.yaml:5: invalid YAML"), "{err}");
     assert!(err.contains("Fix the YAML at that line"), "{err}");
     // All-or-nothing: a broken file stops the load; fixing it brings the rest back.
@@ -125,7 +184,10 @@ fn yaml_syntax_error_names_file_and_line() {
 #[test]
 fn duplicate_entry_id_names_both_places() {
     let (project, _) = project_with(|_| String::new());
-    project.write("src/more.yaml", "namespace: app\nentries:\n  - name: greet\n    kind: terminal.host\n");
+    project.write(
+        "src/more.yaml",
+        "namespace: app\nentries:\n  - name: greet\n    kind: terminal.host\n",
+    );
     let err = project.wippy(&["run", "list"]).failed().to_string();
     assert!(err.contains("more.yaml:3: entry `app:greet`, field `name`: duplicate entry ID `app:greet`; it is already declared at"), "{err}");
     assert!(err.contains("app.yaml:7"), "{err}");
@@ -133,7 +195,9 @@ fn duplicate_entry_id_names_both_places() {
 
 #[test]
 fn missing_required_field() {
-    let (project, _) = project_with(|_| "  - name: nohash\n    kind: process.wasm\n    fs: wasm\n    path: hello.wasm\n    method: greet\n".into());
+    let (project, _) = project_with(|_| {
+        "  - name: nohash\n    kind: process.wasm\n    fs: wasm\n    path: hello.wasm\n    method: greet\n".into()
+    });
     let err = project.wippy(&["check"]).failed().to_string();
     assert!(err.contains("entry `app:nohash`, field `hash`: required field `hash` is missing. Add `hash:` to this process.wasm entry"), "{err}");
 }
@@ -146,16 +210,34 @@ fn unknown_field_and_unknown_kind_suggest_the_right_word() {
         format!("namespace: t\nentries:\n  - name: a\n    kind: proces.wasm\n  - name: b\n    kind: process.wasm\n    fs: app:wasm\n    path: hello.wasm\n    hash: {hash}\n    method: greet\n    limit: {{}}\n"),
     );
     let err = project.wippy(&["check"]).failed().to_string();
-    assert!(err.contains("entry `t:a`, field `kind`: unknown kind `proces.wasm`. Did you mean `process.wasm`?"), "{err}");
-    assert!(err.contains("entry `t:b`, field `limit`: `limit` is not a field of process.wasm"), "{err}");
+    assert!(
+        err.contains(
+            "entry `t:a`, field `kind`: unknown kind `proces.wasm`. Did you mean `process.wasm`?"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("entry `t:b`, field `limit`: `limit` is not a field of process.wasm"),
+        "{err}"
+    );
 }
 
 #[test]
 fn dangling_fs_reference_lists_what_exists() {
-    let (project, _) = project_with(|hash| wasm_entry("lost", "hello.wasm", hash, "greet", None).replace("fs: wasm", "fs: wsam"));
+    let (project, _) = project_with(|hash| {
+        wasm_entry("lost", "hello.wasm", hash, "greet", None).replace("fs: wasm", "fs: wsam")
+    });
     let err = project.wippy(&["check"]).failed().to_string();
-    assert!(err.contains("entry `app:lost`, field `fs`: refers to `app:wsam`, which no registry file declares"), "{err}");
-    assert!(err.contains("use one of the fs.directory entries: app:wasm"), "{err}");
+    assert!(
+        err.contains(
+            "entry `app:lost`, field `fs`: refers to `app:wsam`, which no registry file declares"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("use one of the fs.directory entries: app:wasm"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -164,7 +246,12 @@ fn reference_to_an_entry_of_the_wrong_kind() {
         wasm_entry("wrong", "hello.wasm", hash, "greet", None).replace("fs: wasm", "fs: greet")
     });
     let err = project.wippy(&["check"]).failed().to_string();
-    assert!(err.contains("field `fs`: `app:greet` is a process.wasm, but this field needs a fs.directory"), "{err}");
+    assert!(
+        err.contains(
+            "field `fs`: `app:greet` is a process.wasm, but this field needs a fs.directory"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -175,8 +262,16 @@ fn unknown_command_suggests_and_lists() {
         err,
         "error: unknown command `gret`; did you mean `greet`? the commands are: greet (`wippy run list` shows them with their entries)\n"
     );
-    let err = project.wippy(&["run", "--exec", "app:nothing"]).failed().to_string();
-    assert!(err.contains("no entry `app:nothing` in the registry; the WebAssembly entries are: app:greet"), "{err}");
+    let err = project
+        .wippy(&["run", "--exec", "app:nothing"])
+        .failed()
+        .to_string();
+    assert!(
+        err.contains(
+            "no entry `app:nothing` in the registry; the WebAssembly entries are: app:greet"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -185,11 +280,22 @@ fn a_file_that_is_not_webassembly() {
     let text = b"this is not a component\n";
     project.write("wasm/notes.wasm", text);
     let mut yaml = HEADER.to_string();
-    yaml += &wasm_entry("notes", "notes.wasm", &support::sha256(text), "greet", Some("notes"));
+    yaml += &wasm_entry(
+        "notes",
+        "notes.wasm",
+        &support::sha256(text),
+        "greet",
+        Some("notes"),
+    );
     project.write("src/app.yaml", yaml);
     let err = project.wippy(&["run", "notes"]).failed().to_string();
     assert!(err.contains("entry `app:notes`, field `path`:"), "{err}");
-    assert!(err.contains("notes.wasm is not WebAssembly: it does not start with the `\\0asm` magic bytes"), "{err}");
+    assert!(
+        err.contains(
+            "notes.wasm is not WebAssembly: it does not start with the `\\0asm` magic bytes"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -198,10 +304,19 @@ fn a_core_module_is_not_a_component() {
     let module = b"\0asm\x01\0\0\0";
     project.write("wasm/core.wasm", module);
     let mut yaml = HEADER.to_string();
-    yaml += &wasm_entry("core", "core.wasm", &support::sha256(module), "run", Some("core"));
+    yaml += &wasm_entry(
+        "core",
+        "core.wasm",
+        &support::sha256(module),
+        "run",
+        Some("core"),
+    );
     project.write("src/app.yaml", yaml);
     let err = project.wippy(&["run", "core"]).failed().to_string();
-    assert!(err.contains("core.wasm is a core WebAssembly module, not a component"), "{err}");
+    assert!(
+        err.contains("core.wasm is a core WebAssembly module, not a component"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -211,10 +326,19 @@ fn a_corrupt_component_is_a_load_error() {
     bytes.truncate(bytes.len() / 2);
     project.write("wasm/half.wasm", &bytes);
     let mut yaml = HEADER.to_string();
-    yaml += &wasm_entry("half", "half.wasm", &support::sha256(&bytes), "greet", Some("half"));
+    yaml += &wasm_entry(
+        "half",
+        "half.wasm",
+        &support::sha256(&bytes),
+        "greet",
+        Some("half"),
+    );
     project.write("src/app.yaml", yaml);
     let err = project.wippy(&["run", "half", "x"]).failed().to_string();
-    assert!(err.contains("half.wasm is not a valid WebAssembly component"), "{err}");
+    assert!(
+        err.contains("half.wasm is not a valid WebAssembly component"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -229,5 +353,8 @@ fn missing_project_folder() {
             .output()
             .unwrap(),
     );
-    assert!(out.failed().contains("cannot open the project folder"), "{out:#?}");
+    assert!(
+        out.failed().contains("cannot open the project folder"),
+        "{out:#?}"
+    );
 }

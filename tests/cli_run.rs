@@ -13,7 +13,13 @@ fn hello_project() -> Project {
     yaml += &wasm_entry("greet", "hello.wasm", &hash, "greet", Some("greet"));
     yaml += &wasm_entry("compute", "hello.wasm", &hash, "compute", Some("compute"));
     yaml += &wasm_entry("shout", "hello.wasm", &hash, "text#shout", Some("shout"));
-    yaml += &wasm_entry("repeat", "hello.wasm", &hash, "wippy-guests:hello/text@0.1.0#repeat", None);
+    yaml += &wasm_entry(
+        "repeat",
+        "hello.wasm",
+        &hash,
+        "wippy-guests:hello/text@0.1.0#repeat",
+        None,
+    );
     project.write("src/app.yaml", yaml);
     project
 }
@@ -21,7 +27,10 @@ fn hello_project() -> Project {
 #[test]
 fn greet_prints_the_string_as_is() {
     let project = hello_project();
-    assert_eq!(project.wippy(&["run", "greet", "World"]).ok(), "Hello, World!\n");
+    assert_eq!(
+        project.wippy(&["run", "greet", "World"]).ok(),
+        "Hello, World!\n"
+    );
 }
 
 #[test]
@@ -33,7 +42,10 @@ fn compute_types_its_arguments_as_u32() {
 #[test]
 fn interface_exports_run_by_short_and_full_name() {
     let project = hello_project();
-    assert_eq!(project.wippy(&["run", "shout", "quiet please"]).ok(), "QUIET PLEASE\n");
+    assert_eq!(
+        project.wippy(&["run", "shout", "quiet please"]).ok(),
+        "QUIET PLEASE\n"
+    );
     let out = project.wippy(&["run", "--exec", "app:repeat", "ab", "3"]);
     assert_eq!(out.ok(), "[\"ab\", \"ab\", \"ab\"]\n");
 }
@@ -46,7 +58,12 @@ fn run_list_shows_commands_sorted_with_description_and_entry() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     let columns: Vec<Vec<&str>> = lines
         .iter()
-        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
         .collect();
     assert_eq!(columns[0], ["compute", "Runs compute", "app:compute"]);
     assert_eq!(columns[1], ["greet", "Runs greet", "app:greet"]);
@@ -56,8 +73,16 @@ fn run_list_shows_commands_sorted_with_description_and_entry() {
 #[test]
 fn exec_runs_any_entry_with_arguments() {
     let project = hello_project();
-    assert_eq!(project.wippy(&["run", "--exec", "app:compute", "11", "3"]).ok(), "33\n");
-    assert_eq!(project.wippy(&["run", "--exec", "app:greet", "exec"]).ok(), "Hello, exec!\n");
+    assert_eq!(
+        project
+            .wippy(&["run", "--exec", "app:compute", "11", "3"])
+            .ok(),
+        "33\n"
+    );
+    assert_eq!(
+        project.wippy(&["run", "--exec", "app:greet", "exec"]).ok(),
+        "Hello, exec!\n"
+    );
 }
 
 #[test]
@@ -65,10 +90,18 @@ fn a_second_run_loads_the_compiled_artifact_from_the_cache() {
     let project = hello_project();
     let first = project.wippy(&["-v", "run", "greet", "cache"]);
     assert_eq!(first.ok(), "Hello, cache!\n");
-    assert!(first.stderr.contains("app:greet: compiled in"), "{first:#?}");
+    assert!(
+        first.stderr.contains("app:greet: compiled in"),
+        "{first:#?}"
+    );
     let second = project.wippy(&["-v", "run", "greet", "cache"]);
     assert_eq!(second.ok(), "Hello, cache!\n");
-    assert!(second.stderr.contains("app:greet: loaded from the artifact cache"), "{second:#?}");
+    assert!(
+        second
+            .stderr
+            .contains("app:greet: loaded from the artifact cache"),
+        "{second:#?}"
+    );
     assert!(!second.stderr.contains("compiled in"), "{second:#?}");
 }
 
@@ -76,7 +109,10 @@ fn a_second_run_loads_the_compiled_artifact_from_the_cache() {
 fn a_corrupt_cache_file_is_ignored_and_rewritten() {
     let project = hello_project();
     project.wippy(&["run", "greet", "x"]).ok();
-    let files: Vec<_> = std::fs::read_dir(project.cache_dir()).unwrap().map(|f| f.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(project.cache_dir())
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let artifact = &files[0];
     let mut bytes = std::fs::read(artifact).unwrap();
@@ -86,14 +122,24 @@ fn a_corrupt_cache_file_is_ignored_and_rewritten() {
 
     let run = project.wippy(&["-v", "run", "greet", "again"]);
     assert_eq!(run.ok(), "Hello, again!\n");
-    assert!(run.stderr.contains("ignoring the corrupt artifact cache file"), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("ignoring the corrupt artifact cache file"),
+        "{run:#?}"
+    );
     assert!(run.stderr.contains("compiled in"), "{run:#?}");
 
     // Truncated to nothing, too.
     std::fs::write(artifact, b"").unwrap();
-    assert_eq!(project.wippy(&["run", "greet", "third"]).ok(), "Hello, third!\n");
+    assert_eq!(
+        project.wippy(&["run", "greet", "third"]).ok(),
+        "Hello, third!\n"
+    );
     let healed = project.wippy(&["-v", "run", "greet", "fourth"]);
-    assert!(healed.stderr.contains("loaded from the artifact cache"), "{healed:#?}");
+    assert!(
+        healed.stderr.contains("loaded from the artifact cache"),
+        "{healed:#?}"
+    );
 }
 
 #[test]
@@ -101,29 +147,47 @@ fn check_verifies_every_component_and_shows_signatures() {
     let project = hello_project();
     let out = project.wippy(&["check"]);
     let stdout = out.ok();
-    assert!(stdout.contains("ok  app:compute  compute(a: u32, b: u32) -> u32"), "{stdout}");
-    assert!(stdout.contains("ok  app:repeat  repeat(s: string, times: u8) -> list<string>"), "{stdout}");
-    assert!(stdout.contains("4 components verified, 0 errors"), "{stdout}");
+    assert!(
+        stdout.contains("ok  app:compute  compute(a: u32, b: u32) -> u32"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok  app:repeat  repeat(s: string, times: u8) -> list<string>"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("4 components verified, 0 errors"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn version_names_wippy_and_wasmtime() {
     let project = Project::new();
     let out = project.wippy(&["version"]);
-    assert!(out.ok().starts_with("wippy 0.1.0 (wasmtime 48."), "{out:#?}");
+    assert!(
+        out.ok().starts_with("wippy 0.1.0 (wasmtime 48."),
+        "{out:#?}"
+    );
 }
 
 #[test]
 fn project_source_folder_comes_from_wippy_lock() {
     let project = Project::new();
     let hash = project.add_guest("hello");
-    project.write("wippy.lock", "directories:\n  modules: .wippy\n  src: ./app\n");
+    project.write(
+        "wippy.lock",
+        "directories:\n  modules: .wippy\n  src: ./app\n",
+    );
     let mut yaml = HEADER.to_string();
     yaml += &wasm_entry("greet", "hello.wasm", &hash, "greet", Some("greet"));
     project.write("app/main.yaml", &yaml);
     // A registry file outside the source folder is not loaded: this one would be a duplicate.
     project.write("src/ignored.yaml", &yaml);
-    assert_eq!(project.wippy(&["run", "greet", "lock"]).ok(), "Hello, lock!\n");
+    assert_eq!(
+        project.wippy(&["run", "greet", "lock"]).ok(),
+        "Hello, lock!\n"
+    );
 }
 
 #[test]

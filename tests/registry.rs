@@ -12,7 +12,9 @@ fn load(project: &Project) -> Registry {
 }
 
 fn load_error(project: &Project) -> String {
-    Registry::load(project.root()).expect_err("the load should fail").to_string()
+    Registry::load(project.root())
+        .expect_err("the load should fail")
+        .to_string()
 }
 
 const HASH: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -54,17 +56,36 @@ entries:
     let registry = load(&project);
     let get = |name: &str| registry.get(&EntryId::new("app", name)).unwrap();
 
-    let EntryKind::FsDirectory(dir) = &get("files").kind else { panic!() };
-    assert_eq!(dir.directory, project.root().canonicalize().unwrap().join("data"));
+    let EntryKind::FsDirectory(dir) = &get("files").kind else {
+        panic!()
+    };
+    assert_eq!(
+        dir.directory,
+        project.root().canonicalize().unwrap().join("data")
+    );
     assert!(matches!(get("os").kind, EntryKind::EnvStorageOs));
-    let EntryKind::EnvStorageStatic(values) = &get("fixed").kind else { panic!() };
+    let EntryKind::EnvStorageStatic(values) = &get("fixed").kind else {
+        panic!()
+    };
     assert_eq!(values["GREETING"], "hi");
-    let EntryKind::EnvVariable(home) = &get("home").kind else { panic!() };
-    assert_eq!((home.storage.to_string(), home.variable.as_str()), ("app:os".into(), "HOME"));
-    let EntryKind::EnvVariable(greeting) = &get("greeting").kind else { panic!() };
-    assert_eq!(greeting.variable, "app:greeting", "the variable defaults to the entry ID");
+    let EntryKind::EnvVariable(home) = &get("home").kind else {
+        panic!()
+    };
+    assert_eq!(
+        (home.storage.to_string(), home.variable.as_str()),
+        ("app:os".into(), "HOME")
+    );
+    let EntryKind::EnvVariable(greeting) = &get("greeting").kind else {
+        panic!()
+    };
+    assert_eq!(
+        greeting.variable, "app:greeting",
+        "the variable defaults to the entry ID"
+    );
     assert_eq!(greeting.default.as_deref(), Some("hello"));
-    let EntryKind::ProcessHost(host) = &get("workers").kind else { panic!() };
+    let EntryKind::ProcessHost(host) = &get("workers").kind else {
+        panic!()
+    };
     assert_eq!((host.workers, host.queue_size), (Some(4), Some(1024)));
     assert!(matches!(get("terminal").kind, EntryKind::TerminalHost));
 
@@ -74,7 +95,10 @@ entries:
     assert_eq!(wasm.hash.to_string(), HASH);
     assert_eq!(wasm.method, "pkg:x/y@1.0.0#run");
     assert_eq!(wasm.imports, ["wasi:cli", "wasi:clocks"]);
-    assert_eq!(wasm.wasi.args.as_deref(), Some(&["a".to_string(), "b".to_string()][..]));
+    assert_eq!(
+        wasm.wasi.args.as_deref(),
+        Some(&["a".to_string(), "b".to_string()][..])
+    );
     assert_eq!(wasm.wasi.env[0].id, EntryId::new("app", "greeting"));
     assert!(wasm.wasi.env[0].required);
     assert!(wasm.wasi.mounts[0].read_only);
@@ -88,7 +112,10 @@ entries:
 #[test]
 fn references_resolve_across_namespaces_and_files() {
     let project = Project::new();
-    project.write("src/shared/fs.yaml", "namespace: shared\nentries:\n  - {name: files, kind: fs.directory, directory: data}\n");
+    project.write(
+        "src/shared/fs.yaml",
+        "namespace: shared\nentries:\n  - {name: files, kind: fs.directory, directory: data}\n",
+    );
     project.write(
         "src/app.yml",
         format!("namespace: app\nentries:\n  - {{name: w, kind: process.wasm, fs: shared:files, path: w.wasm, hash: {HASH}, method: run}}\n"),
@@ -107,11 +134,17 @@ fn later_kinds_are_kept_and_unrelated_yaml_is_ignored() {
         "src/app.yaml",
         "namespace: app\nentries:\n  - {name: script, kind: process.lua, source: file://lua/hello.lua, method: main}\n  - {name: svc, kind: process.service, process: app:script, host: app:host}\n",
     );
-    project.write("src/docker-compose.yaml", "services:\n  web: {image: nginx}\n");
+    project.write(
+        "src/docker-compose.yaml",
+        "services:\n  web: {image: nginx}\n",
+    );
     let registry = load(&project);
     let script = registry.get(&EntryId::new("app", "script")).unwrap();
     assert_eq!(script.kind.name(), "process.lua");
-    assert_eq!(script.fields["source"], "return function() return 42 end\n", "file:// was replaced by the text");
+    assert_eq!(
+        script.fields["source"], "return function() return 42 end\n",
+        "file:// was replaced by the text"
+    );
     assert_eq!(registry.entries().count(), 2);
 }
 
@@ -121,17 +154,29 @@ fn file_references_may_not_leave_the_source_folder() {
     project.write("secret.txt", "top secret");
     project.write("src/app.yaml", "namespace: app\nentries:\n  - {name: s, kind: library.lua, source: file://../secret.txt}\n");
     let err = load_error(&project);
-    assert!(err.contains("app.yaml:3: field `source`: `file://../secret.txt` resolves to"), "{err}");
+    assert!(
+        err.contains("app.yaml:3: field `source`: `file://../secret.txt` resolves to"),
+        "{err}"
+    );
     assert!(err.contains("outside the source folder"), "{err}");
 
     let outside = project.root().join("secret.txt");
     std::os::unix::fs::symlink(&outside, project.root().join("src/link.txt")).unwrap();
-    project.write("src/app.yaml", "namespace: app\nentries:\n  - {name: s, kind: library.lua, source: file://link.txt}\n");
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries:\n  - {name: s, kind: library.lua, source: file://link.txt}\n",
+    );
     assert!(load_error(&project).contains("outside the source folder"));
 
-    project.write("src/app.yaml", "namespace: app\nentries:\n  - {name: s, kind: library.lua, source: file://missing.lua}\n");
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries:\n  - {name: s, kind: library.lua, source: file://missing.lua}\n",
+    );
     let err = load_error(&project);
-    assert!(err.contains("`file://missing.lua` names") && err.contains("cannot be opened"), "{err}");
+    assert!(
+        err.contains("`file://missing.lua` names") && err.contains("cannot be opened"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -144,18 +189,33 @@ fn all_errors_are_reported_together() {
     let err = load_error(&project);
     let paragraphs: Vec<&str> = err.split("\n\n").collect();
     assert_eq!(paragraphs.len(), 3, "{err}");
-    assert!(paragraphs[0].contains("entry `app:a`, field `kind`: unknown kind `nope`"), "{err}");
-    assert!(paragraphs[1].contains("app.yaml:4: field `name`: the entry has no `name`"), "{err}");
-    assert!(paragraphs[2].contains("entry `app:v`, field `storage`: refers to `app:missing`"), "{err}");
+    assert!(
+        paragraphs[0].contains("entry `app:a`, field `kind`: unknown kind `nope`"),
+        "{err}"
+    );
+    assert!(
+        paragraphs[1].contains("app.yaml:4: field `name`: the entry has no `name`"),
+        "{err}"
+    );
+    assert!(
+        paragraphs[2].contains("entry `app:v`, field `storage`: refers to `app:missing`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn source_folder_is_src_when_present_else_the_root() {
     let project = Project::new();
     std::fs::remove_dir(project.root().join("src")).unwrap();
-    project.write("app.yaml", "namespace: root\nentries:\n  - {name: t, kind: terminal.host}\n");
+    project.write(
+        "app.yaml",
+        "namespace: root\nentries:\n  - {name: t, kind: terminal.host}\n",
+    );
     let registry = load(&project);
     assert!(registry.get(&EntryId::new("root", "t")).is_some());
-    assert_eq!(registry.project.source, project.root().canonicalize().unwrap());
+    assert_eq!(
+        registry.project.source,
+        project.root().canonicalize().unwrap()
+    );
     assert!(Path::new(&registry.project.source).is_dir());
 }

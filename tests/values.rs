@@ -5,9 +5,27 @@ mod support;
 use support::{HEADER, Project, wasm_entry};
 
 const FUNCS: &[&str] = &[
-    "echo-bool", "echo-ints", "echo-floats", "echo-char", "echo-list", "echo-bytes", "echo-option",
-    "echo-result", "echo-empty-result", "echo-variant", "echo-enum", "echo-flags", "echo-tuple",
-    "echo-user", "echo-users", "area", "describe", "count-chars", "divide", "nothing", "crash",
+    "echo-bool",
+    "echo-ints",
+    "echo-floats",
+    "echo-char",
+    "echo-list",
+    "echo-bytes",
+    "echo-option",
+    "echo-result",
+    "echo-empty-result",
+    "echo-variant",
+    "echo-enum",
+    "echo-flags",
+    "echo-tuple",
+    "echo-user",
+    "echo-users",
+    "area",
+    "describe",
+    "count-chars",
+    "divide",
+    "nothing",
+    "crash",
 ];
 
 fn values_project() -> Project {
@@ -15,7 +33,13 @@ fn values_project() -> Project {
     let hash = project.add_guest("values");
     let mut yaml = HEADER.to_string();
     for func in FUNCS {
-        yaml += &wasm_entry(func, "values.wasm", &hash, &format!("kinds#{func}"), Some(func));
+        yaml += &wasm_entry(
+            func,
+            "values.wasm",
+            &hash,
+            &format!("kinds#{func}"),
+            Some(func),
+        );
     }
     project.write("src/values.yaml", yaml);
     project
@@ -42,7 +66,8 @@ fn scalars_round_trip() {
 #[test]
 fn every_integer_width_at_its_limits() {
     let p = values_project();
-    let min = "{a: -128, b: 0, c: -32768, d: 0, e: -2147483648, f: 0, g: -9223372036854775808, h: 0}";
+    let min =
+        "{a: -128, b: 0, c: -32768, d: 0, e: -2147483648, f: 0, g: -9223372036854775808, h: 0}";
     let max = "{a: 127, b: 255, c: 32767, d: 65535, e: 2147483647, f: 4294967295, g: 9223372036854775807, h: 18446744073709551615}";
     assert_eq!(call(&p, "echo-ints", &[min]), min);
     assert_eq!(call(&p, "echo-ints", &[max]), max);
@@ -57,7 +82,10 @@ fn out_of_range_integers_are_refused_with_the_signature() {
     let ints = "record { a: s8, b: u8, c: s16, d: u16, e: s32, f: u32, g: s64, h: u64 }";
     assert!(err.contains(&format!("argument 1 (`v: {ints}`)")), "{err}");
     assert!(err.contains("invalid value at `128`"), "{err}");
-    assert!(err.contains(&format!("Usage: echo-ints(v: {ints}) -> {ints}")), "{err}");
+    assert!(
+        err.contains(&format!("Usage: echo-ints(v: {ints}) -> {ints}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -77,10 +105,18 @@ fn options_results_and_empty_results() {
     assert_eq!(call(&p, "echo-result", &["ok(7)"]), "7");
     assert_eq!(call(&p, "echo-empty-result", &["ok"]), "");
     let err = p.wippy(&["run", "echo-result", "err(\"bad input\")"]);
-    assert_eq!(err.failed(), "error: `app:echo-result` returned an error: bad input\n");
+    assert_eq!(
+        err.failed(),
+        "error: `app:echo-result` returned an error: bad input\n"
+    );
     assert_eq!(err.stdout, "");
     let empty = p.wippy(&["run", "echo-empty-result", "err"]);
-    assert!(empty.failed().contains("returned an error (with no details)"), "{empty:#?}");
+    assert!(
+        empty
+            .failed()
+            .contains("returned an error (with no details)"),
+        "{empty:#?}"
+    );
 }
 
 #[test]
@@ -98,10 +134,16 @@ fn variants_enums_and_flags() {
 #[test]
 fn tuples_and_records_nest() {
     let p = values_project();
-    assert_eq!(call(&p, "echo-tuple", &["(\"a\", -5, true)"]), "(\"a\", -5, true)");
+    assert_eq!(
+        call(&p, "echo-tuple", &["(\"a\", -5, true)"]),
+        "(\"a\", -5, true)"
+    );
     let user = "{name: \"Ada\", age: 36, tags: [\"math\", \"engines\"], favourite: some(blue), perms: {read, write}}";
     assert_eq!(call(&p, "echo-user", &[user]), user);
-    assert_eq!(call(&p, "describe", &[user]), "Ada (36) likes blue and has 2 tags, can write: true");
+    assert_eq!(
+        call(&p, "describe", &[user]),
+        "Ada (36) likes blue and has 2 tags, can write: true"
+    );
     // WAVE leaves out record fields whose option is `none`; either form is accepted.
     let bob = "{name: \"Bob\", age: 1, tags: [], perms: {}}";
     let users = format!("[{user}, {bob}]");
@@ -121,7 +163,10 @@ fn a_result_error_arm_exits_1() {
     let p = values_project();
     assert_eq!(call(&p, "divide", &["7", "2"]), "3");
     let err = p.wippy(&["run", "divide", "1", "0"]);
-    assert_eq!(err.failed(), "error: `app:divide` returned an error: division by zero\n");
+    assert_eq!(
+        err.failed(),
+        "error: `app:divide` returned an error: division by zero\n"
+    );
 }
 
 #[test]
@@ -129,8 +174,16 @@ fn a_trap_is_an_error_not_a_crash() {
     let p = values_project();
     let run = p.wippy(&["run", "crash", "boom"]);
     let err = run.failed();
-    assert!(err.starts_with("error: `app:crash` failed: the guest trapped: wasm `unreachable` instruction executed"), "{run:#?}");
-    assert!(err.contains("(in values::"), "the guest frame is named: {run:#?}");
+    assert!(
+        err.starts_with(
+            "error: `app:crash` failed: the guest trapped: wasm `unreachable` instruction executed"
+        ),
+        "{run:#?}"
+    );
+    assert!(
+        err.contains("(in values::"),
+        "the guest frame is named: {run:#?}"
+    );
     // The guest's own panic message reaches the terminal through its stderr.
     assert!(run.stderr.contains("boom"), "{run:#?}");
 }
@@ -138,8 +191,14 @@ fn a_trap_is_an_error_not_a_crash() {
 #[test]
 fn compound_values_must_be_wave() {
     let p = values_project();
-    let err = p.wippy(&["run", "echo-enum", "purple"]).failed().to_string();
+    let err = p
+        .wippy(&["run", "echo-enum", "purple"])
+        .failed()
+        .to_string();
     assert!(err.contains("`purple` is not a valid enum { red, green, blue }: expected one of `red`, `green`, `blue`."), "{err}");
-    let err = p.wippy(&["run", "echo-user", "{name: \"x\"}"]).failed().to_string();
+    let err = p
+        .wippy(&["run", "echo-user", "{name: \"x\"}"])
+        .failed()
+        .to_string();
     assert!(err.contains("expected a WAVE record such as `{name: ..., age: ..., tags: ..., favourite: ..., perms: ...}`"), "{err}");
 }

@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 pub const GUEST_TARGET: &str = "wasm32-wasip2";
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Builds every guest in `guests/` once per test binary (cargo's own lock serialises
@@ -20,10 +23,20 @@ pub fn guests_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         ensure_guest_target();
-        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("guests");
+        let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .unwrap()
+            .join("guests");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--release", "--quiet", "--target", GUEST_TARGET, "--manifest-path"])
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "--target",
+                GUEST_TARGET,
+                "--manifest-path",
+            ])
             .arg(repo_root().join("guests/Cargo.toml"))
             .arg("--target-dir")
             .arg(&target_dir)
@@ -31,7 +44,10 @@ pub fn guests_dir() -> &'static Path {
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
             .status()
             .expect("cannot run cargo to build the guests");
-        assert!(status.success(), "building the guest components in guests/ failed (see the cargo output above)");
+        assert!(
+            status.success(),
+            "building the guest components in guests/ failed (see the cargo output above)"
+        );
         target_dir.join(GUEST_TARGET).join("release")
     })
 }
@@ -41,13 +57,19 @@ fn ensure_guest_target() {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == GUEST_TARGET))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == GUEST_TARGET)
+        })
         .unwrap_or(false);
     if installed {
         return;
     }
     eprintln!("installing the {GUEST_TARGET} target to build the guest components…");
-    let added = Command::new("rustup").args(["target", "add", GUEST_TARGET]).status();
+    let added = Command::new("rustup")
+        .args(["target", "add", GUEST_TARGET])
+        .status();
     assert!(
         matches!(added, Ok(s) if s.success()),
         "the {GUEST_TARGET} Rust target is missing and `rustup target add {GUEST_TARGET}` failed; \
@@ -58,7 +80,11 @@ fn ensure_guest_target() {
 /// The built guest `name` (`hello`, `values`, …).
 pub fn guest(name: &str) -> PathBuf {
     let path = guests_dir().join(format!("{name}.wasm"));
-    assert!(path.is_file(), "guest {name} was not built at {}", path.display());
+    assert!(
+        path.is_file(),
+        "guest {name} was not built at {}",
+        path.display()
+    );
     path
 }
 
@@ -109,7 +135,9 @@ impl Project {
     pub fn wippy(&self, args: &[&str]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
         command.arg("-C").arg(self.root()).args(args);
-        command.env("WIPPY_CACHE_DIR", self.cache_dir()).env_remove("RUST_BACKTRACE");
+        command
+            .env("WIPPY_CACHE_DIR", self.cache_dir())
+            .env_remove("RUST_BACKTRACE");
         Run::of(command.output().expect("cannot start the wippy binary"))
     }
 }
@@ -144,11 +172,20 @@ impl Run {
         let start = if self.stderr.starts_with("error: ") {
             0
         } else {
-            self.stderr.rfind("\nerror: ").map(|i| i + 1).unwrap_or_else(|| panic!("no `error: ` paragraph: {self:#?}"))
+            self.stderr
+                .rfind("\nerror: ")
+                .map(|i| i + 1)
+                .unwrap_or_else(|| panic!("no `error: ` paragraph: {self:#?}"))
         };
         let paragraph = &self.stderr[start..];
-        assert!(!paragraph.contains("panicked"), "a panic reached the user: {self:#?}");
-        assert!(!paragraph.contains("RUST_BACKTRACE"), "a Rust backtrace hint reached the user: {self:#?}");
+        assert!(
+            !paragraph.contains("panicked"),
+            "a panic reached the user: {self:#?}"
+        );
+        assert!(
+            !paragraph.contains("RUST_BACKTRACE"),
+            "a Rust backtrace hint reached the user: {self:#?}"
+        );
         paragraph
     }
 }
@@ -156,12 +193,20 @@ impl Run {
 pub const HEADER: &str = "version: \"1.0\"\nnamespace: app\nentries:\n  - name: wasm\n    kind: fs.directory\n    directory: wasm\n";
 
 /// A `process.wasm` entry in YAML (indented for `entries:`), with optional extra lines.
-pub fn wasm_entry(name: &str, file: &str, hash: &str, method: &str, command: Option<&str>) -> String {
+pub fn wasm_entry(
+    name: &str,
+    file: &str,
+    hash: &str,
+    method: &str,
+    command: Option<&str>,
+) -> String {
     let mut yaml = format!(
         "  - name: {name}\n    kind: process.wasm\n    fs: wasm\n    path: {file}\n    hash: {hash}\n    method: \"{method}\"\n"
     );
     if let Some(command) = command {
-        yaml.push_str(&format!("    meta:\n      command:\n        name: {command}\n        short: Runs {name}\n"));
+        yaml.push_str(&format!(
+            "    meta:\n      command:\n        name: {command}\n        short: Runs {name}\n"
+        ));
     }
     yaml
 }

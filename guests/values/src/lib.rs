@@ -83,7 +83,8 @@ impl Guest for Values {
     }
 
     fn divide(a: i32, b: i32) -> Result<i32, String> {
-        a.checked_div(b).ok_or_else(|| "division by zero".to_string())
+        a.checked_div(b)
+            .ok_or_else(|| "division by zero".to_string())
     }
 
     fn nothing() {}

@@ -23,7 +23,11 @@ pub fn registry(project: Option<PathBuf>, command: RegistryCommand) -> Result<Ex
     let registry = load_registry(project)?;
     match command {
         RegistryCommand::List => {
-            let width = registry.entries().map(|e| e.id.to_string().len()).max().unwrap_or(0);
+            let width = registry
+                .entries()
+                .map(|e| e.id.to_string().len())
+                .max()
+                .unwrap_or(0);
             for entry in registry.entries() {
                 println!(
                     "{:width$}  {:16}  {}:{}",
@@ -37,16 +41,26 @@ pub fn registry(project: Option<PathBuf>, command: RegistryCommand) -> Result<Ex
         RegistryCommand::Show { id } => {
             let entry = EntryId::parse_full(&id)
                 .and_then(|parsed| registry.get(&parsed))
-                .ok_or_else(|| Failure::from(format!("no entry `{id}`; `wippy registry list` shows them all")))?;
+                .ok_or_else(|| {
+                    Failure::from(format!(
+                        "no entry `{id}`; `wippy registry list` shows them all"
+                    ))
+                })?;
             println!("id: {}", entry.id);
             println!("kind: {}", entry.kind.name());
             println!("declared at: {}:{}", display_path(&entry.file), entry.line);
             let mut rest = entry.fields.clone();
             if !entry.meta.is_empty() {
-                rest.insert("meta".to_string(), serde_json::Value::Object(entry.meta.clone()));
+                rest.insert(
+                    "meta".to_string(),
+                    serde_json::Value::Object(entry.meta.clone()),
+                );
             }
             if !rest.is_empty() {
-                print!("{}", serde_saphyr::to_string(&rest).map_err(|e| e.to_string())?);
+                print!(
+                    "{}",
+                    serde_saphyr::to_string(&rest).map_err(|e| e.to_string())?
+                );
             }
         }
     }

@@ -14,7 +14,11 @@ use crate::engine::{ArtifactCache, Runtime};
 use crate::registry::Registry;
 
 #[derive(Parser)]
-#[command(name = "wippy", version, about = "Runs WebAssembly components as supervised processes declared in a YAML registry")]
+#[command(
+    name = "wippy",
+    version,
+    about = "Runs WebAssembly components as supervised processes declared in a YAML registry"
+)]
 struct Cli {
     /// The project folder (default: the current directory).
     #[arg(short = 'C', long = "project", value_name = "DIR", global = true)]
@@ -60,7 +64,11 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         CliCommand::Version => {
-            println!("wippy {} (wasmtime {})", env!("CARGO_PKG_VERSION"), env!("WIPPY_WASMTIME_VERSION"));
+            println!(
+                "wippy {} (wasmtime {})",
+                env!("CARGO_PKG_VERSION"),
+                env!("WIPPY_WASMTIME_VERSION")
+            );
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Run(args) => run::run(cli.project, args),
@@ -86,7 +94,14 @@ fn init_logging(verbose: u8) {
     env_logger::Builder::new()
         .filter_level(log::LevelFilter::Warn)
         .filter_module("wippy", level)
-        .format(|buf, record| writeln!(buf, "wippy {}: {}", record.level().as_str().to_lowercase(), record.args()))
+        .format(|buf, record| {
+            writeln!(
+                buf,
+                "wippy {}: {}",
+                record.level().as_str().to_lowercase(),
+                record.args()
+            )
+        })
         .init();
 }
 

@@ -18,7 +18,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "ENTRY-ID")]
     exec: Option<String>,
     /// The command and its arguments; `list` shows the commands.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND [ARGS]")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND [ARGS]"
+    )]
     words: Vec<String>,
 }
 
@@ -43,13 +47,25 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
     let prepared = PreparedEntry::prepare(&runtime, &registry, entry)?;
     let call_args = values::parse_cli_args(&prepared.export.name, &prepared.export.ty, guest_args)
         .map_err(|problem| format!("`{}`: {problem}", entry.id))?;
-    let wasm = entry.kind.wasm().expect("prepared entries are wasm entries");
+    let wasm = entry
+        .kind
+        .wasm()
+        .expect("prepared entries are wasm entries");
     let mut argv = vec![entry.id.to_string()];
-    argv.extend(wasm.wasi.args.clone().unwrap_or_else(|| guest_args.to_vec()));
+    argv.extend(
+        wasm.wasi
+            .args
+            .clone()
+            .unwrap_or_else(|| guest_args.to_vec()),
+    );
     let exit = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(process::run(&prepared, ProcessConfig { args: argv }, &call_args))?;
+        .block_on(process::run(
+            &prepared,
+            ProcessConfig { args: argv },
+            &call_args,
+        ))?;
     report(&entry.id, exit)
 }
 
@@ -83,11 +99,21 @@ fn report(id: &EntryId, exit: Exit) -> Result<ExitCode, Failure> {
 fn print_commands(registry: &Registry) {
     let commands = registry.commands();
     if commands.is_empty() {
-        println!("no commands; give a process entry `meta.command: {{name: ..., short: ...}}` to add one");
+        println!(
+            "no commands; give a process entry `meta.command: {{name: ..., short: ...}}` to add one"
+        );
         return;
     }
-    let name_width = commands.iter().map(|(c, _)| c.name.len()).max().unwrap_or(0);
-    let short_width = commands.iter().map(|(c, _)| c.short.len()).max().unwrap_or(0);
+    let name_width = commands
+        .iter()
+        .map(|(c, _)| c.name.len())
+        .max()
+        .unwrap_or(0);
+    let short_width = commands
+        .iter()
+        .map(|(c, _)| c.short.len())
+        .max()
+        .unwrap_or(0);
     for (command, entry) in commands {
         println!(
             "{:name_width$}  {:short_width$}  {}",
@@ -117,7 +143,9 @@ fn find_command<'r>(registry: &'r Registry, name: &str) -> Result<&'r Entry, Fai
 
 fn find_entry<'r>(registry: &'r Registry, id: &str) -> Result<&'r Entry, Failure> {
     let parsed = EntryId::parse_full(id).ok_or_else(|| {
-        Failure::from(format!("`{id}` is not an entry ID; write it as `namespace:name`"))
+        Failure::from(format!(
+            "`{id}` is not an entry ID; write it as `namespace:name`"
+        ))
     })?;
     registry.get(&parsed).ok_or_else(|| {
         let ids: Vec<String> = registry
@@ -127,7 +155,11 @@ fn find_entry<'r>(registry: &'r Registry, id: &str) -> Result<&'r Entry, Failure
             .collect();
         Failure::from(format!(
             "no entry `{id}` in the registry; the WebAssembly entries are: {}",
-            if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+            if ids.is_empty() {
+                "none".to_string()
+            } else {
+                ids.join(", ")
+            }
         ))
     })
 }

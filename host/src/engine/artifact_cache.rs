@@ -34,7 +34,9 @@ impl ArtifactCache {
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: Some(dir.into()) }
+        Self {
+            dir: Some(dir.into()),
+        }
     }
 
     pub fn load_or_compile(
@@ -46,14 +48,23 @@ impl ArtifactCache {
         let Some(dir) = &self.dir else {
             return Ok((Component::new(engine, bytes)?, CacheOutcome::Compiled(None)));
         };
-        let path = dir.join(format!("{}-{:016x}.cwasm", digest.hex(), settings_hash(engine)));
+        let path = dir.join(format!(
+            "{}-{:016x}.cwasm",
+            digest.hex(),
+            settings_hash(engine)
+        ));
         if let Some(component) = self.load(engine, &path) {
             return Ok((component, CacheOutcome::Hit(path)));
         }
         let component = Component::new(engine, bytes)?;
         let stored = match component.serialize() {
             Ok(artifact) => store(dir, &path, &artifact)
-                .map_err(|e| log::warn!("cannot write the artifact cache file {}: {e}", path.display()))
+                .map_err(|e| {
+                    log::warn!(
+                        "cannot write the artifact cache file {}: {e}",
+                        path.display()
+                    )
+                })
                 .ok(),
             Err(e) => {
                 log::warn!("cannot serialize the compiled component: {e}");
@@ -69,7 +80,10 @@ impl ArtifactCache {
             && file.starts_with(FORMAT_TAG)
             && file[FORMAT_TAG.len()..HEADER_LEN] == Sha256Digest::of(&file[HEADER_LEN..]).0;
         if !intact {
-            log::info!("ignoring the corrupt artifact cache file {}", path.display());
+            log::info!(
+                "ignoring the corrupt artifact cache file {}",
+                path.display()
+            );
             return None;
         }
         // SAFETY: the payload is exactly what `Component::serialize` produced with an engine
@@ -78,7 +92,10 @@ impl ArtifactCache {
         match unsafe { Component::deserialize(engine, &file[HEADER_LEN..]) } {
             Ok(component) => Some(component),
             Err(e) => {
-                log::info!("ignoring the stale artifact cache file {}: {e}", path.display());
+                log::info!(
+                    "ignoring the stale artifact cache file {}: {e}",
+                    path.display()
+                );
                 None
             }
         }

@@ -18,9 +18,17 @@ const WASM_MAGIC: &[u8; 4] = b"\0asm";
 /// Bytes 4..8 of a core module (version 1); components use a different layer/version.
 const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
 
-pub fn read_verified(registry: &Registry, entry: &Entry, wasm: &WasmEntry) -> Result<ComponentFile, LoadError> {
+pub fn read_verified(
+    registry: &Registry,
+    entry: &Entry,
+    wasm: &WasmEntry,
+) -> Result<ComponentFile, LoadError> {
     let relative = Path::new(&wasm.path);
-    if relative.is_absolute() || relative.components().any(|p| matches!(p, PathPart::ParentDir)) {
+    if relative.is_absolute()
+        || relative
+            .components()
+            .any(|p| matches!(p, PathPart::ParentDir))
+    {
         return Err(entry
             .error(format!(
                 "`{}` leaves the fs directory `{}`; a path may not be absolute or contain `..`",
@@ -33,7 +41,11 @@ pub fn read_verified(registry: &Registry, entry: &Entry, wasm: &WasmEntry) -> Re
     let host_path = root.join(relative);
     let dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(|e| {
         entry
-            .error(format!("the fs directory `{}` ({}) cannot be opened: {e}", wasm.fs, root.display()))
+            .error(format!(
+                "the fs directory `{}` ({}) cannot be opened: {e}",
+                wasm.fs,
+                root.display()
+            ))
             .field("fs")
             .fix("create the directory or fix the `directory` of that fs.directory entry")
     })?;
@@ -78,7 +90,10 @@ pub fn read_verified(registry: &Registry, entry: &Entry, wasm: &WasmEntry) -> Re
             .fix("point `path` at a .wasm component, e.g. built with `cargo build --target wasm32-wasip2`"));
     }
     if bytes.get(4..8) == Some(&CORE_MODULE_VERSION) {
-        let problem = format!("{} is a core WebAssembly module, not a component", host_path.display());
+        let problem = format!(
+            "{} is a core WebAssembly module, not a component",
+            host_path.display()
+        );
         let fix = if wasm.wit.is_some() {
             "core modules with a `wit` signature are not supported yet; build a component (target wasm32-wasip2, or `wasm-tools component new`)"
         } else {
@@ -86,5 +101,8 @@ pub fn read_verified(registry: &Registry, entry: &Entry, wasm: &WasmEntry) -> Re
         };
         return Err(entry.error(problem).field("path").fix(fix));
     }
-    Ok(ComponentFile { path: host_path, bytes })
+    Ok(ComponentFile {
+        path: host_path,
+        bytes,
+    })
 }

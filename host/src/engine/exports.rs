@@ -16,19 +16,32 @@ pub struct ExportedFunc {
 
 /// Resolves `name`, `iface#name` or `ns:pkg/iface@version#name`. The error lists what the
 /// component does export.
-pub fn resolve_method(engine: &wasmtime::Engine, component: &Component, method: &str) -> Result<ExportedFunc, String> {
+pub fn resolve_method(
+    engine: &wasmtime::Engine,
+    component: &Component,
+    method: &str,
+) -> Result<ExportedFunc, String> {
     let funcs = exported_funcs(engine, component);
     let found: Vec<&(Option<String>, String, ComponentFunc)> = match method.split_once('#') {
-        None => funcs.iter().filter(|(iface, name, _)| iface.is_none() && name == method).collect(),
+        None => funcs
+            .iter()
+            .filter(|(iface, name, _)| iface.is_none() && name == method)
+            .collect(),
         Some((wanted_iface, wanted_name)) => funcs
             .iter()
             .filter(|(iface, name, _)| {
-                name == wanted_name && iface.as_deref().is_some_and(|i| interface_matches(i, wanted_iface))
+                name == wanted_name
+                    && iface
+                        .as_deref()
+                        .is_some_and(|i| interface_matches(i, wanted_iface))
             })
             .collect(),
     };
     let listing = || {
-        let names: Vec<String> = funcs.iter().map(|(iface, name, _)| qualified(iface.as_deref(), name)).collect();
+        let names: Vec<String> = funcs
+            .iter()
+            .map(|(iface, name, _)| qualified(iface.as_deref(), name))
+            .collect();
         if names.is_empty() {
             "the component exports no functions".to_string()
         } else {
@@ -36,7 +49,10 @@ pub fn resolve_method(engine: &wasmtime::Engine, component: &Component, method: 
         }
     };
     match found.as_slice() {
-        [] => Err(format!("method `{method}` is not exported by the component; {}", listing())),
+        [] => Err(format!(
+            "method `{method}` is not exported by the component; {}",
+            listing()
+        )),
         [(iface, name, ty)] => {
             let index = match iface {
                 None => component.get_export_index(None, name),
@@ -67,7 +83,9 @@ pub fn resolve_method(engine: &wasmtime::Engine, component: &Component, method: 
 /// the interface's own name.
 fn interface_matches(export: &str, written: &str) -> bool {
     let unversioned = export.split_once('@').map_or(export, |(name, _)| name);
-    let short = unversioned.rsplit_once('/').map_or(unversioned, |(_, name)| name);
+    let short = unversioned
+        .rsplit_once('/')
+        .map_or(unversioned, |(_, name)| name);
     written == export || written == unversioned || written == short
 }
 
@@ -79,7 +97,10 @@ fn qualified(iface: Option<&str>, name: &str) -> String {
 }
 
 /// Every exported function: world-level ones and those of exported interfaces.
-fn exported_funcs(engine: &wasmtime::Engine, component: &Component) -> Vec<(Option<String>, String, ComponentFunc)> {
+fn exported_funcs(
+    engine: &wasmtime::Engine,
+    component: &Component,
+) -> Vec<(Option<String>, String, ComponentFunc)> {
     let mut funcs = Vec::new();
     for (name, item) in component.component_type().exports(engine) {
         match item.ty {

@@ -32,7 +32,10 @@ impl Runtime {
     /// Reads the entry's component through its `fs.directory`, verifies its hash, and
     /// compiles it — or loads the compiled artifact from the cache.
     pub fn component(&self, registry: &Registry, entry: &Entry) -> Result<Component, LoadError> {
-        let wasm = entry.kind.wasm().expect("component() is called for wasm entries");
+        let wasm = entry
+            .kind
+            .wasm()
+            .expect("component() is called for wasm entries");
         let file = component_file::read_verified(registry, entry, wasm)?;
         let started = std::time::Instant::now();
         let (component, outcome) = self
@@ -51,13 +54,24 @@ impl Runtime {
         let ms = started.elapsed().as_secs_f64() * 1e3;
         match outcome {
             CacheOutcome::Hit(path) => {
-                log::info!("{}: loaded from the artifact cache {} in {ms:.1} ms", entry.id, path.display())
+                log::info!(
+                    "{}: loaded from the artifact cache {} in {ms:.1} ms",
+                    entry.id,
+                    path.display()
+                )
             }
             CacheOutcome::Compiled(Some(path)) => {
-                log::info!("{}: compiled in {ms:.1} ms, cached at {}", entry.id, path.display())
+                log::info!(
+                    "{}: compiled in {ms:.1} ms, cached at {}",
+                    entry.id,
+                    path.display()
+                )
             }
             CacheOutcome::Compiled(None) => {
-                log::info!("{}: compiled in {ms:.1} ms (artifact cache unavailable)", entry.id)
+                log::info!(
+                    "{}: compiled in {ms:.1} ms (artifact cache unavailable)",
+                    entry.id
+                )
             }
         }
         Ok(component)

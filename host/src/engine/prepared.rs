@@ -16,22 +16,29 @@ pub struct PreparedEntry {
 }
 
 impl PreparedEntry {
-    pub fn prepare(runtime: &Runtime, registry: &Registry, entry: &Entry) -> Result<Self, LoadError> {
+    pub fn prepare(
+        runtime: &Runtime,
+        registry: &Registry,
+        entry: &Entry,
+    ) -> Result<Self, LoadError> {
         let Some(wasm) = entry.kind.wasm() else {
             return Err(entry
-                .error(format!("is a {}, not a WebAssembly entry", entry.kind.name()))
+                .error(format!(
+                    "is a {}, not a WebAssembly entry",
+                    entry.kind.name()
+                ))
                 .fix("run a process.wasm or function.wasm entry"));
         };
         let component = runtime.component(registry, entry)?;
-        let export = resolve_method(&runtime.engine, &component, &wasm.method).map_err(|problem| {
-            entry
-                .error(problem)
-                .field("method")
-                .fix("set `method` to one of the exported functions")
-        })?;
-        let linker = capabilities::linker(&runtime.engine).map_err(|e| {
-            entry.error(format!("cannot set up the host interfaces: {e}"))
-        })?;
+        let export =
+            resolve_method(&runtime.engine, &component, &wasm.method).map_err(|problem| {
+                entry
+                    .error(problem)
+                    .field("method")
+                    .fix("set `method` to one of the exported functions")
+            })?;
+        let linker = capabilities::linker(&runtime.engine)
+            .map_err(|e| entry.error(format!("cannot set up the host interfaces: {e}")))?;
         let pre = linker.instantiate_pre(&component).map_err(|e| {
             entry
                 .error(format!(

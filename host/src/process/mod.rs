@@ -27,8 +27,15 @@ pub enum Exit {
 
 /// Instantiates the entry in a new store, calls its export with `args`, and drops the store.
 /// A trap or host error is returned as a message meant for people.
-pub async fn run(prepared: &PreparedEntry, config: ProcessConfig, args: &[Val]) -> Result<Exit, String> {
-    let wasi = WasiCtxBuilder::new().inherit_stdio().args(&config.args).build();
+pub async fn run(
+    prepared: &PreparedEntry,
+    config: ProcessConfig,
+    args: &[Val],
+) -> Result<Exit, String> {
+    let wasi = WasiCtxBuilder::new()
+        .inherit_stdio()
+        .args(&config.args)
+        .build();
     let mut store = Store::new(prepared.pre.engine(), ProcessState::new(wasi));
     let outcome: wasmtime::Result<Vec<Val>> = async {
         let instance = prepared.pre.instantiate_async(&mut store).await?;
@@ -44,7 +51,11 @@ pub async fn run(prepared: &PreparedEntry, config: ProcessConfig, args: &[Val]) 
         Ok(results) => Ok(Exit::Returned(results)),
         Err(error) => match error.downcast_ref::<I32Exit>() {
             Some(I32Exit(code)) => Ok(Exit::Exited(*code)),
-            None => Err(format!("`{}` failed: {}", prepared.id, describe_wasmtime_error(&error))),
+            None => Err(format!(
+                "`{}` failed: {}",
+                prepared.id,
+                describe_wasmtime_error(&error)
+            )),
         },
     }
 }
@@ -54,7 +65,10 @@ pub fn describe_wasmtime_error(error: &wasmtime::Error) -> String {
     let mut text = match error.downcast_ref::<Trap>() {
         Some(trap) => {
             let trap = trap.to_string();
-            format!("the guest trapped: {}", trap.strip_prefix("wasm trap: ").unwrap_or(&trap))
+            format!(
+                "the guest trapped: {}",
+                trap.strip_prefix("wasm trap: ").unwrap_or(&trap)
+            )
         }
         None => error
             .chain()
@@ -82,6 +96,14 @@ pub fn describe_wasmtime_error(error: &wasmtime::Error) -> String {
 /// Frames of the guest language's own panic and abort machinery, which say nothing about
 /// where the guest's code failed.
 fn is_runtime_frame(name: &str) -> bool {
-    const RUNTIME: &[&str] = &["std::", "core::", "alloc::", "__rust", "rust_panic", "abort", "panic_abort::"];
+    const RUNTIME: &[&str] = &[
+        "std::",
+        "core::",
+        "alloc::",
+        "__rust",
+        "rust_panic",
+        "abort",
+        "panic_abort::",
+    ];
     RUNTIME.iter().any(|prefix| name.starts_with(prefix))
 }

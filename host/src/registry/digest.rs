@@ -17,10 +17,15 @@ impl Sha256Digest {
             return Err(format!("`{text}` does not start with `sha256:`"));
         };
         if hex.len() != 64 {
-            return Err(format!("`{text}` has {} hex digits after `sha256:`, not 64", hex.len()));
+            return Err(format!(
+                "`{text}` has {} hex digits after `sha256:`, not 64",
+                hex.len()
+            ));
         }
         if let Some(bad) = hex.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
-            return Err(format!("`{text}` contains `{bad}`, which is not a lowercase hex digit"));
+            return Err(format!(
+                "`{text}` contains `{bad}`, which is not a lowercase hex digit"
+            ));
         }
         let mut digest = [0u8; 32];
         for (i, byte) in digest.iter_mut().enumerate() {
@@ -56,8 +61,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed_text() {
-        assert!(Sha256Digest::parse("md5:00").unwrap_err().contains("does not start with `sha256:`"));
-        assert!(Sha256Digest::parse("sha256:abc").unwrap_err().contains("3 hex digits"));
+        assert!(
+            Sha256Digest::parse("md5:00")
+                .unwrap_err()
+                .contains("does not start with `sha256:`")
+        );
+        assert!(
+            Sha256Digest::parse("sha256:abc")
+                .unwrap_err()
+                .contains("3 hex digits")
+        );
         let upper = format!("sha256:{}", "A".repeat(64));
         assert!(Sha256Digest::parse(&upper).unwrap_err().contains("`A`"));
     }

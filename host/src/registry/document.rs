@@ -44,10 +44,12 @@ pub fn parse(file: &Path, source_root: &Path) -> Result<Option<Document>, LoadEr
     }
     let raw: RawDocument = serde_saphyr::from_str(&text).map_err(|e| syntax_error(file, &e))?;
     if raw.namespace.is_empty() || raw.namespace.contains(':') {
-        return Err(LoadError::new(format!("`{}` is not a usable namespace", raw.namespace))
-            .file(file)
-            .field("namespace")
-            .fix("use a non-empty name without `:`, such as `app` or `app.tools`"));
+        return Err(
+            LoadError::new(format!("`{}` is not a usable namespace", raw.namespace))
+                .file(file)
+                .field("namespace")
+                .fix("use a non-empty name without `:`, such as `app` or `app.tools`"),
+        );
     }
     let base = file.parent().unwrap_or(source_root);
     let mut entries = Vec::with_capacity(raw.entries.len());
@@ -69,11 +71,15 @@ pub fn parse(file: &Path, source_root: &Path) -> Result<Option<Document>, LoadEr
 fn syntax_error(file: &Path, error: &serde_saphyr::Error) -> LoadError {
     let plain = error.without_snippet().to_string();
     let plain = plain.strip_prefix("error: ").unwrap_or(&plain);
-    let mut result = LoadError::new(format!("invalid YAML: {plain}"))
-        .fix("fix the YAML at that line (indentation, an unclosed bracket or quote, a missing `:`)");
-    result.file = Some(file.to_path_buf());
-    result.line = error.location().map(|l| l.line());
-    result
+    let result = LoadError::new(format!("invalid YAML: {plain}"))
+        .file(file)
+        .fix(
+            "fix the YAML at that line (indentation, an unclosed bracket or quote, a missing `:`)",
+        );
+    match error.location() {
+        Some(location) => result.line(location.line()),
+        None => result,
+    }
 }
 
 /// Replaces every string of the form `file://rel/path` with that file's text. The path is
@@ -115,11 +121,18 @@ fn interpolate_files(
     Ok(())
 }
 
-fn read_referenced_file(relative: &str, base: &Path, source_root: &Path) -> Result<String, LoadError> {
+fn read_referenced_file(
+    relative: &str,
+    base: &Path,
+    source_root: &Path,
+) -> Result<String, LoadError> {
     let path = base.join(relative);
     let resolved = path.canonicalize().map_err(|e| {
-        LoadError::new(format!("`file://{relative}` names {}, which cannot be opened: {e}", path.display()))
-            .fix("check the path; it is relative to the YAML file")
+        LoadError::new(format!(
+            "`file://{relative}` names {}, which cannot be opened: {e}",
+            path.display()
+        ))
+        .fix("check the path; it is relative to the YAML file")
     })?;
     if !resolved.starts_with(source_root) {
         return Err(LoadError::new(format!(
@@ -129,7 +142,6 @@ fn read_referenced_file(relative: &str, base: &Path, source_root: &Path) -> Resu
         ))
         .fix("keep referenced files inside the source folder"));
     }
-    std::fs::read_to_string(&resolved).map_err(|e| {
-        LoadError::new(format!("`file://{relative}` cannot be read as text: {e}"))
-    })
+    std::fs::read_to_string(&resolved)
+        .map_err(|e| LoadError::new(format!("`file://{relative}` cannot be read as text: {e}")))
 }

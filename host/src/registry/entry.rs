@@ -164,7 +164,10 @@ impl Entry {
 
     /// Where this entry is declared, for messages: `file:line`.
     pub fn error(&self, problem: impl Into<String>) -> LoadError {
-        LoadError::new(problem).file(&self.file).line(self.line).entry(&self.id)
+        LoadError::new(problem)
+            .file(&self.file)
+            .line(self.line)
+            .entry(&self.id)
     }
 }
 
@@ -294,7 +297,10 @@ impl EntrySource<'_> {
                 return Err(self
                     .error(Some(&id), "the entry has no `kind`")
                     .field("kind")
-                    .fix(format!("add `kind:` with one of: {}", KNOWN_KINDS.join(", "))));
+                    .fix(format!(
+                        "add `kind:` with one of: {}",
+                        KNOWN_KINDS.join(", ")
+                    )));
             }
         };
         let mut meta = self.file_meta.clone();
@@ -360,7 +366,9 @@ impl EntrySource<'_> {
             }
             "process.wasm" => EntryKind::ProcessWasm(self.wasm(id, kind, fields)?),
             "function.wasm" => EntryKind::FunctionWasm(self.wasm(id, kind, fields)?),
-            deferred if DEFERRED_KINDS.contains(&deferred) => EntryKind::Deferred(deferred.to_string()),
+            deferred if DEFERRED_KINDS.contains(&deferred) => {
+                EntryKind::Deferred(deferred.to_string())
+            }
             unknown => {
                 let mut error = self
                     .error(Some(id), format!("unknown kind `{unknown}`"))
@@ -413,7 +421,12 @@ impl EntrySource<'_> {
     }
 
     /// Deserializes a kind's fields; the error names the field by its path inside the entry.
-    fn fields<T: DeserializeOwned>(&self, id: &EntryId, kind: &str, fields: Value) -> Result<T, LoadError> {
+    fn fields<T: DeserializeOwned>(
+        &self,
+        id: &EntryId,
+        kind: &str,
+        fields: Value,
+    ) -> Result<T, LoadError> {
         serde_path_to_error::deserialize(fields).map_err(|error| {
             let path = error.path().to_string();
             let message = error.inner().to_string();
@@ -429,7 +442,11 @@ impl EntrySource<'_> {
 
 /// Turns serde's wording into ours: which field, what is wrong, and how to fix it.
 fn describe_field_error(path: &str, message: &str, kind: &str) -> (String, String, Option<String>) {
-    let parent = if path == "." { String::new() } else { format!("{path}.") };
+    let parent = if path == "." {
+        String::new()
+    } else {
+        format!("{path}.")
+    };
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or_default();
         return (

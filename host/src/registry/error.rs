@@ -6,49 +6,52 @@ use super::EntryId;
 /// Something the registry (or a component it names) got wrong, placed as precisely as we can:
 /// file and line, entry, field. Rendered as one paragraph that ends with how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadError {
-    pub file: Option<PathBuf>,
-    pub line: Option<u64>,
-    pub entry: Option<EntryId>,
-    pub field: Option<String>,
-    pub problem: String,
-    pub fix: Option<String>,
+pub struct LoadError(Box<Details>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Details {
+    file: Option<PathBuf>,
+    line: Option<u64>,
+    entry: Option<EntryId>,
+    field: Option<String>,
+    problem: String,
+    fix: Option<String>,
 }
 
 impl LoadError {
     pub fn new(problem: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Details {
             file: None,
             line: None,
             entry: None,
             field: None,
             problem: problem.into(),
             fix: None,
-        }
+        }))
     }
 
     pub fn file(mut self, file: &Path) -> Self {
-        self.file = Some(file.to_path_buf());
+        self.0.file = Some(file.to_path_buf());
         self
     }
 
     pub fn line(mut self, line: u64) -> Self {
-        self.line = Some(line);
+        self.0.line = Some(line);
         self
     }
 
     pub fn entry(mut self, entry: &EntryId) -> Self {
-        self.entry = Some(entry.clone());
+        self.0.entry = Some(entry.clone());
         self
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
+        self.0.field = Some(field.into());
         self
     }
 
     pub fn fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = Some(fix.into());
+        self.0.fix = Some(fix.into());
         self
     }
 }
@@ -59,31 +62,38 @@ pub(crate) fn display_path(path: &Path) -> String {
     let relative = std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative.unwrap_or_else(|| path.to_path_buf()).display().to_string()
+    relative
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(file) = &self.file {
-            match self.line {
+        let details = &self.0;
+        if let Some(file) = &details.file {
+            match details.line {
                 Some(line) => write!(f, "{}:{line}: ", display_path(file))?,
                 None => write!(f, "{}: ", display_path(file))?,
             }
         }
         let mut place = Vec::new();
-        if let Some(entry) = &self.entry {
+        if let Some(entry) = &details.entry {
             place.push(format!("entry `{entry}`"));
         }
-        if let Some(field) = &self.field {
+        if let Some(field) = &details.field {
             place.push(format!("field `{field}`"));
         }
         if !place.is_empty() {
             write!(f, "{}: ", place.join(", "))?;
         }
-        f.write_str(&self.problem)?;
-        if let Some(fix) = &self.fix {
+        f.write_str(&details.problem)?;
+        if let Some(fix) = &details.fix {
             let mut chars = fix.chars();
-            let first = chars.next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+            let first = chars
+                .next()
+                .map(|c| c.to_uppercase().to_string())
+                .unwrap_or_default();
             write!(f, ". {first}{}", chars.as_str())?;
         }
         Ok(())

@@ -44,14 +44,23 @@ mod tests {
 
     #[test]
     fn references_without_namespace_stay_in_the_referring_namespace() {
-        assert_eq!(EntryId::resolve("files", "app"), EntryId::new("app", "files"));
-        assert_eq!(EntryId::resolve("sys:files", "app"), EntryId::new("sys", "files"));
+        assert_eq!(
+            EntryId::resolve("files", "app"),
+            EntryId::new("app", "files")
+        );
+        assert_eq!(
+            EntryId::resolve("sys:files", "app"),
+            EntryId::new("sys", "files")
+        );
         assert_eq!(EntryId::resolve("a.b:c", "app").to_string(), "a.b:c");
     }
 
     #[test]
     fn full_ids_need_both_parts() {
-        assert_eq!(EntryId::parse_full("app:greet"), Some(EntryId::new("app", "greet")));
+        assert_eq!(
+            EntryId::parse_full("app:greet"),
+            Some(EntryId::new("app", "greet"))
+        );
         assert_eq!(EntryId::parse_full("greet"), None);
         assert_eq!(EntryId::parse_full(":greet"), None);
         assert_eq!(EntryId::parse_full("app:"), None);

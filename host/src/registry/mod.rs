@@ -12,13 +12,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use digest::Sha256Digest;
+pub(crate) use entry::closest;
 pub use entry::{
     Command, Entry, EntryKind, EnvVariable, FsDirectory, Limits, ProcessHost, WasiConfig, WasiEnv,
     WasiMount, WasmEntry,
 };
-pub(crate) use entry::closest;
-pub use error::{LoadError, LoadErrors};
 pub(crate) use error::display_path;
+pub use error::{LoadError, LoadErrors};
 pub use id::EntryId;
 pub use project::Project;
 
@@ -123,15 +123,33 @@ impl Registry {
         for entry in self.entries() {
             match &entry.kind {
                 EntryKind::EnvVariable(var) => {
-                    self.expect_kind(entry, "storage", &var.storage, &["env.storage.os", "env.storage.static"], errors);
+                    self.expect_kind(
+                        entry,
+                        "storage",
+                        &var.storage,
+                        &["env.storage.os", "env.storage.static"],
+                        errors,
+                    );
                 }
                 EntryKind::ProcessWasm(wasm) | EntryKind::FunctionWasm(wasm) => {
                     self.expect_kind(entry, "fs", &wasm.fs, &["fs.directory"], errors);
                     for (i, env) in wasm.wasi.env.iter().enumerate() {
-                        self.expect_kind(entry, &format!("wasi.env[{i}].id"), &env.id, &["env.variable"], errors);
+                        self.expect_kind(
+                            entry,
+                            &format!("wasi.env[{i}].id"),
+                            &env.id,
+                            &["env.variable"],
+                            errors,
+                        );
                     }
                     for (i, mount) in wasm.wasi.mounts.iter().enumerate() {
-                        self.expect_kind(entry, &format!("wasi.mounts[{i}].fs"), &mount.fs, &["fs.directory"], errors);
+                        self.expect_kind(
+                            entry,
+                            &format!("wasi.mounts[{i}].fs"),
+                            &mount.fs,
+                            &["fs.directory"],
+                            errors,
+                        );
                     }
                 }
                 _ => {}
@@ -174,7 +192,9 @@ impl Registry {
                 };
                 errors.push(
                     entry
-                        .error(format!("refers to `{target}`, which no registry file declares"))
+                        .error(format!(
+                            "refers to `{target}`, which no registry file declares"
+                        ))
                         .field(field)
                         .fix(fix),
                 );
@@ -185,7 +205,9 @@ impl Registry {
     fn check_commands(&self, errors: &mut Vec<LoadError>) {
         let mut seen: BTreeMap<String, &Entry> = BTreeMap::new();
         for entry in self.entries() {
-            let Some(command) = entry.command() else { continue };
+            let Some(command) = entry.command() else {
+                continue;
+            };
             if let Some(first) = seen.get(&command.name) {
                 errors.push(
                     entry

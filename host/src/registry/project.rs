@@ -30,8 +30,11 @@ impl Project {
     /// when it exists, else the root itself.
     pub fn open(root: &Path) -> Result<Self, LoadError> {
         let root = root.canonicalize().map_err(|e| {
-            LoadError::new(format!("cannot open the project folder {}: {e}", root.display()))
-                .fix("pass an existing folder with -C/--project, or run wippy inside the project")
+            LoadError::new(format!(
+                "cannot open the project folder {}: {e}",
+                root.display()
+            ))
+            .fix("pass an existing folder with -C/--project, or run wippy inside the project")
         })?;
         let lock_path = root.join("wippy.lock");
         let source = if lock_path.is_file() {
@@ -48,10 +51,13 @@ impl Project {
             root.clone()
         };
         let source = source.canonicalize().map_err(|e| {
-            LoadError::new(format!("the source folder {} cannot be opened: {e}", source.display()))
-                .file(&lock_path)
-                .field("directories.src")
-                .fix("point directories.src at an existing folder")
+            LoadError::new(format!(
+                "the source folder {} cannot be opened: {e}",
+                source.display()
+            ))
+            .file(&lock_path)
+            .field("directories.src")
+            .fix("point directories.src at an existing folder")
         })?;
         Ok(Self { root, source })
     }
@@ -62,18 +68,21 @@ impl Project {
         let mut found = Vec::new();
         let mut pending = vec![self.source.clone()];
         while let Some(dir) = pending.pop() {
-            let listing = std::fs::read_dir(&dir).map_err(|e| {
-                LoadError::new(format!("cannot list {}: {e}", dir.display()))
-            })?;
+            let listing = std::fs::read_dir(&dir)
+                .map_err(|e| LoadError::new(format!("cannot list {}: {e}", dir.display())))?;
             for item in listing {
-                let item = item.map_err(|e| LoadError::new(format!("cannot list {}: {e}", dir.display())))?;
+                let item = item
+                    .map_err(|e| LoadError::new(format!("cannot list {}: {e}", dir.display())))?;
                 let path = item.path();
                 let hidden = item.file_name().to_string_lossy().starts_with('.');
                 if path.is_dir() {
                     if !hidden {
                         pending.push(path);
                     }
-                } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                } else if matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml")
+                ) {
                     found.push(path);
                 }
             }

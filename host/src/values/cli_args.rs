@@ -6,7 +6,11 @@ use super::output::{signature, type_name};
 /// Types each command-line argument by the export's parameter: `string` takes the text as it
 /// is, `char` a single character, everything else is parsed as WAVE (`42`, `true`,
 /// `[1, 2]`, `{name: "x"}`, `some(3)`, `ok("y")`, `red`, `{read, write}`, `("a", 1)`).
-pub fn parse_cli_args(name: &str, func: &ComponentFunc, args: &[String]) -> Result<Vec<Val>, String> {
+pub fn parse_cli_args(
+    name: &str,
+    func: &ComponentFunc,
+    args: &[String],
+) -> Result<Vec<Val>, String> {
     let params: Vec<(&str, Type)> = func.params().collect();
     if params.len() != args.len() {
         return Err(format!(
@@ -53,9 +57,17 @@ fn parse_one(ty: &Type, arg: &str) -> Result<Val, String> {
             match arg.get(span) {
                 // The value as a whole is of the right shape; a part inside it is not.
                 Some(part) if inner && !part.is_empty() => {
-                    format!("`{arg}` is not a valid {}: {} at `{part}`", type_name(ty), e.kind())
+                    format!(
+                        "`{arg}` is not a valid {}: {} at `{part}`",
+                        type_name(ty),
+                        e.kind()
+                    )
                 }
-                _ => format!("`{arg}` is not a valid {}: expected {}", type_name(ty), expected_form(ty)),
+                _ => format!(
+                    "`{arg}` is not a valid {}: expected {}",
+                    type_name(ty),
+                    expected_form(ty)
+                ),
             }
         }),
     }
@@ -89,14 +101,24 @@ fn expected_form(ty: &Type) -> String {
         Type::Tuple(_) => "a WAVE tuple such as `(\"a\", 1)`".to_string(),
         Type::Variant(variant) => format!(
             "one of the cases {}, with a payload in parentheses where the case has one",
-            variant.cases().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
+            variant
+                .cases()
+                .map(|c| format!("`{}`", c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Type::Enum(cases) => format!(
             "one of {}",
-            cases.names().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            cases
+                .names()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Type::Option(_) => "`some(value)` or `none`".to_string(),
-        Type::Result(_) => "`ok(value)` or `err(value)` (no parentheses without a payload)".to_string(),
+        Type::Result(_) => {
+            "`ok(value)` or `err(value)` (no parentheses without a payload)".to_string()
+        }
         Type::Flags(flags) => format!(
             "a set of flags such as `{{{}}}`, or `{{}}` for none",
             flags.names().collect::<Vec<_>>().join(", ")
@@ -106,5 +128,9 @@ fn expected_form(ty: &Type) -> String {
 }
 
 fn count(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -1,0 +1,30 @@
+# Recipes for wippy-rs. Everything here is also a plain cargo command (see README.md).
+
+# Run the demo: `just demo World`
+demo name="World":
+    cargo run --release -- -C examples/hello run greet {{name}}
+
+# All tests (builds the guest components first, installing wasm32-wasip2 if missing)
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI runs them
+lint:
+    cargo fmt --all -- --check
+    cargo fmt --manifest-path guests/Cargo.toml --all -- --check
+    cargo clippy --all-targets -- -D warnings
+    cargo clippy --manifest-path guests/Cargo.toml --target wasm32-wasip2 -- -D warnings
+
+# What CI runs
+ci:
+    bash .ci/run
+
+# Rebuild examples/hello's component from guests/hello and pin its new hash
+hello-wasm:
+    rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+    cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml -p hello
+    cp guests/target/wasm32-wasip2/release/hello.wasm examples/hello/wasm/hello.wasm
+    hash=$(sha256sum examples/hello/wasm/hello.wasm | cut -d' ' -f1) && \
+      sed -i -E "s/sha256:[0-9a-f]{64}/sha256:$hash/" examples/hello/src/app.yaml && \
+      echo "pinned sha256:$hash"
+    cargo run -q -- -C examples/hello check
