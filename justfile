@@ -22,7 +22,7 @@ ci:
 # Rebuild examples/hello's component from guests/hello and pin its new hash
 hello-wasm:
     rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
-    cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml -p hello
+    cargo build --release --target wasm32-wasip2 --manifest-path guests/Cargo.toml --target-dir guests/target -p hello
     cp guests/target/wasm32-wasip2/release/hello.wasm examples/hello/wasm/hello.wasm
     hash=$(sha256sum examples/hello/wasm/hello.wasm | cut -d' ' -f1) && \
       sed -i -E "s/sha256:[0-9a-f]{64}/sha256:$hash/" examples/hello/src/app.yaml && \
