@@ -344,14 +344,10 @@ fn a_corrupt_component_is_a_load_error() {
 #[test]
 fn missing_project_folder() {
     let project = Project::new();
-    let missing = project.root().join("nope");
-    let out = support::Run::of(
-        std::process::Command::new(env!("CARGO_BIN_EXE_wippy"))
-            .arg("-C")
-            .arg(&missing)
-            .args(["run", "list"])
-            .output()
-            .unwrap(),
+    let out = support::wippy_in(
+        &project.root().join("nope"),
+        &project.cache_dir(),
+        &["run", "list"],
     );
     assert!(
         out.failed().contains("cannot open the project folder"),

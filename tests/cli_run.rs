@@ -192,19 +192,9 @@ fn project_source_folder_comes_from_wippy_lock() {
 
 #[test]
 fn the_readme_demo_runs_on_the_committed_example() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/hello");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello");
     let cache = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        support::Run::of(
-            std::process::Command::new(env!("CARGO_BIN_EXE_wippy"))
-                .arg("-C")
-                .arg(example)
-                .args(args)
-                .env("WIPPY_CACHE_DIR", cache.path())
-                .output()
-                .unwrap(),
-        )
-    };
+    let run = |args: &[&str]| support::wippy_in(&example, cache.path(), args);
     assert_eq!(run(&["run", "greet", "World"]).ok(), "Hello, World!\n");
     assert_eq!(run(&["run", "compute", "6", "7"]).ok(), "42\n");
     let check = run(&["check"]);

@@ -151,7 +151,7 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn of(output: Output) -> Self {
+    fn of(output: Output) -> Self {
         Self {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
