@@ -133,13 +133,18 @@ impl Project {
 
     /// Runs `wippy -C <project> <args>` with this project's own artifact cache.
     pub fn wippy(&self, args: &[&str]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
-        command.arg("-C").arg(self.root()).args(args);
-        command
-            .env("WIPPY_CACHE_DIR", self.cache_dir())
-            .env_remove("RUST_BACKTRACE");
-        Run::of(command.output().expect("cannot start the wippy binary"))
+        wippy_in(self.root(), &self.cache_dir(), args)
     }
+}
+
+/// Runs `wippy -C <project_dir> <args>` with the artifact cache in `cache_dir`.
+pub fn wippy_in(project_dir: &Path, cache_dir: &Path, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
+    command.arg("-C").arg(project_dir).args(args);
+    command
+        .env("WIPPY_CACHE_DIR", cache_dir)
+        .env_remove("RUST_BACKTRACE");
+    Run::of(command.output().expect("cannot start the wippy binary"))
 }
 
 /// What a run of the binary printed and how it exited.
