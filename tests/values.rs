@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{HEADER, Project, wasm_entry};
+use support::{HEADER, Project, wasm_entry, with_imports};
 
 const FUNCS: &[&str] = &[
     "echo-bool",
@@ -172,12 +172,10 @@ fn a_result_error_arm_exits_1() {
 #[test]
 fn a_trap_is_an_error_not_a_crash() {
     let p = values_project();
-    let run = p.wippy(&["run", "crash", "boom"]);
+    let run = p.wippy(&["run", "crash-with-cli", "boom"]);
     let err = run.failed();
     assert!(
-        err.starts_with(
-            "error: `app:crash` failed: the guest trapped: wasm `unreachable` instruction executed"
-        ),
+        err.starts_with("error: `app:crash-with-cli` failed: the guest trapped: wasm `unreachable` instruction executed"),
         "{run:#?}"
     );
     assert!(
@@ -186,6 +184,14 @@ fn a_trap_is_an_error_not_a_crash() {
     );
     // The guest's own panic message reaches the terminal through its stderr.
     assert!(run.stderr.contains("boom"), "{run:#?}");
+    // Without wasi:cli the panic handler itself is stopped, and says what to grant.
+    let run = p.wippy(&["run", "crash", "boom"]);
+    assert!(
+        run.failed().contains(
+            "`app:crash` failed: it called `wasi:cli/environment@0.2.6#get-environment`, but entry `app:crash` does not grant `wasi:cli`"
+        ),
+        "{run:#?}"
+    );
 }
 
 #[test]

@@ -215,3 +215,8 @@ pub fn wasm_entry(
     }
     yaml
 }
+
+/// Adds `imports: [...]` to an entry made by [`wasm_entry`].
+pub fn with_imports(entry: String, imports: &[&str]) -> String {
+    format!("{entry}    imports: [{}]\n", imports.join(", "))
+}

@@ -8,7 +8,7 @@ use wasmtime::component::Val;
 
 use super::{Failure, load_registry, new_runtime};
 use crate::engine::PreparedEntry;
-use crate::process::{self, Exit, ProcessConfig};
+use crate::process::{self, Exit, ProcessConfig, Stdio};
 use crate::registry::{Entry, EntryId, Registry, closest};
 use crate::values;
 
@@ -47,25 +47,14 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
     let prepared = PreparedEntry::prepare(&runtime, &registry, entry)?;
     let call_args = values::parse_cli_args(&prepared.export.name, &prepared.export.ty, guest_args)
         .map_err(|problem| format!("`{}`: {problem}", entry.id))?;
-    let wasm = entry
-        .kind
-        .wasm()
-        .expect("prepared entries are wasm entries");
-    let mut argv = vec![entry.id.to_string()];
-    argv.extend(
-        wasm.wasi
-            .args
-            .clone()
-            .unwrap_or_else(|| guest_args.to_vec()),
-    );
+    let config = ProcessConfig {
+        cli_args: guest_args.to_vec(),
+        stdio: Stdio::Terminal,
+    };
     let exit = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(process::run(
-            &prepared,
-            ProcessConfig { args: argv },
-            &call_args,
-        ))?;
+        .block_on(process::run(&prepared, config, &call_args))?;
     report(&entry.id, exit)
 }
 

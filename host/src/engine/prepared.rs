@@ -1,7 +1,7 @@
 use wasmtime::component::{Component, InstancePre};
 
 use super::{ExportedFunc, Runtime, resolve_method};
-use crate::capabilities;
+use crate::capabilities::{EntryCapabilities, ImportReport};
 use crate::process::ProcessState;
 use crate::registry::{Entry, EntryId, LoadError, Registry};
 use crate::values;
@@ -13,6 +13,9 @@ pub struct PreparedEntry {
     pub component: Component,
     pub pre: InstancePre<ProcessState>,
     pub export: ExportedFunc,
+    pub capabilities: EntryCapabilities,
+    /// Each import of the component, and whether the entry grants it.
+    pub imports: Vec<ImportReport>,
 }
 
 impl PreparedEntry {
@@ -37,7 +40,9 @@ impl PreparedEntry {
                     .field("method")
                     .fix("set `method` to one of the exported functions")
             })?;
-        let linker = capabilities::linker(&runtime.engine)
+        let capabilities = EntryCapabilities::resolve(registry, wasm);
+        let (linker, imports) = capabilities
+            .linker(&runtime.engine, &component, entry)
             .map_err(|e| entry.error(format!("cannot set up the host interfaces: {e}")))?;
         let pre = linker.instantiate_pre(&component).map_err(|e| {
             entry
@@ -53,6 +58,8 @@ impl PreparedEntry {
             component,
             pre,
             export,
+            capabilities,
+            imports,
         })
     }
 

@@ -1,19 +1,57 @@
 //! Running an entry's export in a fresh instance: the process lifecycle's Init, Step and Close.
 
+mod output;
 mod state;
+
+use std::sync::Arc;
 
 use wasmtime::component::Val;
 use wasmtime::{Store, Trap, WasmBacktrace};
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
+pub use output::{LabelledOutput, LineSink, OutputStream, RuntimeOutput};
 pub use state::ProcessState;
 
 use crate::engine::PreparedEntry;
 
-/// How the guest sees the world when it runs.
+/// Where a process's stdin, stdout and stderr go.
+pub enum Stdio {
+    /// The terminal's own (`terminal.host`, `wippy run`).
+    Terminal,
+    /// Under a `process.host`: no stdin; output in whole lines prefixed with `label`.
+    Labelled {
+        label: Arc<str>,
+        sink: Arc<dyn LineSink>,
+    },
+}
+
+impl Stdio {
+    pub(crate) fn configure(&self, builder: &mut WasiCtxBuilder) {
+        match self {
+            Stdio::Terminal => {
+                builder.inherit_stdio();
+            }
+            Stdio::Labelled { label, sink } => {
+                builder.stdout(LabelledOutput::new(
+                    label.clone(),
+                    OutputStream::Stdout,
+                    sink.clone(),
+                ));
+                builder.stderr(LabelledOutput::new(
+                    label.clone(),
+                    OutputStream::Stderr,
+                    sink.clone(),
+                ));
+            }
+        }
+    }
+}
+
+/// How one process starts.
 pub struct ProcessConfig {
-    /// `argv` as the guest's `wasi:cli/environment` reports it, program name first.
-    pub args: Vec<String>,
+    /// Arguments from the command line; the guest gets them unless its entry sets `wasi.args`.
+    pub cli_args: Vec<String>,
+    pub stdio: Stdio,
 }
 
 /// How a process ended without failing.
@@ -32,11 +70,11 @@ pub async fn run(
     config: ProcessConfig,
     args: &[Val],
 ) -> Result<Exit, String> {
-    let wasi = WasiCtxBuilder::new()
-        .inherit_stdio()
-        .args(&config.args)
-        .build();
-    let mut store = Store::new(prepared.pre.engine(), ProcessState::new(wasi));
+    let state = prepared
+        .capabilities
+        .new_state(&prepared.id.to_string(), &config.cli_args, &config.stdio)
+        .map_err(|problem| format!("`{}` cannot start: {problem}", prepared.id))?;
+    let mut store = Store::new(prepared.pre.engine(), state);
     let outcome: wasmtime::Result<Vec<Val>> = async {
         let instance = prepared.pre.instantiate_async(&mut store).await?;
         let func = instance

@@ -1,16 +1,23 @@
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::capabilities::http::HttpHooks;
 
 /// Everything one process's store holds.
 pub struct ProcessState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    http_hooks: HttpHooks,
     table: ResourceTable,
 }
 
 impl ProcessState {
-    pub fn new(wasi: WasiCtx) -> Self {
+    pub fn new(wasi: WasiCtx, http_hooks: HttpHooks) -> Self {
         Self {
             wasi,
+            http: WasiHttpCtx::new(),
+            http_hooks,
             table: ResourceTable::new(),
         }
     }
@@ -21,6 +28,16 @@ impl WasiView for ProcessState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ProcessState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
         }
     }
 }

@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::{EntryId, LoadError, Sha256Digest};
+use crate::capabilities::Grants;
+use crate::capabilities::http::HttpConfig;
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -112,7 +114,9 @@ pub struct WasmEntry {
     pub path: String,
     pub hash: Sha256Digest,
     pub method: String,
+    /// `imports` as written, for messages that show the line to change.
     pub imports: Vec<String>,
+    pub grants: Grants,
     pub wasi: WasiConfig,
     pub limits: Limits,
     pub wit: Option<String>,
@@ -125,6 +129,7 @@ pub struct WasiConfig {
     pub cwd: Option<String>,
     pub env: Vec<WasiEnv>,
     pub mounts: Vec<WasiMount>,
+    pub http: HttpConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -231,6 +236,8 @@ struct WasiSpec {
     env: Vec<WasiEnvSpec>,
     #[serde(default)]
     mounts: Vec<WasiMountSpec>,
+    #[serde(default)]
+    http: HttpConfig,
 }
 
 #[derive(Deserialize)]
@@ -390,12 +397,19 @@ impl EntrySource<'_> {
                 .field("hash")
                 .fix("write it as `sha256:` followed by 64 lowercase hex digits, as `sha256sum <file>` prints them")
         })?;
+        let grants = Grants::parse(&spec.imports).map_err(|problem| {
+            self.error(Some(id), problem).field("imports").fix(
+                "grant whole groups such as `imports: [wasi:cli, wasi:http]`, or single interfaces such as `wasi:cli/stdout`",
+            )
+        })?;
+        self.check_wasi_paths(id, &spec.wasi)?;
         Ok(WasmEntry {
             fs: EntryId::resolve(&spec.fs, ns),
             path: spec.path,
             hash,
             method: spec.method,
             imports: spec.imports,
+            grants,
             wasi: WasiConfig {
                 args: spec.wasi.args,
                 cwd: spec.wasi.cwd,
@@ -413,11 +427,48 @@ impl EntrySource<'_> {
                         read_only: m.read_only,
                     })
                     .collect(),
+                http: spec.wasi.http,
             },
             limits: spec.limits,
             wit: spec.wit,
             pool: spec.pool,
         })
+    }
+
+    /// Guest paths are absolute, and no two mounts share one.
+    fn check_wasi_paths(&self, id: &EntryId, wasi: &WasiSpec) -> Result<(), LoadError> {
+        if let Some(cwd) = &wasi.cwd
+            && !cwd.starts_with('/')
+        {
+            return Err(self
+                .error(Some(id), format!("`{cwd}` is not an absolute path"))
+                .field("wasi.cwd")
+                .fix("write the guest's working directory as an absolute path, such as `/data`"));
+        }
+        for (i, mount) in wasi.mounts.iter().enumerate() {
+            if !mount.guest.starts_with('/') {
+                return Err(self
+                    .error(
+                        Some(id),
+                        format!("`{}` is not an absolute path", mount.guest),
+                    )
+                    .field(format!("wasi.mounts[{i}].guest"))
+                    .fix("mount at an absolute guest path, such as `/data`"));
+            }
+            if let Some(first) = wasi.mounts[..i].iter().position(|m| m.guest == mount.guest) {
+                return Err(self
+                    .error(
+                        Some(id),
+                        format!(
+                            "`{}` is already mounted by wasi.mounts[{first}]",
+                            mount.guest
+                        ),
+                    )
+                    .field(format!("wasi.mounts[{i}].guest"))
+                    .fix("give each mount its own guest path"));
+            }
+        }
+        Ok(())
     }
 
     /// Deserializes a kind's fields; the error names the field by its path inside the entry.
