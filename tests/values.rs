@@ -41,6 +41,15 @@ fn values_project() -> Project {
             Some(func),
         );
     }
+    // A panicking Rust guest reads its environment and writes to stderr: that takes wasi:cli.
+    let crash = wasm_entry(
+        "crash-with-cli",
+        "values.wasm",
+        &hash,
+        "kinds#crash",
+        Some("crash-with-cli"),
+    );
+    yaml += &with_imports(crash, &["wasi:cli"]);
     project.write("src/values.yaml", yaml);
     project
 }
