@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{Failure, load_registry, new_runtime};
+use crate::capabilities::{ImportReport, ImportStatus};
 use crate::engine::PreparedEntry;
 use crate::registry::{LoadErrors, display_path};
 
@@ -20,6 +21,7 @@ pub fn check(project: Option<PathBuf>) -> Result<ExitCode, Failure> {
             Ok(prepared) => {
                 verified += 1;
                 println!("ok  {}  {}", entry.id, prepared.signature());
+                print_imports(&prepared.imports);
             }
             Err(error) => errors.push(error),
         }
@@ -34,5 +36,38 @@ pub fn check(project: Option<PathBuf>) -> Result<ExitCode, Failure> {
         Ok(ExitCode::SUCCESS)
     } else {
         Err(Failure::from(LoadErrors(errors)))
+    }
+}
+
+/// The component's imports by status. Gaps are notes, not errors: calls to them fail with a
+/// message, and a component that never makes them runs fine.
+fn print_imports(imports: &[ImportReport]) {
+    let names = |wanted: fn(&ImportStatus) -> bool| -> Vec<&str> {
+        imports.iter().filter(|i| wanted(&i.status)).map(|i| i.name.as_str()).collect()
+    };
+    let granted = names(|s| *s == ImportStatus::Granted);
+    let not_granted = names(|s| matches!(s, ImportStatus::NotGranted { .. }));
+    let not_provided = names(|s| *s == ImportStatus::NotProvided);
+    if !granted.is_empty() {
+        println!("    granted: {}", granted.join(", "));
+    }
+    if !not_granted.is_empty() {
+        let mut groups: Vec<&str> = (imports.iter())
+            .filter_map(|i| match i.status {
+                ImportStatus::NotGranted { group } => Some(group),
+                _ => None,
+            })
+            .collect();
+        groups.dedup();
+        groups.sort();
+        groups.dedup();
+        println!(
+            "    note: not granted (calls fail): {}; grant with `imports: [{}]`",
+            not_granted.join(", "),
+            groups.join(", ")
+        );
+    }
+    if !not_provided.is_empty() {
+        println!("    note: not provided by wippy (calls fail): {}", not_provided.join(", "));
     }
 }

@@ -45,7 +45,9 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
     };
     let runtime = new_runtime()?;
     let prepared = PreparedEntry::prepare(&runtime, &registry, entry)?;
-    let call_args = values::parse_cli_args(&prepared.export.name, &prepared.export.ty, guest_args)
+    // A command component reads its arguments from wasi:cli; other exports take them typed.
+    let typed_args: &[String] = if prepared.export.is_cli_run() { &[] } else { guest_args };
+    let call_args = values::parse_cli_args(&prepared.export.name, &prepared.export.ty, typed_args)
         .map_err(|problem| format!("`{}`: {problem}", entry.id))?;
     let config = ProcessConfig {
         cli_args: guest_args.to_vec(),

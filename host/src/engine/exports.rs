@@ -14,6 +14,15 @@ pub struct ExportedFunc {
     pub name: String,
 }
 
+impl ExportedFunc {
+    /// A command component's entry point, `wasi:cli/run#run`: it takes its arguments from
+    /// `wasi:cli/environment`, not as parameters.
+    pub fn is_cli_run(&self) -> bool {
+        let interface = self.qualified_name.split('#').next().unwrap_or_default();
+        self.name == "run" && crate::capabilities::unversioned(interface) == "wasi:cli/run"
+    }
+}
+
 /// Resolves `name`, `iface#name` or `ns:pkg/iface@version#name`. The error lists what the
 /// component does export.
 pub fn resolve_method(
