@@ -220,3 +220,30 @@ pub fn wasm_entry(
 pub fn with_imports(entry: String, imports: &[&str]) -> String {
     format!("{entry}    imports: [{}]\n", imports.join(", "))
 }
+
+/// Like [`Project::wippy`], with extra environment variables for the runtime.
+pub fn wippy_in_env(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
+    command.arg("-C").arg(project.root()).args(args);
+    command
+        .env("WIPPY_CACHE_DIR", project.cache_dir())
+        .envs(env.iter().copied());
+    Run::of(command.output().expect("cannot start the wippy binary"))
+}
+
+/// Like [`Project::wippy`], with `input` on the runtime's stdin.
+pub fn wippy_with_stdin(project: &Project, args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .arg("-C")
+        .arg(project.root())
+        .args(args)
+        .env("WIPPY_CACHE_DIR", project.cache_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot start the wippy binary");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    Run::of(child.wait_with_output().unwrap())
+}

@@ -39,6 +39,9 @@ pub fn link_ungranted(
     entry: &Entry,
 ) -> wasmtime::Result<Vec<ImportReport>> {
     let mut report = Vec::new();
+    // Resources in the order their interfaces are imported: a resource an interface `use`s
+    // from another shows up in both, and must keep the type of the interface that defines it.
+    let mut seen_resources: Vec<ResourceType> = Vec::new();
     for (name, item) in component.component_type().imports(engine) {
         let status = if grants.allows(name) {
             ImportStatus::Granted
@@ -50,10 +53,15 @@ pub fn link_ungranted(
         };
         if status != ImportStatus::Granted {
             let mut root = linker.root();
-            match item.ty {
+            match &item.ty {
                 ComponentItem::ComponentInstance(instance) => {
                     let mut stand_in = root.instance(name)?;
                     for (export, item) in instance.exports(engine) {
+                        if let ComponentItem::Resource(resource) = &item.ty
+                            && seen_resources.contains(resource)
+                        {
+                            continue;
+                        }
                         define_stand_in(
                             &mut stand_in,
                             export,
@@ -63,9 +71,17 @@ pub fn link_ungranted(
                     }
                 }
                 item => {
-                    define_stand_in(&mut root, name, &item, &denial(entry, name, name, &status))?
+                    define_stand_in(&mut root, name, item, &denial(entry, name, name, &status))?
                 }
             }
+        }
+        if let ComponentItem::ComponentInstance(instance) = &item.ty {
+            seen_resources.extend(instance.exports(engine).filter_map(
+                |(_, export)| match export.ty {
+                    ComponentItem::Resource(resource) => Some(resource),
+                    _ => None,
+                },
+            ));
         }
         report.push(ImportReport {
             name: name.to_string(),

@@ -56,5 +56,9 @@ pub const INTERFACES: &[Interface] = &[
 
 /// Opens the network to a process whose entry grants any socket interface.
 pub fn configure(builder: &mut WasiCtxBuilder) {
-    builder.inherit_network().allow_ip_name_lookup(true);
+    builder
+        .inherit_network()
+        .allow_tcp(true)
+        .allow_udp(true)
+        .allow_ip_name_lookup(true);
 }

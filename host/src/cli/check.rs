@@ -43,7 +43,11 @@ pub fn check(project: Option<PathBuf>) -> Result<ExitCode, Failure> {
 /// message, and a component that never makes them runs fine.
 fn print_imports(imports: &[ImportReport]) {
     let names = |wanted: fn(&ImportStatus) -> bool| -> Vec<&str> {
-        imports.iter().filter(|i| wanted(&i.status)).map(|i| i.name.as_str()).collect()
+        imports
+            .iter()
+            .filter(|i| wanted(&i.status))
+            .map(|i| i.name.as_str())
+            .collect()
     };
     let granted = names(|s| *s == ImportStatus::Granted);
     let not_granted = names(|s| matches!(s, ImportStatus::NotGranted { .. }));
@@ -68,6 +72,9 @@ fn print_imports(imports: &[ImportReport]) {
         );
     }
     if !not_provided.is_empty() {
-        println!("    note: not provided by wippy (calls fail): {}", not_provided.join(", "));
+        println!(
+            "    note: not provided by wippy (calls fail): {}",
+            not_provided.join(", ")
+        );
     }
 }

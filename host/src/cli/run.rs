@@ -46,7 +46,11 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
     let runtime = new_runtime()?;
     let prepared = PreparedEntry::prepare(&runtime, &registry, entry)?;
     // A command component reads its arguments from wasi:cli; other exports take them typed.
-    let typed_args: &[String] = if prepared.export.is_cli_run() { &[] } else { guest_args };
+    let typed_args: &[String] = if prepared.export.is_cli_run() {
+        &[]
+    } else {
+        guest_args
+    };
     let call_args = values::parse_cli_args(&prepared.export.name, &prepared.export.ty, typed_args)
         .map_err(|problem| format!("`{}`: {problem}", entry.id))?;
     let config = ProcessConfig {
