@@ -545,3 +545,56 @@ fn tcp_against_a_real_server() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn a_single_interface_can_be_granted_alone() {
+    let project = prober_project(&[
+        ("stdout-only", "print", &["wasi:cli/stdout"]),
+        ("args", "arguments", &["wasi:cli/stdout"]),
+    ]);
+    assert_eq!(
+        project.wippy(&["run", "stdout-only", "just stdout"]).ok(),
+        "just stdout\n"
+    );
+    let run = project.wippy(&["run", "args"]);
+    assert!(run.failed().contains("it called `wasi:cli/environment@0.2.12#get-arguments`, but entry `app:args` does not grant `wasi:cli`"), "{run:#?}");
+}
+
+#[test]
+fn an_import_wippy_does_not_provide_fails_only_when_called() {
+    let component = wat::parse_str(
+        r#"(component
+            (import "acme:tools/clock" (instance $clock (export "ticks" (func (result u32)))))
+            (core module $m
+              (import "host" "ticks" (func $ticks (result i32)))
+              (func (export "ticks") (result i32) call $ticks)
+              (func (export "seven") (result i32) i32.const 7))
+            (core func $ticks (canon lower (func $clock "ticks")))
+            (core instance $i (instantiate $m (with "host" (instance (export "ticks" (func $ticks))))))
+            (func (export "ticks") (result u32) (canon lift (core func $i "ticks")))
+            (func (export "seven") (result u32) (canon lift (core func $i "seven"))))"#,
+    )
+    .unwrap();
+    let project = Project::new();
+    project.write("wasm/acme.wasm", &component);
+    let hash = support::sha256(&component);
+    let yaml = format!(
+        "{HEADER}{}{}",
+        wasm_entry("ticks", "acme.wasm", &hash, "ticks", Some("ticks")),
+        wasm_entry("seven", "acme.wasm", &hash, "seven", Some("seven"))
+    );
+    project.write("src/app.yaml", yaml);
+    assert_eq!(project.wippy(&["run", "seven"]).ok(), "7\n");
+    let run = project.wippy(&["run", "ticks"]);
+    assert!(
+        run.failed().starts_with("error: `app:ticks` failed: it called `acme:tools/clock#ticks`, which wippy does not provide; the component needs a host that implements `acme:tools/clock`"),
+        "{run:#?}"
+    );
+    let check = project.wippy(&["check"]);
+    assert!(
+        check
+            .ok()
+            .contains("    note: not provided by wippy (calls fail): acme:tools/clock"),
+        "{check:#?}"
+    );
+}
