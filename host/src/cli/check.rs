@@ -62,7 +62,6 @@ fn print_imports(imports: &[ImportReport]) {
                 _ => None,
             })
             .collect();
-        groups.dedup();
         groups.sort();
         groups.dedup();
         println!(
