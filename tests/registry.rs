@@ -127,12 +127,12 @@ fn references_resolve_across_namespaces_and_files() {
 }
 
 #[test]
-fn later_kinds_are_kept_and_unrelated_yaml_is_ignored() {
+fn lua_service_and_wat_kinds_load_and_unrelated_yaml_is_ignored() {
     let project = Project::new();
     project.write("src/lua/hello.lua", "return function() return 42 end\n");
     project.write(
         "src/app.yaml",
-        "namespace: app\nentries:\n  - {name: script, kind: process.lua, source: file://lua/hello.lua, method: main}\n  - {name: svc, kind: process.service, process: app:script, host: app:host}\n",
+        "namespace: app\nentries:\n  - {name: script, kind: process.lua, source: file://lua/hello.lua, method: main}\n  - {name: host, kind: process.host}\n  - {name: svc, kind: process.service, process: app:script, host: app:host}\n  - {name: add, kind: function.wat, source: \"(module)\", wit: \"add: func() -> s32;\"}\n",
     );
     project.write(
         "src/docker-compose.yaml",
@@ -145,7 +145,15 @@ fn later_kinds_are_kept_and_unrelated_yaml_is_ignored() {
         script.fields["source"], "return function() return 42 end\n",
         "file:// was replaced by the text"
     );
-    assert_eq!(registry.entries().count(), 2);
+    assert_eq!(registry.entries().count(), 4);
+    assert_eq!(
+        registry
+            .get(&EntryId::new("app", "add"))
+            .unwrap()
+            .kind
+            .name(),
+        "function.wat"
+    );
 }
 
 #[test]

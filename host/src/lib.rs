@@ -5,11 +5,13 @@
 //! - [`engine`] verifies, compiles and caches components and resolves their exports;
 //! - [`capabilities`] maps an entry's grants onto the linker;
 //! - [`values`] converts between text (CLI arguments, output) and WIT values;
-//! - [`process`] runs an entry's export in a fresh instance.
+//! - [`process`] runs processes: the node (spawn, links, monitors, names) and WASM lifecycles;
+//! - [`lua`] runs Lua processes and functions.
 
 pub mod capabilities;
 pub mod cli;
 pub mod engine;
+pub mod lua;
 pub mod process;
 pub mod registry;
 pub mod values;

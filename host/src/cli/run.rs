@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 use wasmtime::component::Val;
@@ -9,8 +10,9 @@ use wasmtime::component::Val;
 use super::{Failure, load_registry, new_runtime};
 use crate::engine::PreparedEntry;
 use crate::process::{self, Exit, ProcessConfig, Stdio};
-use crate::registry::{Entry, EntryId, Registry, closest};
-use crate::values;
+use crate::process::{Node, RuntimeOutput, SpawnRequest, terminal_host};
+use crate::registry::{Entry, EntryId, EntryKind, Registry, closest};
+use crate::values::{self, Payload};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -43,6 +45,11 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
             Some((name, rest)) => (find_command(&registry, name)?, rest),
         },
     };
+    if matches!(entry.kind, EntryKind::ProcessLua(_)) {
+        let id = entry.id.clone();
+        let args = guest_args.iter().cloned().map(Payload::String).collect();
+        return run_on_node(registry, id, args);
+    }
     let runtime = new_runtime()?;
     let prepared = PreparedEntry::prepare(&runtime, &registry, entry)?;
     // A command component reads its arguments from wasi:cli; other exports take them typed.
@@ -62,6 +69,41 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
         .build()?
         .block_on(process::run(&prepared, config, &call_args))?;
     report(&entry.id, exit)
+}
+
+/// Runs a Lua command as a process on the terminal host of a node, with the registry's
+/// auto-start services running beside it.
+fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<ExitCode, Failure> {
+    let host = registry
+        .entries()
+        .find(|e| matches!(e.kind, EntryKind::TerminalHost))
+        .map(|e| e.id.clone())
+        .unwrap_or_else(terminal_host);
+    let runtime = Arc::new(new_runtime()?);
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = tokio.block_on(async {
+        let node = Node::new(Arc::new(registry), runtime, Arc::new(RuntimeOutput));
+        crate::process::start_services(&node);
+        node.exec(SpawnRequest {
+            entry: id,
+            host,
+            args,
+            parent: None,
+            monitor: false,
+            link: false,
+            stdio: Some(Stdio::Terminal),
+        })
+        .await
+    });
+    tokio.shutdown_background();
+    match outcome? {
+        Payload::Nil => {}
+        Payload::String(text) => println!("{text}"),
+        other => println!("{other}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the result per the CLI contract: strings as they are, other values in WAVE; the

@@ -1,7 +1,13 @@
 //! Running an entry's export in a fresh instance: the process lifecycle's Init, Step and Close.
 
+pub mod channel;
+mod mailbox;
+mod node;
 mod output;
+mod pid;
+mod service;
 mod state;
+mod wasm;
 
 use std::sync::Arc;
 
@@ -9,12 +15,19 @@ use wasmtime::component::Val;
 use wasmtime::{Store, Trap, WasmBacktrace};
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
+pub use mailbox::{Envelope, Event, Mailbox, Message};
+pub(crate) use node::now_nanos;
+pub use node::{ExitResult, Node, ProcessContext, SpawnRequest, Spawned, terminal_host};
 pub use output::{LabelledOutput, LineSink, OutputStream, RuntimeOutput};
+pub use pid::Pid;
+pub use service::{ServiceHistory, ServiceRun, start_services};
 pub use state::ProcessState;
+pub(crate) use wasm::run_process as run_wasm;
 
 use crate::engine::PreparedEntry;
 
 /// Where a process's stdin, stdout and stderr go.
+#[derive(Clone)]
 pub enum Stdio {
     /// The terminal's own (`terminal.host`, `wippy run`).
     Terminal,

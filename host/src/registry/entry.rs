@@ -34,19 +34,20 @@ pub enum EntryKind {
     TerminalHost,
     ProcessWasm(WasmEntry),
     FunctionWasm(WasmEntry),
-    /// A kind a later part of the runtime implements (Lua, services, WAT functions): kept
-    /// (its fields are in [`Entry::fields`]), so registries that use it load today.
+    ProcessLua(LuaEntry),
+    FunctionLua(LuaEntry),
+    LibraryLua(LuaEntry),
+    ProcessService(ServiceEntry),
+    /// A kind a later part of the runtime implements (WAT functions): kept (its fields are
+    /// in [`Entry::fields`]), so registries that use it load today.
     Deferred(String),
 }
 
 /// Kinds accepted and kept as [`EntryKind::Deferred`].
-const DEFERRED_KINDS: &[&str] = &[
-    "function.wat",
-    "process.lua",
-    "function.lua",
-    "library.lua",
-    "process.service",
-];
+const DEFERRED_KINDS: &[&str] = &["function.wat"];
+
+/// Lua modules a `process.lua` or `function.lua` entry may list in `modules`.
+pub const LUA_MODULES: &[&str] = &["time", "channel", "funcs"];
 
 const KNOWN_KINDS: &[&str] = &[
     "fs.directory",
@@ -75,8 +76,30 @@ impl EntryKind {
             EntryKind::TerminalHost => "terminal.host",
             EntryKind::ProcessWasm(_) => "process.wasm",
             EntryKind::FunctionWasm(_) => "function.wasm",
+            EntryKind::ProcessLua(_) => "process.lua",
+            EntryKind::FunctionLua(_) => "function.lua",
+            EntryKind::LibraryLua(_) => "library.lua",
+            EntryKind::ProcessService(_) => "process.service",
             EntryKind::Deferred(kind) => kind,
         }
+    }
+
+    pub fn lua(&self) -> Option<&LuaEntry> {
+        match self {
+            EntryKind::ProcessLua(lua)
+            | EntryKind::FunctionLua(lua)
+            | EntryKind::LibraryLua(lua) => Some(lua),
+            _ => None,
+        }
+    }
+
+    /// Entries that can be spawned as processes.
+    pub fn is_process(&self) -> bool {
+        matches!(self, EntryKind::ProcessWasm(_) | EntryKind::ProcessLua(_))
+    }
+
+    pub fn is_host(&self) -> bool {
+        matches!(self, EntryKind::ProcessHost(_) | EntryKind::TerminalHost)
     }
 
     pub fn wasm(&self) -> Option<&WasmEntry> {
@@ -121,6 +144,37 @@ pub struct WasmEntry {
     pub limits: Limits,
     pub wit: Option<String>,
     pub pool: Option<Value>,
+}
+
+/// A `process.lua`, `function.lua` or `library.lua` entry.
+#[derive(Debug, Clone)]
+pub struct LuaEntry {
+    pub source: String,
+    /// The function to call; when the script defines none, the script itself is the body.
+    pub method: String,
+    pub modules: Vec<String>,
+    /// `require(alias)` → a `library.lua` entry.
+    pub imports: BTreeMap<String, EntryId>,
+}
+
+/// A `process.service` entry: a process kept running by a supervisor.
+#[derive(Debug, Clone)]
+pub struct ServiceEntry {
+    pub process: EntryId,
+    pub host: EntryId,
+    pub input: Vec<Value>,
+    pub auto_start: bool,
+    pub restart: RestartPolicy,
+}
+
+/// Exponential backoff: the n-th restart in a row waits `initial_delay * backoff_factor^(n-1)`,
+/// at most `max_delay`; after `max_attempts` restarts in a row the service stays down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RestartPolicy {
+    pub initial_delay: std::time::Duration,
+    pub max_delay: std::time::Duration,
+    pub backoff_factor: f64,
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -208,6 +262,46 @@ struct EmptySpec {}
 struct ProcessHostSpec {
     #[serde(default)]
     host: ProcessHost,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LuaSpec {
+    source: String,
+    method: Option<String>,
+    #[serde(default)]
+    modules: Vec<String>,
+    #[serde(default)]
+    imports: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceSpec {
+    process: String,
+    host: String,
+    #[serde(default)]
+    input: Option<Value>,
+    #[serde(default)]
+    lifecycle: LifecycleSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LifecycleSpec {
+    #[serde(default)]
+    auto_start: bool,
+    #[serde(default)]
+    restart: RestartSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RestartSpec {
+    initial_delay: Option<Value>,
+    max_delay: Option<Value>,
+    backoff_factor: Option<f64>,
+    max_attempts: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -372,6 +466,10 @@ impl EntrySource<'_> {
                 EntryKind::TerminalHost
             }
             "process.wasm" => EntryKind::ProcessWasm(self.wasm(id, kind, fields)?),
+            "process.lua" => EntryKind::ProcessLua(self.lua(id, kind, fields)?),
+            "function.lua" => EntryKind::FunctionLua(self.lua(id, kind, fields)?),
+            "library.lua" => EntryKind::LibraryLua(self.lua(id, kind, fields)?),
+            "process.service" => EntryKind::ProcessService(self.service(id, kind, fields)?),
             "function.wasm" => EntryKind::FunctionWasm(self.wasm(id, kind, fields)?),
             deferred if DEFERRED_KINDS.contains(&deferred) => {
                 EntryKind::Deferred(deferred.to_string())
@@ -432,6 +530,74 @@ impl EntrySource<'_> {
             limits: spec.limits,
             wit: spec.wit,
             pool: spec.pool,
+        })
+    }
+
+    fn lua(&self, id: &EntryId, kind: &str, fields: Value) -> Result<LuaEntry, LoadError> {
+        let spec: LuaSpec = self.fields(id, kind, fields)?;
+        if let Some(unknown) = spec
+            .modules
+            .iter()
+            .find(|m| !LUA_MODULES.contains(&m.as_str()) && m.as_str() != "process")
+        {
+            return Err(self
+                .error(Some(id), format!("unknown Lua module `{unknown}`"))
+                .field("modules")
+                .fix(format!(
+                    "the modules are: process (always loaded), {}",
+                    LUA_MODULES.join(", ")
+                )));
+        }
+        Ok(LuaEntry {
+            source: spec.source,
+            method: spec.method.unwrap_or_else(|| "main".to_string()),
+            modules: spec.modules,
+            imports: (spec.imports.into_iter())
+                .map(|(alias, target)| (alias, EntryId::resolve(&target, self.namespace)))
+                .collect(),
+        })
+    }
+
+    fn service(&self, id: &EntryId, kind: &str, fields: Value) -> Result<ServiceEntry, LoadError> {
+        let spec: ServiceSpec = self.fields(id, kind, fields)?;
+        let restart = &spec.lifecycle.restart;
+        let duration = |field: &str,
+                        value: &Option<Value>,
+                        default_ms: u64|
+         -> Result<std::time::Duration, LoadError> {
+            match value {
+                None => Ok(std::time::Duration::from_millis(default_ms)),
+                Some(Value::Number(n)) if n.as_u64().is_some() => {
+                    Ok(std::time::Duration::from_nanos(n.as_u64().unwrap()))
+                }
+                Some(Value::String(text)) => {
+                    crate::values::parse_duration(text).map_err(|problem| {
+                        self.error(Some(id), problem)
+                            .field(format!("lifecycle.restart.{field}"))
+                    })
+                }
+                Some(other) => Err(self
+                    .error(Some(id), format!("`{other}` is not a duration"))
+                    .field(format!("lifecycle.restart.{field}"))
+                    .fix("write a duration like \"500ms\" or \"2s\"")),
+            }
+        };
+        let input = match spec.input {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(single) => vec![single],
+        };
+        Ok(ServiceEntry {
+            process: EntryId::resolve(&spec.process, self.namespace),
+            host: EntryId::resolve(&spec.host, self.namespace),
+            input,
+            auto_start: spec.lifecycle.auto_start,
+            restart: RestartPolicy {
+                initial_delay: duration("initial_delay", &restart.initial_delay, 1_000)?,
+                max_delay: duration("max_delay", &restart.max_delay, 60_000)?,
+                backoff_factor: restart.backoff_factor.unwrap_or(2.0),
+                max_attempts: restart.max_attempts.unwrap_or(5),
+            },
         })
     }
 

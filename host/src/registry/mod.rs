@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use digest::Sha256Digest;
+pub use entry::LUA_MODULES;
 pub(crate) use entry::closest;
 pub use entry::{
-    Command, Entry, EntryKind, EnvVariable, FsDirectory, Limits, ProcessHost, WasiConfig, WasiEnv,
-    WasiMount, WasmEntry,
+    Command, Entry, EntryKind, EnvVariable, FsDirectory, Limits, LuaEntry, ProcessHost,
+    RestartPolicy, ServiceEntry, WasiConfig, WasiEnv, WasiMount, WasmEntry,
 };
 pub(crate) use error::display_path;
 pub use error::{LoadError, LoadErrors};
@@ -151,6 +152,29 @@ impl Registry {
                             errors,
                         );
                     }
+                }
+                EntryKind::ProcessLua(lua)
+                | EntryKind::FunctionLua(lua)
+                | EntryKind::LibraryLua(lua) => {
+                    for (alias, target) in &lua.imports {
+                        self.expect_kind(
+                            entry,
+                            &format!("imports.{alias}"),
+                            target,
+                            &["library.lua"],
+                            errors,
+                        );
+                    }
+                }
+                EntryKind::ProcessService(service) => {
+                    self.expect_kind(
+                        entry,
+                        "process",
+                        &service.process,
+                        &["process.wasm", "process.lua"],
+                        errors,
+                    );
+                    self.expect_kind(entry, "host", &service.host, &["process.host"], errors);
                 }
                 _ => {}
             }

@@ -1,0 +1,184 @@
+//! Lua processes and functions on mlua (Lua 5.4). Each process has its own Lua state; its
+//! blocking calls (`receive`, `select`, `sleep`, `exec`) are async, so a waiting script holds
+//! no thread. Scripts get `process` always, `time`, `channel` and `funcs` when the entry
+//! lists them in `modules`, and `library.lua` entries under their `imports` aliases.
+
+mod channel_module;
+mod convert;
+mod funcs_module;
+mod process_module;
+mod time_module;
+
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic};
+
+use crate::process::{ExitResult, OutputStream, ProcessContext, Stdio};
+use crate::registry::{EntryKind, LUA_MODULES, LuaEntry};
+use crate::values::Payload;
+
+pub use convert::{from_payload, to_payload};
+
+/// Runs a `process.lua` entry as the process `context` describes.
+pub async fn run_process(context: ProcessContext, args: Vec<Payload>) -> ExitResult {
+    let registry = context.node.registry();
+    let Some(EntryKind::ProcessLua(entry)) = registry.get(&context.entry).map(|e| &e.kind) else {
+        return ExitResult::failed(format!("`{}` is not a process.lua entry", context.entry));
+    };
+    match run_entry(&context, entry, args).await {
+        Ok(value) => ExitResult::ok(value),
+        Err(error) => ExitResult::failed(error),
+    }
+}
+
+/// Loads the entry's script in a fresh state and runs it: the function named by `method`
+/// (returned in a table, or global) with `args`, or, when there is none, the script itself.
+pub(crate) async fn run_entry(
+    context: &ProcessContext,
+    entry: &LuaEntry,
+    args: Vec<Payload>,
+) -> Result<Payload, String> {
+    let id = &context.entry;
+    let fail = |error: mlua::Error| format!("`{id}` failed: {}", describe(&error));
+    let lua = new_state(context, entry).map_err(fail)?;
+    let returned: MultiValue = lua
+        .load(&entry.source)
+        .set_name(format!("={id}"))
+        .call_async(())
+        .await
+        .map_err(fail)?;
+    let exported = match returned.front() {
+        Some(Value::Table(table)) => table
+            .get::<Option<Function>>(entry.method.as_str())
+            .map_err(fail)?,
+        _ => None,
+    };
+    let main = match exported {
+        Some(main) => Some(main),
+        None => lua
+            .globals()
+            .get::<Option<Function>>(entry.method.as_str())
+            .map_err(fail)?,
+    };
+    let values = match main {
+        Some(main) => {
+            let args = args
+                .iter()
+                .map(|a| from_payload(&lua, a))
+                .collect::<mlua::Result<Variadic<Value>>>()
+                .map_err(fail)?;
+            main.call_async::<MultiValue>(args).await.map_err(fail)?
+        }
+        None => returned,
+    };
+    match process_module::outcome_of(values) {
+        Ok(value) => to_payload(&value)
+            .map_err(|e| format!("`{id}` returned a value that cannot leave it: {e}")),
+        Err(error) => Err(match to_payload(&error) {
+            Ok(Payload::String(text)) => text,
+            Ok(other) => other.to_string(),
+            Err(e) => e,
+        }),
+    }
+}
+
+/// A state with the safe standard libraries (no `io`, `os`, or loading files), `print` bound
+/// to the process's stdout, and the modules the entry may `require`.
+fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
+    let libs = StdLib::TABLE
+        | StdLib::STRING
+        | StdLib::MATH
+        | StdLib::UTF8
+        | StdLib::COROUTINE
+        | StdLib::PACKAGE;
+    let lua = Lua::new_with(libs, LuaOptions::default())?;
+    let globals = lua.globals();
+    for unsafe_global in ["dofile", "loadfile"] {
+        globals.set(unsafe_global, Value::Nil)?;
+    }
+    globals.set("print", print_function(&lua, context)?)?;
+
+    let package: Table = globals.get("package")?;
+    package.set("path", "")?;
+    package.set("cpath", "")?;
+    let process = process_module::create(&lua, context)?;
+    globals.set("process", process.clone())?;
+    package.get::<Table>("loaded")?.set("process", process)?;
+
+    let preload: Table = package.get("preload")?;
+    for &module in LUA_MODULES {
+        let loader = if entry.modules.iter().any(|m| m == module) {
+            let ctx = context.clone();
+            lua.create_function(move |lua, ()| match module {
+                "time" => time_module::create(lua),
+                "channel" => channel_module::create(lua),
+                _ => funcs_module::create(lua, &ctx),
+            })?
+        } else {
+            let message = format!(
+                "module `{module}` is not enabled for `{}`; add it to the entry's `modules: [{module}]`",
+                context.entry
+            );
+            lua.create_function(move |_, ()| {
+                Err::<Value, _>(mlua::Error::runtime(message.clone()))
+            })?
+        };
+        preload.set(module, loader)?;
+    }
+    let registry = context.node.registry();
+    for (alias, library) in &entry.imports {
+        let Some(source) = registry
+            .get(library)
+            .and_then(|e| e.kind.lua())
+            .map(|l| l.source.clone())
+        else {
+            continue;
+        };
+        let name = format!("={library}");
+        preload.set(
+            alias.as_str(),
+            lua.create_function(move |lua, ()| {
+                lua.load(&source).set_name(name.clone()).call::<Value>(())
+            })?,
+        )?;
+    }
+    Ok(lua)
+}
+
+fn print_function(lua: &Lua, context: &ProcessContext) -> mlua::Result<Function> {
+    let stdio = context.stdio.clone();
+    lua.create_function(move |_, values: Variadic<Value>| {
+        let line = values
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<mlua::Result<Vec<String>>>()?
+            .join("\t");
+        match &*stdio {
+            Stdio::Terminal => {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                let _ = writeln!(stdout, "{line}");
+            }
+            Stdio::Labelled { label, sink } => {
+                sink.write_line(OutputStream::Stdout, label, line.as_bytes())
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The message of a Lua error, without mlua's wrapping or Lua's stack traceback.
+fn describe(error: &mlua::Error) -> String {
+    match error {
+        mlua::Error::CallbackError { cause, .. } => describe(cause),
+        mlua::Error::RuntimeError(message) | mlua::Error::SyntaxError { message, .. } => message
+            .split("\nstack traceback:")
+            .next()
+            .unwrap_or(message)
+            .to_string(),
+        other => other
+            .to_string()
+            .split("\nstack traceback:")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}

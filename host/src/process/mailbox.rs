@@ -1,0 +1,95 @@
+//! What reaches a process: messages from others and events about them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::Pid;
+use super::channel::Channel;
+use crate::values::Payload;
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub from: Option<Pid>,
+    pub topic: String,
+    pub payload: Payload,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A monitored process ended; `error` is set when it failed.
+    Exit {
+        from: Pid,
+        at: i64,
+        value: Payload,
+        error: Option<String>,
+    },
+    /// A linked process failed.
+    LinkDown { from: Pid, at: i64, error: String },
+    /// Someone asked this process to stop.
+    Cancel {
+        from: Option<Pid>,
+        at: i64,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Envelope {
+    Message(Message),
+    Event(Event),
+}
+
+/// A process's incoming queues: events, messages, and per-topic message channels.
+pub struct Mailbox {
+    pub events: Channel<Envelope>,
+    pub inbox: Channel<Envelope>,
+    topics: Mutex<HashMap<String, Channel<Envelope>>>,
+    trap_links: AtomicBool,
+}
+
+impl Default for Mailbox {
+    fn default() -> Self {
+        Self {
+            events: Channel::unbounded(),
+            inbox: Channel::unbounded(),
+            topics: Mutex::new(HashMap::new()),
+            trap_links: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Mailbox {
+    pub fn deliver(&self, envelope: Envelope) {
+        let target = match &envelope {
+            Envelope::Event(_) => self.events.clone(),
+            Envelope::Message(message) => {
+                let topics = self.topics.lock().unwrap();
+                topics
+                    .get(&message.topic)
+                    .cloned()
+                    .unwrap_or_else(|| self.inbox.clone())
+            }
+        };
+        // Unbounded: never full; a closed mailbox belongs to a process that has ended.
+        let _ = target.try_send(envelope);
+    }
+
+    /// Messages with `topic` go to the returned channel from now on, not to the inbox.
+    pub fn listen(&self, topic: &str) -> Channel<Envelope> {
+        self.topics
+            .lock()
+            .unwrap()
+            .entry(topic.to_string())
+            .or_insert_with(Channel::unbounded)
+            .clone()
+    }
+
+    pub fn trap_links(&self) -> bool {
+        self.trap_links.load(Ordering::Relaxed)
+    }
+
+    pub fn set_trap_links(&self, trap: bool) {
+        self.trap_links.store(trap, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,515 @@
+//! The node: every live process, their links, monitors and names, and the hosts they run on.
+//! Processes are tokio tasks; a process waiting for anything holds no thread.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OnceCell, oneshot};
+use tokio::task::AbortHandle;
+
+use super::mailbox::{Envelope, Event, Mailbox, Message};
+use super::{LineSink, Pid, Stdio, wasm};
+use crate::engine::{PreparedEntry, Runtime};
+use crate::registry::{EntryId, EntryKind, Registry};
+use crate::values::Payload;
+
+/// How a process ended: its value, or an error when it failed.
+#[derive(Debug, Clone)]
+pub struct ExitResult {
+    pub value: Payload,
+    pub error: Option<String>,
+}
+
+impl ExitResult {
+    pub fn ok(value: Payload) -> Self {
+        Self { value, error: None }
+    }
+
+    pub fn failed(error: impl Into<String>) -> Self {
+        Self {
+            value: Payload::Nil,
+            error: Some(error.into()),
+        }
+    }
+}
+
+/// What to start, where, and how it is tied to its parent.
+pub struct SpawnRequest {
+    pub entry: EntryId,
+    pub host: EntryId,
+    pub args: Vec<Payload>,
+    pub parent: Option<Pid>,
+    pub monitor: bool,
+    pub link: bool,
+    /// Overrides the host's stdio (the CLI runs its command with the terminal's).
+    pub stdio: Option<Stdio>,
+}
+
+/// A spawned process: its pid, and a receiver for its exit.
+pub struct Spawned {
+    pub pid: Pid,
+    pub exit: oneshot::Receiver<ExitResult>,
+}
+
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<NodeInner>,
+}
+
+struct NodeInner {
+    registry: Arc<Registry>,
+    runtime: Arc<Runtime>,
+    output: Arc<dyn LineSink>,
+    prepared: Mutex<HashMap<EntryId, Arc<OnceCell<Result<Arc<PreparedEntry>, String>>>>>,
+    processes: Mutex<HashMap<Pid, Record>>,
+    names: Mutex<HashMap<String, Pid>>,
+    next_sequence: AtomicU64,
+}
+
+struct Record {
+    host: EntryId,
+    mailbox: Arc<Mailbox>,
+    /// Lua processes read their mailbox; WASM processes cannot (yet), so a cancel stops them.
+    receives: bool,
+    monitors: HashSet<Pid>,
+    links: HashSet<Pid>,
+    abort: Option<AbortHandle>,
+    exit_watchers: Vec<oneshot::Sender<ExitResult>>,
+}
+
+/// The context a running process sees of itself.
+#[derive(Clone)]
+pub struct ProcessContext {
+    pub node: Node,
+    pub pid: Pid,
+    pub entry: EntryId,
+    pub mailbox: Arc<Mailbox>,
+    pub stdio: Arc<Stdio>,
+}
+
+/// The host `wippy run` runs commands on when the registry declares no `terminal.host`.
+pub fn terminal_host() -> EntryId {
+    EntryId::new("wippy", "terminal")
+}
+
+pub(crate) fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or_default()
+}
+
+impl Node {
+    pub fn new(registry: Arc<Registry>, runtime: Arc<Runtime>, output: Arc<dyn LineSink>) -> Self {
+        Self {
+            inner: Arc::new(NodeInner {
+                registry,
+                runtime,
+                output,
+                prepared: Mutex::new(HashMap::new()),
+                processes: Mutex::new(HashMap::new()),
+                names: Mutex::new(HashMap::new()),
+                next_sequence: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The entry's prepared component, compiled (or loaded from the cache) on first use, off
+    /// the async workers; one per entry for the node's lifetime.
+    pub async fn prepared(&self, entry: &EntryId) -> Result<Arc<PreparedEntry>, String> {
+        let cell = self
+            .inner
+            .prepared
+            .lock()
+            .unwrap()
+            .entry(entry.clone())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let node = self.clone();
+            let id = entry.clone();
+            tokio::task::spawn_blocking(move || {
+                let registry = &node.inner.registry;
+                let entry = registry
+                    .get(&id)
+                    .ok_or_else(|| format!("no entry `{id}`"))?;
+                PreparedEntry::prepare(&node.inner.runtime, registry, entry)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
+        })
+        .await
+        .clone()
+    }
+
+    /// Starts a process. Fails at once when the entry or host does not exist or is of the
+    /// wrong kind; everything later (compiling, a trap) is the process's exit.
+    pub fn spawn(&self, request: SpawnRequest) -> Result<Spawned, String> {
+        let registry = &self.inner.registry;
+        let entry = registry
+            .get(&request.entry)
+            .ok_or_else(|| format!("no process entry `{}` in the registry", request.entry))?;
+        if !entry.kind.is_process() {
+            return Err(format!(
+                "`{}` is a {}, not a process (process.wasm or process.lua)",
+                entry.id,
+                entry.kind.name()
+            ));
+        }
+        let host_kind = match registry.get(&request.host) {
+            Some(host) => &host.kind,
+            // The CLI's own terminal host exists whether or not the registry declares one.
+            None if request.host == terminal_host() => &EntryKind::TerminalHost,
+            None => return Err(format!("no host `{}` in the registry", request.host)),
+        };
+        let stdio = match (host_kind, request.stdio) {
+            (_, Some(stdio)) => stdio,
+            (EntryKind::TerminalHost, None) => Stdio::Terminal,
+            (EntryKind::ProcessHost(_), None) => Stdio::Labelled {
+                label: Arc::from(""),
+                sink: self.inner.output.clone(),
+            },
+            (other, None) => {
+                return Err(format!(
+                    "`{}` is a {}, not a process.host or terminal.host",
+                    request.host,
+                    other.name()
+                ));
+            }
+        };
+        if let EntryKind::ProcessHost(settings) = host_kind
+            && let Some(limit) = settings.queue_size
+        {
+            let live = (self.inner.processes.lock().unwrap().values())
+                .filter(|r| r.host == request.host)
+                .count();
+            if live >= limit {
+                return Err(format!(
+                    "host `{}` is full: {live} processes (queue_size {limit})",
+                    request.host
+                ));
+            }
+        }
+
+        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
+        let pid = Pid::new(&request.host, sequence);
+        let stdio = match stdio {
+            Stdio::Labelled { sink, .. } => Stdio::Labelled {
+                label: format!("{} {pid}", entry.id).into(),
+                sink,
+            },
+            other => other,
+        };
+        let mailbox = Arc::new(Mailbox::default());
+        let (exit_sender, exit) = oneshot::channel();
+        {
+            let mut processes = self.inner.processes.lock().unwrap();
+            if let Some(parent) = &request.parent
+                && request.link
+            {
+                match processes.get_mut(parent) {
+                    Some(parent_record) => {
+                        parent_record.links.insert(pid.clone());
+                    }
+                    None => return Err(format!("process {parent} not found")),
+                }
+            }
+            let parent = request.parent.iter().cloned();
+            processes.insert(
+                pid.clone(),
+                Record {
+                    host: request.host.clone(),
+                    mailbox: mailbox.clone(),
+                    receives: matches!(entry.kind, EntryKind::ProcessLua(_)),
+                    monitors: if request.monitor {
+                        parent.clone().collect()
+                    } else {
+                        HashSet::new()
+                    },
+                    links: if request.link {
+                        parent.collect()
+                    } else {
+                        HashSet::new()
+                    },
+                    abort: None,
+                    exit_watchers: vec![exit_sender],
+                },
+            );
+        }
+
+        let context = ProcessContext {
+            node: self.clone(),
+            pid: pid.clone(),
+            entry: entry.id.clone(),
+            mailbox,
+            stdio: Arc::new(stdio),
+        };
+        let is_lua = matches!(entry.kind, EntryKind::ProcessLua(_));
+        let args = request.args;
+        let task = tokio::spawn(async move {
+            let result = if is_lua {
+                crate::lua::run_process(context.clone(), args).await
+            } else {
+                wasm::run_process(&context, args).await
+            };
+            context.node.finish(&context.pid, result);
+        });
+        if let Some(record) = self.inner.processes.lock().unwrap().get_mut(&pid) {
+            record.abort = Some(task.abort_handle());
+        }
+        Ok(Spawned { pid, exit })
+    }
+
+    /// Spawns and waits for the result: the value, or the error the process failed with.
+    pub async fn exec(&self, request: SpawnRequest) -> Result<Payload, String> {
+        let spawned = self.spawn(request)?;
+        let result = spawned
+            .exit
+            .await
+            .unwrap_or_else(|_| ExitResult::failed("the process vanished"));
+        match result.error {
+            None => Ok(result.value),
+            Some(error) => Err(error),
+        }
+    }
+
+    /// Bookkeeping when a process ends, however it ends: names released, watchers and
+    /// monitors told, links broken (and told, when it failed). Only the first call counts.
+    fn finish(&self, pid: &Pid, result: ExitResult) {
+        let Some(record) = self.inner.processes.lock().unwrap().remove(pid) else {
+            return;
+        };
+        self.inner
+            .names
+            .lock()
+            .unwrap()
+            .retain(|_, owner| owner != pid);
+        record.mailbox.events.close();
+        record.mailbox.inbox.close();
+        for watcher in record.exit_watchers {
+            let _ = watcher.send(result.clone());
+        }
+        let at = now_nanos();
+        for monitor in &record.monitors {
+            self.deliver(
+                monitor,
+                Envelope::Event(Event::Exit {
+                    from: pid.clone(),
+                    at,
+                    value: result.value.clone(),
+                    error: result.error.clone(),
+                }),
+            );
+        }
+        for linked in &record.links {
+            if let Some(other) = self.inner.processes.lock().unwrap().get_mut(linked) {
+                other.links.remove(pid);
+            }
+            if let Some(error) = &result.error {
+                self.link_down(linked, pid, error);
+            }
+        }
+    }
+
+    /// A linked process failed: a process trapping links hears of it; any other fails too.
+    fn link_down(&self, target: &Pid, from: &Pid, error: &str) {
+        let traps = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get(target)
+            .map(|r| r.receives && r.mailbox.trap_links());
+        match traps {
+            Some(true) => {
+                self.deliver(
+                    target,
+                    Envelope::Event(Event::LinkDown {
+                        from: from.clone(),
+                        at: now_nanos(),
+                        error: error.to_string(),
+                    }),
+                );
+            }
+            Some(false) => self.kill(target, format!("linked process {from} failed: {error}")),
+            None => {}
+        }
+    }
+
+    fn deliver(&self, target: &Pid, envelope: Envelope) -> bool {
+        let mailbox = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get(target)
+            .map(|r| r.mailbox.clone());
+        match mailbox {
+            Some(mailbox) => {
+                mailbox.deliver(envelope);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops a process at once and ends it with `error`.
+    fn kill(&self, pid: &Pid, error: String) {
+        let abort = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get_mut(pid)
+            .and_then(|r| r.abort.take());
+        if let Some(abort) = abort {
+            abort.abort();
+        }
+        self.finish(pid, ExitResult::failed(error));
+    }
+
+    /// A pid, or a name registered with [`Node::register`].
+    pub fn resolve(&self, dest: &str) -> Result<Pid, String> {
+        let pid = match Pid::parse(dest) {
+            Some(pid) => pid,
+            None => self
+                .inner
+                .names
+                .lock()
+                .unwrap()
+                .get(dest)
+                .cloned()
+                .ok_or_else(|| {
+                    format!("process {dest} not found: no such pid or registered name")
+                })?,
+        };
+        if self.inner.processes.lock().unwrap().contains_key(&pid) {
+            Ok(pid)
+        } else {
+            Err(format!("process {pid} not found: it is not running"))
+        }
+    }
+
+    pub fn send(
+        &self,
+        from: Option<&Pid>,
+        dest: &str,
+        topic: &str,
+        payload: Payload,
+    ) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let message = Envelope::Message(Message {
+            from: from.cloned(),
+            topic: topic.to_string(),
+            payload,
+        });
+        if self.deliver(&pid, message) {
+            Ok(())
+        } else {
+            Err(format!("process {pid} not found: it is not running"))
+        }
+    }
+
+    pub fn terminate(&self, dest: &str) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        self.kill(&pid, "terminated".to_string());
+        Ok(())
+    }
+
+    /// Asks a process to stop: a Lua process gets a CANCEL event it may handle; a process
+    /// that cannot receive is terminated with the reason.
+    pub fn cancel(&self, from: Option<&Pid>, dest: &str, reason: &str) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let receives = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get(&pid)
+            .is_some_and(|r| r.receives);
+        if receives {
+            self.deliver(
+                &pid,
+                Envelope::Event(Event::Cancel {
+                    from: from.cloned(),
+                    at: now_nanos(),
+                    reason: reason.to_string(),
+                }),
+            );
+        } else {
+            self.kill(&pid, format!("cancelled: {reason}"));
+        }
+        Ok(())
+    }
+
+    pub fn monitor(&self, watcher: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let mut processes = self.inner.processes.lock().unwrap();
+        let record = processes
+            .get_mut(&pid)
+            .ok_or_else(|| format!("process {pid} not found"))?;
+        if on {
+            record.monitors.insert(watcher.clone());
+        } else {
+            record.monitors.remove(watcher);
+        }
+        Ok(())
+    }
+
+    pub fn link(&self, from: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let mut processes = self.inner.processes.lock().unwrap();
+        for (a, b) in [(&pid, from), (from, &pid)] {
+            if let Some(record) = processes.get_mut(a) {
+                if on {
+                    record.links.insert(b.clone());
+                } else {
+                    record.links.remove(b);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Names a live process; the name is released when it exits.
+    pub fn register(&self, name: &str, pid: &Pid) -> Result<(), String> {
+        if !self.inner.processes.lock().unwrap().contains_key(pid) {
+            return Err(format!("process {pid} not found"));
+        }
+        let mut names = self.inner.names.lock().unwrap();
+        match names.get(name) {
+            Some(owner) if owner != pid => {
+                Err(format!("name `{name}` is already registered by {owner}"))
+            }
+            _ => {
+                names.insert(name.to_string(), pid.clone());
+                Ok(())
+            }
+        }
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Pid> {
+        self.inner.names.lock().unwrap().get(name).cloned()
+    }
+
+    pub fn unregister(&self, name: &str, pid: &Pid) -> bool {
+        let mut names = self.inner.names.lock().unwrap();
+        if names.get(name) == Some(pid) {
+            names.remove(name);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn process_count(&self) -> usize {
+        self.inner.processes.lock().unwrap().len()
+    }
+}

@@ -1,0 +1,30 @@
+use std::fmt;
+use std::sync::Arc;
+
+use crate::registry::EntryId;
+
+/// A process ID: `{<host>|0x<sequence>}`, unique within a node's lifetime.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pid(Arc<str>);
+
+impl Pid {
+    pub fn new(host: &EntryId, sequence: u64) -> Self {
+        Self(format!("{{{host}|0x{sequence:05x}}}").into())
+    }
+
+    /// A pid as written by a script; whether it is alive is the node's business.
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.starts_with('{') && text.ends_with('}') && text.contains('|'))
+            .then(|| Self(text.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,111 @@
+use std::fmt;
+
+/// A value that crosses between processes: messages, spawn arguments, exit results. Lua
+/// states and WASM instances each convert to and from it; WIT values need their type to
+/// come back (see [`super::wit_conversion`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    Nil,
+    Bool(bool),
+    Integer(i64),
+    Number(f64),
+    String(String),
+    /// A string that is not UTF-8 (Lua strings are bytes).
+    Bytes(Vec<u8>),
+    List(Vec<Payload>),
+    /// A table that is not a sequence, keys in a stable order.
+    Map(Vec<(Payload, Payload)>),
+}
+
+impl Payload {
+    /// What kind of value this is, as error messages name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::Nil => "nil",
+            Payload::Bool(_) => "boolean",
+            Payload::Integer(_) | Payload::Number(_) => "number",
+            Payload::String(_) | Payload::Bytes(_) => "string",
+            Payload::List(_) | Payload::Map(_) => "table",
+        }
+    }
+
+    /// The value under a string key of a map.
+    pub fn get(&self, key: &str) -> Option<&Payload> {
+        match self {
+            Payload::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| matches!(k, Payload::String(s) if s == key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn map(entries: impl IntoIterator<Item = (&'static str, Payload)>) -> Payload {
+        Payload::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Payload::String(k.into()), v))
+                .collect(),
+        )
+    }
+}
+
+/// The CLI's rendering: strings as they are at the top level; inside structures, WAVE-like.
+impl fmt::Display for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Payload::Nil => f.write_str("nil"),
+            Payload::Bool(b) => write!(f, "{b}"),
+            Payload::Integer(i) => write!(f, "{i}"),
+            Payload::Number(n) => write!(f, "{n}"),
+            Payload::String(s) => write!(f, "{s:?}"),
+            Payload::Bytes(b) => write!(f, "{:?}", String::from_utf8_lossy(b)),
+            Payload::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Payload::Map(entries) => {
+                f.write_str("{")?;
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match key {
+                        Payload::String(key) => write!(f, "{key}: {value}")?,
+                        other => write!(f, "[{other}]: {value}")?,
+                    }
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// Values written in registry files (service `input`).
+impl From<&serde_json::Value> for Payload {
+    fn from(value: &serde_json::Value) -> Self {
+        match value {
+            serde_json::Value::Null => Payload::Nil,
+            serde_json::Value::Bool(b) => Payload::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Payload::Integer(i),
+                None => Payload::Number(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Payload::String(s.clone()),
+            serde_json::Value::Array(items) => {
+                Payload::List(items.iter().map(Payload::from).collect())
+            }
+            serde_json::Value::Object(map) => Payload::Map(
+                map.iter()
+                    .map(|(k, v)| (Payload::String(k.clone()), Payload::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
