@@ -63,6 +63,11 @@ impl Guest for Prober {
             .map_err(|e| format!("{e:?}"))
     }
 
+    fn sleep_ms(ms: u64) -> u64 {
+        wasip2::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
+        ms
+    }
+
     fn http_fields() -> u32 {
         let fields = wasip2::http::types::Fields::new();
         fields.entries().len() as u32

@@ -424,3 +424,58 @@ fn tag(name: &str, payload: Option<&Val>) -> Result<Payload, ConversionError> {
         value,
     )]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: &[(&str, Payload)]) -> Payload {
+        Payload::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (Payload::String(k.to_string()), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn results_and_variants_are_single_key_tables_both_ways() {
+        let ok = Val::Result(Ok(Some(Box::new(Val::U32(7)))));
+        assert_eq!(from_val(&ok).unwrap(), map(&[("ok", Payload::Integer(7))]));
+        let unit_err = Val::Result(Err(None));
+        assert_eq!(
+            from_val(&unit_err).unwrap(),
+            map(&[("err", Payload::Bool(true))])
+        );
+        let point = Val::Variant("point".into(), None);
+        assert_eq!(
+            from_val(&point).unwrap(),
+            map(&[("point", Payload::Bool(true))])
+        );
+        let nested = Val::Record(vec![
+            ("outcome".into(), ok.clone()),
+            ("maybe".into(), Val::Option(None)),
+            ("flags".into(), Val::Flags(vec!["read".into()])),
+        ]);
+        assert_eq!(
+            from_val(&nested).unwrap(),
+            map(&[
+                ("outcome", map(&[("ok", Payload::Integer(7))])),
+                ("flags", Payload::List(vec![Payload::String("read".into())])),
+            ]),
+            "a none option field is left out"
+        );
+    }
+
+    #[test]
+    fn path_errors_read_like_the_contract() {
+        let error = ConversionError::new("expected list<string>, got number")
+            .within("tags".into())
+            .within("[2]".into())
+            .within("users".into());
+        assert_eq!(
+            error.at_param(1, "v"),
+            "param 1 (v) users[2].tags: expected list<string>, got number"
+        );
+    }
+}
