@@ -51,8 +51,16 @@ fn lua_project(script: &str) -> Project {
             "  - {{name: {name}, kind: process.lua, source: file://{name}.lua, modules: [time, channel]}}\n"
         );
     }
+    project.write(
+        "src/mathlib.lua",
+        "return { double = function(x) return x * 2 end }\n",
+    );
+    yaml += "  - {name: mathlib, kind: library.lua, source: file://mathlib.lua}\n";
+    yaml += "  - {name: add, kind: function.lua, source: \"local function main(a, b) return a + b end return { main = main }\"}\n";
+    yaml += &wasm_entry("mul", "hello.wasm", &hello, "compute", None)
+        .replace("process.wasm", "function.wasm");
     project.write("src/main.lua", script);
-    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel, funcs]\n";
+    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel, funcs]\n    imports: {m: mathlib}\n";
     project.write("src/app.yaml", yaml);
     project
 }
@@ -546,4 +554,53 @@ fn u64_above_the_lua_range_is_an_error_not_a_wrapped_number() {
     );
     let max = wippy::values::wit_conversion::from_val(&Val::U64(i64::MAX as u64)).unwrap();
     assert_eq!(max, wippy::values::Payload::Integer(i64::MAX));
+}
+
+#[test]
+fn funcs_call_lua_and_wasm_functions_and_libraries_are_required_by_alias() {
+    let project = lua_project(
+        r#"local funcs = require("funcs")
+local m = require("m")
+print(funcs.call("myns:add", 2, 3))
+print(funcs.call("myns:mul", 6, 7))
+print(funcs.call("myns:mul", 6))
+print(funcs.call("myns:nope"))
+print(funcs.call("myns:compute_worker", 1, 2))
+print(m.double(21))
+"#,
+    );
+    assert_eq!(
+        run_main(&project),
+        "5\tnil\n42\tnil\nnil\t`myns:mul`: expected 2 arguments, got 1; the signature is compute(a: u32, b: u32) -> u32\nnil\tno function `myns:nope` in the registry\nnil\t`myns:compute_worker` is a process.wasm; funcs.call calls function.lua and function.wasm entries\n42\n"
+    );
+}
+
+#[test]
+fn blocked_lua_processes_hold_no_thread() {
+    // 400 processes sleeping 300 ms each on a 2-thread runtime: if a sleeping process held a
+    // thread, this would take a minute; it takes about 300 ms.
+    let project = lua_project(
+        r#"local started = {}
+for i = 1, 400 do
+  local pid, err = process.spawn_monitored("myns:sleepy", "myns:processes")
+  if not pid then error(err) end
+  started[pid] = true
+end
+local done = 0
+while done < 400 do
+  local event = process.receive("20s")
+  if not event then error("only " .. done .. " finished") end
+  if started[event.from] and event.value == "rested" then done = done + 1 end
+end
+print(done)
+"#,
+    );
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    let yaml = yaml.replace("queue_size: 100", "queue_size: 1000");
+    project.write(
+        "src/sleepy.lua",
+        "require('time').sleep('300ms')\nreturn 'rested'\n",
+    );
+    project.write("src/app.yaml", yaml + "  - {name: sleepy, kind: process.lua, source: file://sleepy.lua, modules: [time]}\n");
+    assert_eq!(run_main(&project), "400\n");
 }

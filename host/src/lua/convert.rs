@@ -67,7 +67,7 @@ fn table_to_payload(table: &Table, depth: usize) -> Result<Payload, String> {
         entries.push((convert(key, depth + 1)?, convert(value, depth + 1)?));
     }
     // Lua's iteration order is arbitrary; a stable order keeps results reproducible.
-    entries.sort_by(|a, b| a.0.to_string().cmp(&b.0.to_string()));
+    entries.sort_by_key(|entry| entry.0.to_string());
     Ok(Payload::Map(entries))
 }
 

@@ -52,6 +52,9 @@ pub struct Spawned {
     pub exit: oneshot::Receiver<ExitResult>,
 }
 
+/// An entry's prepared component, made once by whichever process needs it first.
+type PreparedOnce = OnceCell<Result<Arc<PreparedEntry>, String>>;
+
 #[derive(Clone)]
 pub struct Node {
     inner: Arc<NodeInner>,
@@ -61,7 +64,7 @@ struct NodeInner {
     registry: Arc<Registry>,
     runtime: Arc<Runtime>,
     output: Arc<dyn LineSink>,
-    prepared: Mutex<HashMap<EntryId, Arc<OnceCell<Result<Arc<PreparedEntry>, String>>>>>,
+    prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
     processes: Mutex<HashMap<Pid, Record>>,
     names: Mutex<HashMap<String, Pid>>,
     next_sequence: AtomicU64,

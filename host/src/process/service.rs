@@ -69,10 +69,7 @@ async fn supervise(
             link: false,
             stdio: None,
         };
-        let error = match node.exec(request).await {
-            Ok(_) => None,
-            Err(error) => Some(error),
-        };
+        let error = node.exec(request).await.err();
         let ended = Instant::now();
         history.lock().unwrap().runs.push(ServiceRun {
             started,
