@@ -23,7 +23,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 pub use denied::{ImportReport, ImportStatus};
 
-use crate::process::{ProcessState, Stdio};
+use crate::process::{MemoryLimiter, ProcessState, Stdio};
 use crate::registry::{Entry, Registry, WasmEntry};
 
 /// A WASI interface wippy implements: its unversioned name, the interfaces whose resources
@@ -148,12 +148,13 @@ impl EntryCapabilities {
     }
 
     /// State for a new process: arguments (`program` first), environment, cwd, stdio,
-    /// mounts, network and HTTP settings.
+    /// mounts, network and HTTP settings, and its memory limiter.
     pub fn new_state(
         &self,
         program: &str,
         cli_args: &[String],
         stdio: &Stdio,
+        memory: MemoryLimiter,
     ) -> Result<ProcessState, String> {
         let mut builder = WasiCtxBuilder::new();
         self.cli.configure(&mut builder, program, cli_args, stdio)?;
@@ -166,10 +167,7 @@ impl EntryCapabilities {
         {
             sockets::configure(&mut builder);
         }
-        Ok(ProcessState::new(
-            builder.build(),
-            http::HttpHooks::new(&self.http),
-        ))
+        Ok(ProcessState::new(builder.build(), http::HttpHooks::new(&self.http), memory))
     }
 }
 

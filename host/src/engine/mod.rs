@@ -2,6 +2,7 @@
 //! instantiable: verified bytes, a compiled (and cached) component, the resolved export,
 //! and one `InstancePre` per entry.
 
+mod allocation;
 mod artifact_cache;
 mod component_file;
 mod exports;
@@ -25,7 +26,14 @@ impl Runtime {
     pub fn new(cache: ArtifactCache) -> anyhow::Result<Self> {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
-        let engine = wasmtime::Engine::new(&config)?;
+        // Every running guest yields at each epoch tick (see `process::run`), which is what
+        // lets thousands of processes share a few threads and makes terminate and timeouts
+        // reach a guest in a tight loop. Fuel is always metered so `max_fuel` can be set
+        // per entry.
+        config.epoch_interruption(true);
+        config.consume_fuel(true);
+        let engine = allocation::engine_with_allocator(config)?;
+        start_epoch_ticker(&engine);
         Ok(Self { engine, cache })
     }
 
@@ -76,4 +84,20 @@ impl Runtime {
         }
         Ok(component)
     }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`](crate::process::EPOCH_TICK) until the
+/// engine is dropped.
+fn start_epoch_ticker(engine: &wasmtime::Engine) {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("wippy-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(crate::process::EPOCH_TICK);
+            }
+        })
+        .expect("cannot start the epoch thread");
 }

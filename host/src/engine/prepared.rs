@@ -3,7 +3,7 @@ use wasmtime::component::{Component, InstancePre};
 use super::{ExportedFunc, Runtime, resolve_method};
 use crate::capabilities::{EntryCapabilities, ImportReport};
 use crate::process::ProcessState;
-use crate::registry::{Entry, EntryId, LoadError, Registry};
+use crate::registry::{Entry, EntryId, Limits, LoadError, Registry};
 use crate::values;
 
 /// A `process.wasm` entry ready to run: verified, compiled, linked, its export resolved.
@@ -16,6 +16,7 @@ pub struct PreparedEntry {
     pub capabilities: EntryCapabilities,
     /// Each import of the component, and whether the entry grants it.
     pub imports: Vec<ImportReport>,
+    pub limits: Limits,
 }
 
 impl PreparedEntry {
@@ -60,6 +61,7 @@ impl PreparedEntry {
             export,
             capabilities,
             imports,
+            limits: wasm.limits,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Running an entry's export in a fresh instance: the process lifecycle's Init, Step and Close.
 
 pub mod channel;
+mod limits;
 mod mailbox;
 mod node;
 mod output;
@@ -12,9 +13,10 @@ mod wasm;
 use std::sync::Arc;
 
 use wasmtime::component::Val;
-use wasmtime::{Store, Trap, WasmBacktrace};
+use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
+pub use limits::{DEFAULT_MAX_MEMORY_BYTES, EPOCH_TICK, MemoryLimiter};
 pub use mailbox::{Envelope, Event, Mailbox, Message};
 pub(crate) use node::now_nanos;
 pub use node::{ExitResult, Node, ProcessContext, SpawnRequest, Spawned, terminal_host};
@@ -77,18 +79,26 @@ pub enum Exit {
 }
 
 /// Instantiates the entry in a new store, calls its export with `args`, and drops the store.
-/// A trap or host error is returned as a message meant for people.
-pub async fn run(
-    prepared: &PreparedEntry,
-    config: ProcessConfig,
-    args: &[Val],
-) -> Result<Exit, String> {
+/// The guest yields to the scheduler at every epoch tick, runs out of fuel at
+/// `limits.max_fuel`, cannot grow memory past `limits.max_memory_bytes`, and is stopped at
+/// `limits.max_execution_ms`. A trap, a limit or a host error is returned as a message meant
+/// for people.
+pub async fn run(prepared: &PreparedEntry, config: ProcessConfig, args: &[Val]) -> Result<Exit, String> {
+    let limits = prepared.limits;
+    let memory = MemoryLimiter::new(limits.max_memory_bytes);
     let state = prepared
         .capabilities
-        .new_state(&prepared.id.to_string(), &config.cli_args, &config.stdio)
+        .new_state(&prepared.id.to_string(), &config.cli_args, &config.stdio, memory)
         .map_err(|problem| format!("`{}` cannot start: {problem}", prepared.id))?;
     let mut store = Store::new(prepared.pre.engine(), state);
-    let outcome: wasmtime::Result<Vec<Val>> = async {
+    store.limiter(|state| &mut state.memory);
+    store
+        .set_fuel(limits.max_fuel.unwrap_or(u64::MAX))
+        .map_err(|e| format!("`{}` cannot start: {e}", prepared.id))?;
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store.set_epoch_deadline(1);
+
+    let call = async {
         let instance = prepared.pre.instantiate_async(&mut store).await?;
         let func = instance
             .get_func(&mut store, prepared.export.index)
@@ -96,18 +106,46 @@ pub async fn run(
         let mut results = vec![Val::Bool(false); prepared.export.ty.results().len()];
         func.call_async(&mut store, args, &mut results).await?;
         wasmtime::Result::Ok(results)
-    }
-    .await;
+    };
+    let outcome: wasmtime::Result<Vec<Val>> = match limits.max_execution_ms {
+        Some(ms) => match tokio::time::timeout(std::time::Duration::from_millis(ms), call).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                return Err(format!(
+                    "`{}` failed: it ran longer than its limit of {ms} ms (limits.max_execution_ms) and was stopped",
+                    prepared.id
+                ));
+            }
+        },
+        None => call.await,
+    };
     match outcome {
         Ok(results) => Ok(Exit::Returned(results)),
         Err(error) => match error.downcast_ref::<I32Exit>() {
             Some(I32Exit(code)) => Ok(Exit::Exited(*code)),
-            None => Err(format!(
-                "`{}` failed: {}",
-                prepared.id,
-                describe_wasmtime_error(&error)
-            )),
+            None => Err(describe_failure(prepared, &store, &error)),
         },
+    }
+}
+
+/// Why a process failed: a limit it hit (named, with the setting to change), or the trap.
+fn describe_failure(prepared: &PreparedEntry, store: &Store<ProcessState>, error: &wasmtime::Error) -> String {
+    let id = &prepared.id;
+    let memory = &store.data().memory;
+    if let Some(asked) = memory.refused {
+        return format!(
+            "`{id}` failed: it needed {asked} bytes of memory, over its limit of {} bytes (limits.max_memory_bytes); {}",
+            memory.max_bytes(),
+            describe_wasmtime_error(error)
+        );
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => format!(
+            "`{id}` failed: it ran out of fuel after {} units (limits.max_fuel)",
+            prepared.limits.max_fuel.unwrap_or(u64::MAX)
+        ),
+        Some(Trap::StackOverflow) => format!("`{id}` failed: the guest overflowed its stack (too deep a recursion)"),
+        _ => format!("`{id}` failed: {}", describe_wasmtime_error(error)),
     }
 }
 

@@ -2,6 +2,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::limits::MemoryLimiter;
 use crate::capabilities::http::HttpHooks;
 
 /// Everything one process's store holds.
@@ -10,15 +11,17 @@ pub struct ProcessState {
     http: WasiHttpCtx,
     http_hooks: HttpHooks,
     table: ResourceTable,
+    pub(crate) memory: MemoryLimiter,
 }
 
 impl ProcessState {
-    pub fn new(wasi: WasiCtx, http_hooks: HttpHooks) -> Self {
+    pub fn new(wasi: WasiCtx, http_hooks: HttpHooks, memory: MemoryLimiter) -> Self {
         Self {
             wasi,
             http: WasiHttpCtx::new(),
             http_hooks,
             table: ResourceTable::new(),
+            memory,
         }
     }
 }

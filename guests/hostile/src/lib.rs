@@ -1,0 +1,58 @@
+//! Misbehaving exports: infinite loops, memory bombs, deep recursion, output floods.
+
+use std::hint::black_box;
+use std::io::Write;
+
+wit_bindgen::generate!({ world: "hostile", path: "wit" });
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn spin() -> u64 {
+        let mut n: u64 = 0;
+        loop {
+            n = black_box(n.wrapping_add(1));
+        }
+    }
+
+    fn work(rounds: u64) -> u64 {
+        let mut sum: u64 = 0;
+        for i in 0..rounds {
+            sum = black_box(sum.wrapping_mul(31).wrapping_add(i));
+        }
+        sum
+    }
+
+    fn allocate(megabytes: u32) -> u32 {
+        let mut blocks: Vec<Vec<u8>> = Vec::new();
+        for i in 0..megabytes {
+            blocks.push(vec![i as u8; 1 << 20]);
+        }
+        black_box(&blocks);
+        blocks.len() as u32
+    }
+
+    fn recurse(depth: u32) -> u32 {
+        fn go(depth: u32, pad: [u64; 16]) -> u32 {
+            if depth == 0 {
+                return black_box(pad[0] as u32);
+            }
+            let next = black_box([pad[0] + 1; 16]);
+            go(depth - 1, next) + black_box(1)
+        }
+        go(depth, [0; 16])
+    }
+
+    fn flood(megabytes: u32) -> u32 {
+        let line = "x".repeat(1023);
+        let mut out = std::io::stdout().lock();
+        let mut lines = 0;
+        for _ in 0..megabytes * 1024 {
+            writeln!(out, "{line}").expect("stdout is writable");
+            lines += 1;
+        }
+        lines
+    }
+}
+
+export!(Hostile);
