@@ -33,14 +33,15 @@ impl Guest for Hostile {
     }
 
     fn recurse(depth: u32) -> u32 {
-        fn go(depth: u32, pad: [u64; 16]) -> u32 {
+        // Small frames live on the wasm stack itself (not Rust's shadow stack in linear
+        // memory), so a deep recursion exhausts the host-enforced wasm stack.
+        fn go(depth: u32) -> u32 {
             if depth == 0 {
-                return black_box(pad[0] as u32);
+                return 0;
             }
-            let next = black_box([pad[0] + 1; 16]);
-            go(depth - 1, next) + black_box(1)
+            black_box(go(black_box(depth - 1))) + 1
         }
-        go(depth, [0; 16])
+        go(depth)
     }
 
     fn flood(megabytes: u32) -> u32 {

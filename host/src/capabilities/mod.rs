@@ -167,7 +167,11 @@ impl EntryCapabilities {
         {
             sockets::configure(&mut builder);
         }
-        Ok(ProcessState::new(builder.build(), http::HttpHooks::new(&self.http), memory))
+        Ok(ProcessState::new(
+            builder.build(),
+            http::HttpHooks::new(&self.http),
+            memory,
+        ))
     }
 }
 

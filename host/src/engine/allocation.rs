@@ -15,12 +15,19 @@ struct PoolSettings {
 
 impl PoolSettings {
     fn from_env() -> Option<Self> {
-        let instances = std::env::var("WIPPY_POOL_INSTANCES").ok()?.parse().ok().filter(|n| *n > 0)?;
+        let instances = std::env::var("WIPPY_POOL_INSTANCES")
+            .ok()?
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)?;
         let memory_bytes = std::env::var("WIPPY_POOL_MEMORY_BYTES")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_MAX_MEMORY_BYTES as usize);
-        Some(Self { instances, memory_bytes })
+        Some(Self {
+            instances,
+            memory_bytes,
+        })
     }
 }
 
@@ -41,7 +48,11 @@ pub fn engine_with_allocator(mut config: Config) -> anyhow::Result<Engine> {
         pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         match Engine::new(&pooled) {
             Ok(engine) => {
-                log::info!("pooling allocator: {} instances of up to {} bytes", pool.instances, pool.memory_bytes);
+                log::info!(
+                    "pooling allocator: {} instances of up to {} bytes",
+                    pool.instances,
+                    pool.memory_bytes
+                );
                 return Ok(engine);
             }
             Err(error) => log::warn!(

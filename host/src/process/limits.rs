@@ -19,7 +19,8 @@ pub struct MemoryLimiter {
 impl MemoryLimiter {
     pub fn new(max_bytes: Option<u64>) -> Self {
         Self {
-            max_bytes: usize::try_from(max_bytes.unwrap_or(DEFAULT_MAX_MEMORY_BYTES)).unwrap_or(usize::MAX),
+            max_bytes: usize::try_from(max_bytes.unwrap_or(DEFAULT_MAX_MEMORY_BYTES))
+                .unwrap_or(usize::MAX),
             refused: None,
         }
     }
@@ -30,7 +31,12 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             self.refused = Some(desired);
             return Ok(false);
@@ -38,7 +44,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Tables hold function references; a million entries is far beyond any real guest.
         Ok(desired <= 1_000_000)
     }

@@ -83,12 +83,21 @@ pub enum Exit {
 /// `limits.max_fuel`, cannot grow memory past `limits.max_memory_bytes`, and is stopped at
 /// `limits.max_execution_ms`. A trap, a limit or a host error is returned as a message meant
 /// for people.
-pub async fn run(prepared: &PreparedEntry, config: ProcessConfig, args: &[Val]) -> Result<Exit, String> {
+pub async fn run(
+    prepared: &PreparedEntry,
+    config: ProcessConfig,
+    args: &[Val],
+) -> Result<Exit, String> {
     let limits = prepared.limits;
     let memory = MemoryLimiter::new(limits.max_memory_bytes);
     let state = prepared
         .capabilities
-        .new_state(&prepared.id.to_string(), &config.cli_args, &config.stdio, memory)
+        .new_state(
+            &prepared.id.to_string(),
+            &config.cli_args,
+            &config.stdio,
+            memory,
+        )
         .map_err(|problem| format!("`{}` cannot start: {problem}", prepared.id))?;
     let mut store = Store::new(prepared.pre.engine(), state);
     store.limiter(|state| &mut state.memory);
@@ -129,7 +138,11 @@ pub async fn run(prepared: &PreparedEntry, config: ProcessConfig, args: &[Val]) 
 }
 
 /// Why a process failed: a limit it hit (named, with the setting to change), or the trap.
-fn describe_failure(prepared: &PreparedEntry, store: &Store<ProcessState>, error: &wasmtime::Error) -> String {
+fn describe_failure(
+    prepared: &PreparedEntry,
+    store: &Store<ProcessState>,
+    error: &wasmtime::Error,
+) -> String {
     let id = &prepared.id;
     let memory = &store.data().memory;
     if let Some(asked) = memory.refused {
@@ -144,7 +157,9 @@ fn describe_failure(prepared: &PreparedEntry, store: &Store<ProcessState>, error
             "`{id}` failed: it ran out of fuel after {} units (limits.max_fuel)",
             prepared.limits.max_fuel.unwrap_or(u64::MAX)
         ),
-        Some(Trap::StackOverflow) => format!("`{id}` failed: the guest overflowed its stack (too deep a recursion)"),
+        Some(Trap::StackOverflow) => {
+            format!("`{id}` failed: the guest overflowed its stack (too deep a recursion)")
+        }
         _ => format!("`{id}` failed: {}", describe_wasmtime_error(error)),
     }
 }

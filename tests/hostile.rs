@@ -1,0 +1,209 @@
+//! Hostile guests are contained: each ends its own process with a clear error, and the host
+//! and every other process keep running.
+
+mod support;
+
+use support::{HEADER, Project, wasm_entry, with_imports};
+
+/// The hostile guest under `entries` (name, method, extra YAML), plus a process host, the
+/// compute worker, a clock-sleeping guest, and `script` as the Lua `main` command.
+fn hostile_project(entries: &[(&str, &str, &str)], script: &str) -> Project {
+    let project = Project::new();
+    let hostile = project.add_guest("hostile");
+    let hello = project.add_guest("hello");
+    let prober = project.add_guest("prober");
+    let values = project.add_guest("values");
+    let mut yaml = HEADER.to_string();
+    yaml += "  - {name: processes, kind: process.host, host: {queue_size: 100000}}\n";
+    yaml += &wasm_entry("compute", "hello.wasm", &hello, "compute", None);
+    yaml += &with_imports(
+        wasm_entry("sleep", "prober.wasm", &prober, "sleep-ms", None),
+        &["wasi:clocks"],
+    );
+    yaml += &wasm_entry("crash", "values.wasm", &values, "kinds#crash", None);
+    for (name, method, extra) in entries {
+        yaml += &wasm_entry(name, "hostile.wasm", &hostile, method, Some(name));
+        yaml += extra;
+    }
+    project.write("src/main.lua", script);
+    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel]\n";
+    project.write("src/app.yaml", yaml);
+    project
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_max_execution_ms() {
+    let project = hostile_project(
+        &[("spin", "spin", "    limits: {max_execution_ms: 200}\n")],
+        "",
+    );
+    let err = project.wippy(&["run", "spin"]).failed().to_string();
+    assert_eq!(
+        err,
+        "error: `app:spin` failed: it ran longer than its limit of 200 ms (limits.max_execution_ms) and was stopped\n"
+    );
+}
+
+#[test]
+fn max_execution_ms_also_stops_a_guest_blocked_in_host_io() {
+    let project = hostile_project(&[], "");
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml + "    limits: {max_execution_ms: 100}\n",
+    );
+    // The limit is on the last entry (main, a Lua process: not a WASM limit); add one to sleep.
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    let yaml = yaml.replace("    limits: {max_execution_ms: 100}\n", "");
+    let yaml = yaml.replace("    method: \"sleep-ms\"\n", "    method: \"sleep-ms\"\n    limits: {max_execution_ms: 100}\n    meta: {command: {name: sleep}}\n");
+    project.write("src/app.yaml", yaml);
+    let err = project
+        .wippy(&["run", "sleep", "30000"])
+        .failed()
+        .to_string();
+    assert_eq!(
+        err,
+        "error: `app:sleep` failed: it ran longer than its limit of 100 ms (limits.max_execution_ms) and was stopped\n"
+    );
+}
+
+#[test]
+fn terminate_ends_a_tight_loop_and_a_sleeper_next_to_spinners_wakes_on_time() {
+    let project = hostile_project(
+        &[("spin", "spin", "")],
+        r#"local time = require("time")
+-- More spinning guests than the runtime has threads.
+local spinners = {}
+for i = 1, 4 do spinners[i] = process.spawn_monitored("app:spin", "app:processes") end
+time.sleep("50ms")
+local before = time.now()
+time.sleep("100ms")
+local slept_ms = (time.now() - before) / 1e6
+print("sleeper woke", slept_ms < 1000)
+print("compute still runs", process.exec("app:compute", "app:processes", 6, 7))
+for i = 1, 4 do process.terminate(spinners[i]) end
+local ended = 0
+for _ = 1, 4 do
+  local event = process.receive("5s")
+  if event and event.error == "terminated" then ended = ended + 1 end
+end
+print("terminated", ended)
+"#,
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "sleeper woke\ttrue\ncompute still runs\t42\tnil\nterminated\t4\n"
+    );
+}
+
+#[test]
+fn a_memory_bomb_hits_max_memory_bytes() {
+    let project = hostile_project(
+        &[(
+            "bomb",
+            "allocate",
+            "    limits: {max_memory_bytes: 67108864}\n",
+        )],
+        "",
+    );
+    let err = project.wippy(&["run", "bomb", "4096"]).failed().to_string();
+    assert!(
+        err.starts_with("error: `app:bomb` failed: it needed "),
+        "{err}"
+    );
+    assert!(
+        err.contains("bytes of memory, over its limit of 67108864 bytes (limits.max_memory_bytes)"),
+        "{err}"
+    );
+    // Within the limit, the same export works.
+    assert_eq!(project.wippy(&["run", "bomb", "16"]).ok(), "16\n");
+}
+
+#[test]
+fn fuel_runs_out() {
+    let project = hostile_project(&[("work", "work", "    limits: {max_fuel: 1000000}\n")], "");
+    let err = project
+        .wippy(&["run", "work", "1000000000"])
+        .failed()
+        .to_string();
+    assert_eq!(
+        err,
+        "error: `app:work` failed: it ran out of fuel after 1000000 units (limits.max_fuel)\n"
+    );
+    assert_eq!(project.wippy(&["run", "work", "1000"]).code, Some(0));
+}
+
+#[test]
+fn a_stack_overflow_is_a_clean_error() {
+    let project = hostile_project(&[("deep", "recurse", "")], "");
+    let err = project
+        .wippy(&["run", "deep", "100000000"])
+        .failed()
+        .to_string();
+    assert_eq!(
+        err,
+        "error: `app:deep` failed: the guest overflowed its stack (too deep a recursion)\n"
+    );
+    assert_eq!(project.wippy(&["run", "deep", "100"]).ok(), "100\n");
+}
+
+#[test]
+fn a_trap_storm_leaves_the_host_running() {
+    let project = hostile_project(
+        &[],
+        r#"for i = 1, 1000 do
+  local pid, err = process.spawn_monitored("app:crash", "app:processes", "storm")
+  if not pid then error(err) end
+end
+local failed = 0
+for _ = 1, 1000 do
+  local event = process.receive("60s")
+  if event and event.error then failed = failed + 1 end
+end
+print(failed, process.exec("app:compute", "app:processes", 6, 7))
+"#,
+    );
+    assert_eq!(project.wippy(&["run", "main"]).ok(), "1000\t42\tnil\n");
+}
+
+#[test]
+fn a_spawn_storm_is_bounded_by_queue_size() {
+    let project = hostile_project(
+        &[],
+        r#"local ok, refused, last_err = 0, 0, nil
+for i = 1, 300 do
+  local pid, err = process.spawn_monitored("app:sleep", "app:limited", 200)
+  if pid then ok = ok + 1 else refused = refused + 1; last_err = err end
+end
+print(ok, refused, last_err)
+for _ = 1, ok do process.receive("10s") end
+print("after the storm", process.exec("app:sleep", "app:limited", 1))
+"#,
+    );
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml + "  - {name: limited, kind: process.host, host: {queue_size: 100}}\n",
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "100\t200\thost `app:limited` is full: 100 processes (queue_size 100)\nafter the storm\t1\tnil\n"
+    );
+}
+
+#[test]
+fn a_hundred_megabytes_of_stdout_are_delivered_whole() {
+    let project = hostile_project(&[], "");
+    let hostile =
+        support::sha256(&std::fs::read(project.root().join("wasm/hostile.wasm")).unwrap());
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    let flood = with_imports(
+        wasm_entry("flood", "hostile.wasm", &hostile, "flood", Some("flood")),
+        &["wasi:cli"],
+    );
+    project.write("src/app.yaml", yaml + &flood);
+    let run = project.wippy(&["run", "flood", "100"]);
+    let out = run.ok();
+    assert_eq!(out.len(), 100 * 1024 * 1024 + "102400\n".len());
+    assert!(out.ends_with("xxx\n102400\n"));
+}
