@@ -28,3 +28,12 @@ hello-wasm:
       sed -i -E "s/sha256:[0-9a-f]{64}/sha256:$hash/" examples/hello/src/app.yaml && \
       echo "pinned sha256:$hash"
     cargo run -q -- -C examples/hello check
+
+# Benchmarks: criterion latencies and capacity measurements, printed as one table
+bench:
+    cargo bench --bench runtime
+    @echo
+    @echo "| measurement | result |"
+    @echo "|---|---|"
+    @python3 host/benches/summarize.py "${CARGO_TARGET_DIR:-target}/criterion"
+    @cargo bench --bench capacity 2>/dev/null | grep -E '^\| [0-9a-z]' | grep -v '^| measurement'

@@ -46,10 +46,23 @@ pub struct SpawnRequest {
     pub stdio: Option<Stdio>,
 }
 
-/// A spawned process: its pid, and a receiver for its exit.
+/// A spawned process: its pid, a receiver for its exit, and one that resolves when its task
+/// is gone (after a terminate, that is when the guest has actually stopped running).
 pub struct Spawned {
     pub pid: Pid,
     pub exit: oneshot::Receiver<ExitResult>,
+    pub stopped: oneshot::Receiver<()>,
+}
+
+/// Sends on drop: dropped with the process's task, however the task ends.
+struct StoppedSignal(Option<oneshot::Sender<()>>);
+
+impl Drop for StoppedSignal {
+    fn drop(&mut self) {
+        if let Some(sender) = self.0.take() {
+            let _ = sender.send(());
+        }
+    }
 }
 
 /// An entry's prepared component, made once by whichever process needs it first.
@@ -256,7 +269,10 @@ impl Node {
         };
         let is_lua = matches!(entry.kind, EntryKind::ProcessLua(_));
         let args = request.args;
+        let (stopped_sender, stopped) = oneshot::channel();
+        let signal = StoppedSignal(Some(stopped_sender));
         let task = tokio::spawn(async move {
+            let _signal = signal;
             let result = if is_lua {
                 crate::lua::run_process(context.clone(), args).await
             } else {
@@ -267,7 +283,7 @@ impl Node {
         if let Some(record) = self.inner.processes.lock().unwrap().get_mut(&pid) {
             record.abort = Some(task.abort_handle());
         }
-        Ok(Spawned { pid, exit })
+        Ok(Spawned { pid, exit, stopped })
     }
 
     /// Spawns and waits for the result: the value, or the error the process failed with.

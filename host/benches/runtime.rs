@@ -1,0 +1,170 @@
+//! Latency benchmarks (criterion): instantiation against bare wasmtime, spawn→EXIT round
+//! trips from Rust and Lua, Lua→WASM calls, and whole `wippy run greet` commands.
+
+mod fixture;
+
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use fixture::Fixture;
+use wasmtime::component::{Component, Linker, ResourceTable, Val};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wippy::process::{ProcessConfig, SpawnRequest, Stdio, run};
+use wippy::registry::EntryId;
+use wippy::values::Payload;
+
+/// What a plain wasmtime embedding keeps per store.
+struct Bare {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Bare {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+fn tokio() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn instantiate(c: &mut Criterion) {
+    let fixture = Fixture::new();
+    let rt = tokio();
+    let bytes = std::fs::read(fixture.project.root().join("wasm/hello.wasm")).unwrap();
+
+    // Bare wasmtime: default engine, all of WASI p2, InstancePre, one store per call.
+    let engine = wasmtime::Engine::default();
+    let component = Component::new(&engine, &bytes).unwrap();
+    let mut linker = Linker::<Bare>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    let pre = linker.instantiate_pre(&component).unwrap();
+    let greet = component.get_export_index(None, "greet").unwrap();
+    let args = [Val::String("bench".into())];
+
+    let mut group = c.benchmark_group("instantiate_and_call_greet");
+    group.bench_function("bare_wasmtime", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let state = Bare {
+                    wasi: WasiCtx::builder().build(),
+                    table: ResourceTable::new(),
+                };
+                let mut store = wasmtime::Store::new(&engine, state);
+                let instance = pre.instantiate_async(&mut store).await.unwrap();
+                let func = instance.get_func(&mut store, greet).unwrap();
+                let mut results = [Val::Bool(false)];
+                func.call_async(&mut store, &args, &mut results)
+                    .await
+                    .unwrap();
+                results
+            })
+        })
+    });
+    let prepared = fixture.prepared("greet");
+    group.bench_function("wippy", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let config = ProcessConfig {
+                    cli_args: Vec::new(),
+                    stdio: Stdio::Terminal,
+                };
+                run(&prepared, config, &args).await.unwrap()
+            })
+        })
+    });
+    group.finish();
+}
+
+fn round_trips(c: &mut Criterion) {
+    let fixture = Fixture::new();
+    let rt = tokio();
+    let node = rt.block_on(async { fixture.node() });
+    let request = |entry: &str, args: Vec<Payload>| SpawnRequest {
+        entry: EntryId::new("app", entry),
+        host: EntryId::new("app", "processes"),
+        args,
+        parent: None,
+        monitor: false,
+        link: false,
+        stdio: None,
+    };
+    // Warm the prepared-entry cache.
+    rt.block_on(node.exec(request(
+        "compute",
+        vec![Payload::Integer(6), Payload::Integer(7)],
+    )))
+    .unwrap();
+
+    let mut group = c.benchmark_group("spawn_exit_round_trip");
+    group.bench_function("from_rust", |b| {
+        b.iter(|| {
+            rt.block_on(node.exec(request(
+                "compute",
+                vec![Payload::Integer(6), Payload::Integer(7)],
+            )))
+            .unwrap()
+        })
+    });
+    group.bench_function("from_lua", |b| {
+        b.iter_custom(|iters| {
+            let started = Instant::now();
+            rt.block_on(node.exec(request("exec_loop", vec![Payload::Integer(iters as i64)])))
+                .unwrap();
+            started.elapsed()
+        })
+    });
+    group.finish();
+
+    c.bench_function("lua_to_wasm_call", |b| {
+        b.iter_custom(|iters| {
+            let started = Instant::now();
+            rt.block_on(node.exec(request("call_loop", vec![Payload::Integer(iters as i64)])))
+                .unwrap();
+            started.elapsed()
+        })
+    });
+}
+
+fn cli_greet(c: &mut Criterion) {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello");
+    let cache = tempfile::tempdir().unwrap();
+    let greet = |cache: &std::path::Path| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_wippy"))
+            .arg("-C")
+            .arg(&example)
+            .args(["run", "greet", "World"])
+            .env("WIPPY_CACHE_DIR", cache)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let mut group = c.benchmark_group("cli_run_greet");
+    group.sample_size(30);
+    group.bench_function("artifact_cache_warm", |b| b.iter(|| greet(cache.path())));
+    group.bench_function("artifact_cache_cold", |b| {
+        b.iter_batched(
+            || {
+                let _ = std::fs::remove_dir_all(cache.path().join("cold"));
+            },
+            |()| greet(&cache.path().join("cold")),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    targets = instantiate, round_trips, cli_greet
+}
+criterion_main!(benches);

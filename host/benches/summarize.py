@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Prints criterion's results for the `runtime` benchmark as markdown table rows.
+
+Usage: summarize.py <criterion dir>   (the `criterion` folder in cargo's target directory)
+"""
+import json
+import sys
+from pathlib import Path
+
+
+def mean_ns(root: Path, group: str, bench: str) -> float:
+    path = root / group / bench / "new" / "estimates.json"
+    return json.loads(path.read_text())["mean"]["point_estimate"]
+
+
+def fmt(ns: float) -> str:
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.1f} µs"
+    return f"{ns:.0f} ns"
+
+
+def main() -> None:
+    root = Path(sys.argv[1])
+    bare = mean_ns(root, "instantiate_and_call_greet", "bare_wasmtime")
+    ours = mean_ns(root, "instantiate_and_call_greet", "wippy")
+    rust = mean_ns(root, "spawn_exit_round_trip", "from_rust")
+    lua = mean_ns(root, "spawn_exit_round_trip", "from_lua")
+    call = mean_ns(root, "lua_to_wasm_call", "")
+    warm = mean_ns(root, "cli_run_greet", "artifact_cache_warm")
+    cold = mean_ns(root, "cli_run_greet", "artifact_cache_cold")
+    rows = [
+        ("instantiate + call `greet`, bare wasmtime (same run)", fmt(bare)),
+        ("instantiate + call `greet`, wippy (limits, epoch, capabilities)", f"{fmt(ours)} ({ours / bare:.2f}x bare)"),
+        ("spawn→EXIT round trip from Rust (`Node::exec`)", f"{fmt(rust)} ({1e9 / rust:,.0f}/s)"),
+        ("spawn→EXIT round trip from Lua (`process.exec`)", f"{fmt(lua)} ({1e9 / lua:,.0f}/s)"),
+        ("Lua→WASM call (`funcs.call` of a function.wasm)", fmt(call)),
+        ("`wippy run greet World`, artifact cache warm", fmt(warm)),
+        ("`wippy run greet World`, artifact cache cold", fmt(cold)),
+    ]
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+//! Many processes at once, and many one after another, through the library.
+
+mod support;
+
+use std::sync::Arc;
+
+use support::{HEADER, Project, wasm_entry, with_imports};
+use wippy::engine::{ArtifactCache, Runtime};
+use wippy::process::{Node, RuntimeOutput, SpawnRequest};
+use wippy::registry::{EntryId, Registry};
+use wippy::values::Payload;
+
+fn node(project: &Project) -> Node {
+    let registry = Arc::new(Registry::load(project.root()).unwrap());
+    let runtime = Arc::new(Runtime::new(ArtifactCache::at(project.cache_dir())).unwrap());
+    Node::new(registry, runtime, Arc::new(RuntimeOutput))
+}
+
+fn project() -> Project {
+    let project = Project::new();
+    let prober = project.add_guest("prober");
+    let hello = project.add_guest("hello");
+    let mut yaml = HEADER.to_string();
+    yaml += "  - {name: processes, kind: process.host}\n";
+    yaml += &with_imports(
+        wasm_entry("sleep", "prober.wasm", &prober, "sleep-ms", None),
+        &["wasi:clocks"],
+    );
+    yaml += &wasm_entry("compute", "hello.wasm", &hello, "compute", None);
+    project.write("src/app.yaml", yaml);
+    project
+}
+
+fn request(entry: &str, args: Vec<Payload>) -> SpawnRequest {
+    SpawnRequest {
+        entry: EntryId::new("app", entry),
+        host: EntryId::new("app", "processes"),
+        args,
+        parent: None,
+        monitor: false,
+        link: false,
+        stdio: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_wasm_processes_sleep_at_once_and_all_complete() {
+    const COUNT: usize = 10_000;
+    // Each instance takes about 7 memory maps; Linux's default cap of 65530 stops short of
+    // 10,000 instances. CI raises it (see .ci/run).
+    let max_maps: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    if max_maps < COUNT * 8 {
+        eprintln!(
+            "skipped: vm.max_map_count is {max_maps}; {COUNT} instances need about {}: sysctl -w vm.max_map_count=1048576",
+            COUNT * 8
+        );
+        return;
+    }
+    let project = project();
+    let node = node(&project);
+    node.exec(request("sleep", vec![Payload::Integer(1)]))
+        .await
+        .unwrap();
+    let exits: Vec<_> = (0..COUNT)
+        .map(|_| {
+            node.spawn(request("sleep", vec![Payload::Integer(1500)]))
+                .unwrap()
+                .exit
+        })
+        .collect();
+    let mut slept = 0;
+    for exit in exits {
+        let result = exit.await.unwrap();
+        assert_eq!(result.error, None);
+        assert_eq!(result.value, Payload::Integer(1500));
+        slept += 1;
+    }
+    assert_eq!(slept, COUNT);
+    assert_eq!(node.process_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_spawn_exit_cycles_leave_no_process_behind() {
+    let project = project();
+    let node = node(&project);
+    for _ in 0..20 {
+        let exits: Vec<_> = (0..1000)
+            .map(|_| {
+                node.spawn(request(
+                    "compute",
+                    vec![Payload::Integer(6), Payload::Integer(7)],
+                ))
+                .unwrap()
+                .exit
+            })
+            .collect();
+        for exit in exits {
+            assert_eq!(exit.await.unwrap().value, Payload::Integer(42));
+        }
+    }
+    assert_eq!(node.process_count(), 0);
+}
