@@ -7,6 +7,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::process::DEFAULT_MAX_MEMORY_BYTES;
 
+const MEMORY_RESERVATION: u64 = 64 * 1024 * 1024;
+const MEMORY_GUARD: u64 = 64 * 1024;
+
 /// Reads the pool's size from the environment.
 struct PoolSettings {
     instances: u32,
@@ -35,6 +38,12 @@ pub fn engine_with_allocator(mut config: Config) -> anyhow::Result<Engine> {
     // Copy-on-write initial memory images: an instance maps its data segments instead of
     // copying them.
     config.memory_init_cow(true);
+    // wasmtime reserves 4 GiB of address space per linear memory by default, which caps a
+    // node at ~30,000 live instances (the 47-bit address space). A smaller reservation with
+    // explicit bounds checks lets 100,000 processes sleep at once; memories that outgrow it
+    // move.
+    config.memory_reservation(MEMORY_RESERVATION);
+    config.memory_guard_size(MEMORY_GUARD);
     if let Some(pool) = PoolSettings::from_env() {
         let mut pooling = PoolingAllocationConfig::new();
         // A Rust component has a few core instances and one or two memories.
@@ -45,7 +54,9 @@ pub fn engine_with_allocator(mut config: Config) -> anyhow::Result<Engine> {
             .total_tables(pool.instances.saturating_mul(4))
             .max_memory_size(pool.memory_bytes);
         let mut pooled = config.clone();
-        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        pooled
+            .memory_reservation(pool.memory_bytes as u64)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         match Engine::new(&pooled) {
             Ok(engine) => {
                 log::info!(

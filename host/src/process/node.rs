@@ -79,6 +79,8 @@ struct NodeInner {
     output: Arc<dyn LineSink>,
     prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
     processes: Mutex<HashMap<Pid, Record>>,
+    /// Live processes per host, for `queue_size`.
+    per_host: Mutex<HashMap<EntryId, usize>>,
     names: Mutex<HashMap<String, Pid>>,
     next_sequence: AtomicU64,
 }
@@ -125,6 +127,7 @@ impl Node {
                 output,
                 prepared: Mutex::new(HashMap::new()),
                 processes: Mutex::new(HashMap::new()),
+                per_host: Mutex::new(HashMap::new()),
                 names: Mutex::new(HashMap::new()),
                 next_sequence: AtomicU64::new(1),
             }),
@@ -234,7 +237,11 @@ impl Node {
                     Some(parent_record) => {
                         parent_record.links.insert(pid.clone());
                     }
-                    None => return Err(format!("process {parent} not found")),
+                    None => {
+                        drop(processes);
+                        self.release_host_slot(&request.host);
+                        return Err(format!("process {parent} not found"));
+                    }
                 }
             }
             let parent = request.parent.iter().cloned();
@@ -305,6 +312,7 @@ impl Node {
         let Some(record) = self.inner.processes.lock().unwrap().remove(pid) else {
             return;
         };
+        self.release_host_slot(&record.host);
         self.inner
             .names
             .lock()
@@ -334,6 +342,12 @@ impl Node {
             if let Some(error) = &result.error {
                 self.link_down(linked, pid, error);
             }
+        }
+    }
+
+    fn release_host_slot(&self, host: &EntryId) {
+        if let Some(live) = self.inner.per_host.lock().unwrap().get_mut(host) {
+            *live = live.saturating_sub(1);
         }
     }
 
