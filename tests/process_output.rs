@@ -49,6 +49,7 @@ async fn lines_of_concurrent_processes_stay_whole_and_labelled() {
                 let text = format!("process {process} line {line} {}", "x".repeat(40));
                 let config = ProcessConfig {
                     cli_args: Vec::new(),
+                    actor: None,
                     stdio: Stdio::Labelled {
                         label: label.clone(),
                         sink: sink.clone(),
@@ -98,6 +99,7 @@ async fn output_written_before_wasi_exit_is_all_delivered() {
     let sink = Arc::new(Collected::default());
     let config = ProcessConfig {
         cli_args: vec!["--exit=4".into()],
+        actor: None,
         stdio: Stdio::Labelled {
             label: "app:env p1".into(),
             sink: sink.clone(),

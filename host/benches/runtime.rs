@@ -74,6 +74,7 @@ fn instantiate(c: &mut Criterion) {
             rt.block_on(async {
                 let config = ProcessConfig {
                     cli_args: Vec::new(),
+                    actor: None,
                     stdio: Stdio::Terminal,
                 };
                 run(&prepared, config, &args).await.unwrap()

@@ -7,6 +7,7 @@
 //! Whatever a component imports that its entry does not grant is linked by [`denied`] as a
 //! function that fails with a message naming the grant that is missing.
 
+pub mod actor;
 pub mod cli;
 pub mod clocks;
 pub mod denied;
@@ -44,6 +45,7 @@ const GROUPS: &[(&str, &[Interface])] = &[
     (random::GROUP, random::INTERFACES),
     (sockets::GROUP, sockets::INTERFACES),
     (http::GROUP, http::INTERFACES),
+    (actor::GROUP, actor::INTERFACES),
 ];
 
 fn interfaces() -> impl Iterator<Item = (&'static str, &'static Interface)> {

@@ -45,7 +45,12 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
             Some((name, rest)) => (find_command(&registry, name)?, rest),
         },
     };
-    if matches!(entry.kind, EntryKind::ProcessLua(_)) {
+    // Lua commands, and WASM commands that act as processes, run on a node.
+    let is_actor = entry
+        .kind
+        .wasm()
+        .is_some_and(|w| w.grants.allows("wippy:process/host"));
+    if matches!(entry.kind, EntryKind::ProcessLua(_)) || is_actor {
         let id = entry.id.clone();
         let args = guest_args.iter().cloned().map(Payload::String).collect();
         return run_on_node(registry, id, args);
@@ -63,6 +68,7 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
     let config = ProcessConfig {
         cli_args: guest_args.to_vec(),
         stdio: Stdio::Terminal,
+        actor: None,
     };
     let exit = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

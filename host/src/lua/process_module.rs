@@ -1,15 +1,12 @@
 //! `process`: this process's identity, spawning and supervision, messaging, the name
 //! registry, and receiving. Failures return `nil, err`, as Wippy scripts expect.
 
-use std::pin::pin;
-
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
 use super::channel_module::LuaChannel;
 use super::convert::{envelope_to_lua, from_payload, to_payload};
 use super::time_module::duration;
-use crate::process::channel::Attempt;
-use crate::process::{Envelope, Pid, ProcessContext, SpawnRequest};
+use crate::process::{Pid, ProcessContext, SpawnRequest};
 use crate::registry::EntryId;
 use crate::values::Payload;
 
@@ -192,7 +189,7 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     Value::Nil => None,
                     other => Some(duration(&other)?),
                 };
-                let next = next_envelope(&ctx);
+                let next = ctx.mailbox.next();
                 let envelope = match timeout {
                     Some(limit) => tokio::time::timeout(limit, next).await.ok().flatten(),
                     None => next.await,
@@ -239,30 +236,6 @@ fn result(outcome: Result<(), String>) -> (bool, Option<String>) {
     match outcome {
         Ok(()) => (true, None),
         Err(e) => (false, Some(e)),
-    }
-}
-
-/// The next event (first) or message; `None` once the process's mailbox is closed.
-async fn next_envelope(ctx: &ProcessContext) -> Option<Envelope> {
-    let (events, inbox) = (&ctx.mailbox.events, &ctx.mailbox.inbox);
-    loop {
-        let mut events_changed = pin!(events.changed());
-        events_changed.as_mut().enable();
-        let mut inbox_changed = pin!(inbox.changed());
-        inbox_changed.as_mut().enable();
-        let from_events = events.try_recv();
-        if let Attempt::Done(envelope) = from_events {
-            return Some(envelope);
-        }
-        match inbox.try_recv() {
-            Attempt::Done(envelope) => return Some(envelope),
-            Attempt::Closed if matches!(from_events, Attempt::Closed) => return None,
-            _ => {}
-        }
-        tokio::select! {
-            _ = events_changed => {}
-            _ = inbox_changed => {}
-        }
     }
 }
 

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::pin::pin;
+
 use super::Pid;
-use super::channel::Channel;
+use super::channel::{Attempt, Channel};
 use crate::values::Payload;
 
 #[derive(Debug, Clone)]
@@ -91,5 +93,32 @@ impl Mailbox {
 
     pub fn set_trap_links(&self, trap: bool) {
         self.trap_links.store(trap, Ordering::Relaxed);
+    }
+}
+
+impl Mailbox {
+    /// The next event (first) or message; `None` once the mailbox is closed. Waiting holds
+    /// no thread.
+    pub async fn next(&self) -> Option<Envelope> {
+        let (events, inbox) = (&self.events, &self.inbox);
+        loop {
+            let mut events_changed = pin!(events.changed());
+            events_changed.as_mut().enable();
+            let mut inbox_changed = pin!(inbox.changed());
+            inbox_changed.as_mut().enable();
+            let from_events = events.try_recv();
+            if let Attempt::Done(envelope) = from_events {
+                return Some(envelope);
+            }
+            match inbox.try_recv() {
+                Attempt::Done(envelope) => return Some(envelope),
+                Attempt::Closed if matches!(from_events, Attempt::Closed) => return None,
+                _ => {}
+            }
+            tokio::select! {
+                _ = events_changed => {}
+                _ = inbox_changed => {}
+            }
+        }
     }
 }

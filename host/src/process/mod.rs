@@ -67,6 +67,8 @@ pub struct ProcessConfig {
     /// Arguments from the command line; the guest gets them unless its entry sets `wasi.args`.
     pub cli_args: Vec<String>,
     pub stdio: Stdio,
+    /// The process on a node this instance is, for guests that import `wippy:process`.
+    pub actor: Option<ProcessContext>,
 }
 
 /// How a process ended without failing.
@@ -99,6 +101,8 @@ pub async fn run(
             memory,
         )
         .map_err(|problem| format!("`{}` cannot start: {problem}", prepared.id))?;
+    let mut state = state;
+    state.actor = config.actor;
     let mut store = Store::new(prepared.pre.engine(), state);
     store.limiter(|state| &mut state.memory);
     store

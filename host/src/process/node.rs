@@ -250,7 +250,11 @@ impl Node {
                 Record {
                     host: request.host.clone(),
                     mailbox: mailbox.clone(),
-                    receives: matches!(entry.kind, EntryKind::ProcessLua(_)),
+                    receives: matches!(entry.kind, EntryKind::ProcessLua(_))
+                        || entry
+                            .kind
+                            .wasm()
+                            .is_some_and(|w| w.grants.allows("wippy:process/host")),
                     monitors: if request.monitor {
                         parent.clone().collect()
                     } else {

@@ -12,6 +12,8 @@ pub struct ProcessState {
     http_hooks: HttpHooks,
     table: ResourceTable,
     pub(crate) memory: MemoryLimiter,
+    /// Who this instance is on its node, when it runs as a process (`wippy:process`).
+    pub(crate) actor: Option<super::ProcessContext>,
 }
 
 impl ProcessState {
@@ -22,6 +24,7 @@ impl ProcessState {
             http_hooks,
             table: ResourceTable::new(),
             memory,
+            actor: None,
         }
     }
 }

@@ -25,6 +25,7 @@ pub async fn run_process(context: &ProcessContext, args: Vec<Payload>) -> ExitRe
     let config = ProcessConfig {
         cli_args: Vec::new(),
         stdio: (*context.stdio).clone(),
+        actor: Some(context.clone()),
     };
     match run(&prepared, config, &vals).await {
         Ok(Exit::Returned(results)) => exit_from_results(&context.entry.to_string(), results),

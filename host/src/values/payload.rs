@@ -109,3 +109,43 @@ impl From<&serde_json::Value> for Payload {
         }
     }
 }
+
+impl Payload {
+    /// As JSON, for guests that speak `wippy:process` (payloads are JSON text there).
+    pub fn to_json(&self) -> Result<serde_json::Value, String> {
+        use serde_json::Value;
+        Ok(match self {
+            Payload::Nil => Value::Null,
+            Payload::Bool(b) => Value::Bool(*b),
+            Payload::Integer(i) => Value::from(*i),
+            Payload::Number(n) => serde_json::Number::from_f64(*n)
+                .map(Value::Number)
+                .ok_or_else(|| format!("{n} has no JSON form"))?,
+            Payload::String(s) => Value::String(s.clone()),
+            Payload::Bytes(_) => return Err("a string that is not UTF-8 has no JSON form".into()),
+            Payload::List(items) => Value::Array(
+                items
+                    .iter()
+                    .map(Payload::to_json)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Payload::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| match k {
+                        Payload::String(key) => Ok((key.clone(), v.to_json()?)),
+                        other => Err(format!(
+                            "the table key {other} has no JSON form (keys must be strings)"
+                        )),
+                    })
+                    .collect::<Result<_, String>>()?,
+            ),
+        })
+    }
+
+    pub fn from_json_text(text: &str) -> Result<Payload, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        Ok(Payload::from(&value))
+    }
+}

@@ -1,0 +1,74 @@
+//! Rust actors on `wippy:process`: an echo server, a counter that keeps state across
+//! messages, and a supervisor that restarts a failing worker.
+
+wit_bindgen::generate!({
+    world: "wippy-guests:actor/actor",
+    path: ["../../wit/process", "wit"],
+    generate_all,
+});
+
+use wippy::process::host::{self, Event, Received};
+
+struct Actor;
+
+impl Guest for Actor {
+    fn echo() -> u32 {
+        let mut echoed = 0;
+        loop {
+            match host::receive(None) {
+                Some(Received::Message(message)) if message.topic == "stop" => return echoed,
+                Some(Received::Message(message)) => {
+                    if let Some(sender) = message.sender {
+                        host::send(&sender, "echo", &message.payload).expect("the sender is alive");
+                        echoed += 1;
+                    }
+                }
+                Some(Received::Event(Event::Cancel(_))) | None => return echoed,
+                Some(Received::Event(_)) => {}
+            }
+        }
+    }
+
+    fn counter() -> i64 {
+        let mut total: i64 = 0;
+        loop {
+            match host::receive(None) {
+                Some(Received::Message(message)) => match message.topic.as_str() {
+                    "add" => total += message.payload.trim().parse::<i64>().unwrap_or(0),
+                    "get" => {
+                        if let Some(sender) = message.sender {
+                            let _ = host::send(&sender, "count", &total.to_string());
+                        }
+                    }
+                    "stop" => return total,
+                    _ => {}
+                },
+                Some(Received::Event(Event::Cancel(_))) | None => return total,
+                Some(Received::Event(_)) => {}
+            }
+        }
+    }
+
+    fn supervise(worker: String, host_id: String, args: String, restarts: u32) -> u32 {
+        let mut started = 0;
+        loop {
+            let pid =
+                host::spawn_monitored(&worker, &host_id, &args).expect("the worker can be spawned");
+            started += 1;
+            loop {
+                match host::receive(None) {
+                    Some(Received::Event(Event::Exit(exit))) if exit.sender == pid => {
+                        if exit.error.is_none() || started > restarts {
+                            return started;
+                        }
+                        break;
+                    }
+                    None => return started,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+export!(Actor);

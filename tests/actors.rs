@@ -1,0 +1,108 @@
+//! WebAssembly processes as actors through the `wippy:process` WIT: messaging with Lua,
+//! state across messages, cancel, termination while blocked in receive, supervision.
+
+mod support;
+
+use support::{HEADER, Project, wasm_entry, with_imports};
+
+fn actor_project(script: &str) -> Project {
+    let project = Project::new();
+    let actor = project.add_guest("actor");
+    let values = project.add_guest("values");
+    let mut yaml = HEADER.to_string();
+    yaml += "  - {name: processes, kind: process.host}\n";
+    for (name, method) in [
+        ("echo", "echo"),
+        ("counter", "counter"),
+        ("supervisor", "supervise"),
+    ] {
+        yaml += &with_imports(
+            wasm_entry(name, "actor.wasm", &actor, method, None),
+            &["wippy:process"],
+        );
+    }
+    yaml += &with_imports(
+        wasm_entry("crash", "values.wasm", &values, "kinds#crash", None),
+        &["wasi:cli"],
+    );
+    yaml += &wasm_entry("no_grant", "actor.wasm", &actor, "echo", None);
+    project.write("src/main.lua", script);
+    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel]\n";
+    project.write("src/app.yaml", yaml);
+    project
+}
+
+#[test]
+fn lua_and_wasm_ping_pong_a_thousand_messages_in_order() {
+    let project = actor_project(
+        r#"local echo = process.spawn_monitored("app:echo", "app:processes")
+local replies = process.listen("echo")
+for i = 1, 1000 do
+  assert(process.send(echo, "ping", {n = i, text = "ping " .. i}))
+  local reply = replies:receive()
+  if reply.payload.n ~= i or reply.payload.text ~= "ping " .. i then error("reply " .. i .. " was wrong") end
+end
+process.send(echo, "stop")
+local exit = process.receive("5s")
+print(exit.type, exit.value)
+"#,
+    );
+    assert_eq!(project.wippy(&["run", "main"]).ok(), "EXIT\t1000\n");
+}
+
+#[test]
+fn a_counter_keeps_state_across_messages_and_handles_cancel() {
+    let project = actor_project(
+        r#"local counter = process.spawn_monitored("app:counter", "app:processes")
+local counts = process.listen("count")
+for i = 1, 10 do process.send(counter, "add", i) end
+process.send(counter, "get")
+print("count", counts:receive().payload)
+process.cancel(counter, "shutting down")
+local exit = process.receive("5s")
+print(exit.type, exit.value, exit.error)
+"#,
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "count\t55\nEXIT\t55\tnil\n"
+    );
+}
+
+#[test]
+fn a_guest_blocked_in_receive_can_be_terminated() {
+    let project = actor_project(
+        r#"local echo = process.spawn_monitored("app:echo", "app:processes")
+require("time").sleep("50ms")
+process.terminate(echo)
+local exit = process.receive("5s")
+print(exit.type, exit.error)
+"#,
+    );
+    assert_eq!(project.wippy(&["run", "main"]).ok(), "EXIT\tterminated\n");
+}
+
+#[test]
+fn a_wasm_supervisor_restarts_a_crashing_wasm_worker() {
+    let project = actor_project(
+        r#"print(process.exec("app:supervisor", "app:processes", "app:crash", "app:processes", '["again"]', 2))
+"#,
+    );
+    let out = project.wippy(&["run", "main"]);
+    assert_eq!(out.ok(), "3\tnil\n", "{out:#?}");
+}
+
+#[test]
+fn the_actor_interface_needs_its_grant() {
+    let project = actor_project(
+        r#"local pid = process.spawn_monitored("app:no_grant", "app:processes")
+local exit = process.receive("5s")
+print(exit.error)
+"#,
+    );
+    let out = project.wippy(&["run", "main"]);
+    assert!(
+        out.ok().starts_with("`app:no_grant` failed: it called `wippy:process/host@0.1.0#receive`, but entry `app:no_grant` does not grant `wippy:process`"),
+        "{out:#?}"
+    );
+}
