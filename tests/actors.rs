@@ -26,6 +26,18 @@ fn actor_project(script: &str) -> Project {
         &["wasi:cli"],
     );
     yaml += &wasm_entry("no_grant", "actor.wasm", &actor, "echo", None);
+    for (name, method) in [("caller", "call-function"), ("bytes_caller", "call-bytes")] {
+        yaml += &with_imports(
+            wasm_entry(name, "actor.wasm", &actor, method, None),
+            &["wippy:runtime"],
+        );
+    }
+    let hello = project.add_guest("hello");
+    yaml += &wasm_entry("mul", "hello.wasm", &hello, "compute", None)
+        .replace("process.wasm", "function.wasm");
+    yaml += &wasm_entry("shout", "hello.wasm", &hello, "text#shout", None)
+        .replace("process.wasm", "function.wasm");
+    yaml += "  - {name: describe, kind: function.lua, source: \"return {main = function(t) return {name = t.name, n = #t.items} end}\"}\n";
     project.write("src/main.lua", script);
     yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel]\n";
     project.write("src/app.yaml", yaml);
@@ -104,5 +116,22 @@ print(exit.error)
     assert!(
         out.ok().starts_with("`app:no_grant` failed: it called `wippy:process/host@0.1.0#receive`, but entry `app:no_grant` does not grant `wippy:process`"),
         "{out:#?}"
+    );
+}
+
+#[test]
+fn wasm_calls_lua_and_wasm_functions_through_wippy_runtime_funcs() {
+    let project = actor_project(
+        r#"print(process.exec("app:caller", "app:processes", "app:mul", "[6, 7]"))
+print(process.exec("app:caller", "app:processes", "app:describe", '[{"name": "box", "items": [1, 2, 3]}]'))
+print(process.exec("app:caller", "app:processes", "app:nope", "[]"))
+print(process.exec("app:caller", "app:processes", "app:mul", "[6]"))
+local bytes = process.exec("app:bytes_caller", "app:processes", "app:shout", "quiet")
+print(string.char(table.unpack(bytes)))
+"#,
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "42\tnil\n{\"n\":3,\"name\":\"box\"}\tnil\nnil\tno function `app:nope` in the registry\nnil\t`app:mul`: expected 2 arguments, got 1; the signature is compute(a: u32, b: u32) -> u32\nQUIET\n"
     );
 }

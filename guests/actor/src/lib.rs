@@ -1,13 +1,15 @@
 //! Rust actors on `wippy:process`: an echo server, a counter that keeps state across
-//! messages, and a supervisor that restarts a failing worker.
+//! messages, a supervisor that restarts a failing worker, and calls through
+//! `wippy:runtime/funcs`.
 
 wit_bindgen::generate!({
     world: "wippy-guests:actor/actor",
-    path: ["../../wit/process", "wit"],
+    path: ["../../wit/process", "../../wit/runtime", "wit"],
     generate_all,
 });
 
 use wippy::process::host::{self, Event, Received};
+use wippy::runtime::funcs;
 
 struct Actor;
 
@@ -47,6 +49,14 @@ impl Guest for Actor {
                 Some(Received::Event(_)) => {}
             }
         }
+    }
+
+    fn call_function(id: String, args: String) -> Result<String, String> {
+        funcs::call_string(&id, &args)
+    }
+
+    fn call_bytes(id: String, input: Vec<u8>) -> Result<Vec<u8>, String> {
+        funcs::call_bytes(&id, &input)
     }
 
     fn supervise(worker: String, host_id: String, args: String, restarts: u32) -> u32 {

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clocks;
 pub mod denied;
 pub mod filesystem;
+pub mod funcs;
 pub mod http;
 pub mod io;
 pub mod random;
@@ -46,6 +47,7 @@ const GROUPS: &[(&str, &[Interface])] = &[
     (sockets::GROUP, sockets::INTERFACES),
     (http::GROUP, http::INTERFACES),
     (actor::GROUP, actor::INTERFACES),
+    (funcs::GROUP, funcs::INTERFACES),
 ];
 
 fn interfaces() -> impl Iterator<Item = (&'static str, &'static Interface)> {

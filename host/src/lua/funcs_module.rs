@@ -4,8 +4,8 @@
 use mlua::{Lua, Table, Value, Variadic};
 
 use super::convert::{from_payload, to_payload};
-use crate::process::ProcessContext;
-use crate::registry::{EntryId, EntryKind};
+use crate::process::{ProcessContext, call_function};
+use crate::registry::EntryId;
 use crate::values::Payload;
 
 pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
@@ -23,7 +23,8 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     .collect();
                 let outcome = match args {
                     Ok(args) => {
-                        call(&ctx, &EntryId::resolve(&id, &ctx.entry.namespace), args).await
+                        call_function(&ctx, &EntryId::resolve(&id, &ctx.entry.namespace), args)
+                            .await
                     }
                     Err(e) => Err(e),
                 };
@@ -35,30 +36,4 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         })?,
     )?;
     Ok(module)
-}
-
-async fn call(ctx: &ProcessContext, id: &EntryId, args: Vec<Payload>) -> Result<Payload, String> {
-    let entry = ctx
-        .node
-        .registry()
-        .get(id)
-        .ok_or_else(|| format!("no function `{id}` in the registry"))?;
-    let callee = ProcessContext {
-        entry: id.clone(),
-        ..ctx.clone()
-    };
-    match &entry.kind {
-        EntryKind::FunctionLua(lua_entry) => super::run_entry(&callee, lua_entry, args).await,
-        EntryKind::FunctionWasm(_) => {
-            let result = crate::process::run_wasm(&callee, args).await;
-            match result.error {
-                None => Ok(result.value),
-                Some(error) => Err(error),
-            }
-        }
-        other => Err(format!(
-            "`{id}` is a {}; funcs.call calls function.lua and function.wasm entries",
-            other.name()
-        )),
-    }
 }

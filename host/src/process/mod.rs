@@ -1,6 +1,7 @@
 //! Running an entry's export in a fresh instance: the process lifecycle's Init, Step and Close.
 
 pub mod channel;
+mod functions;
 mod limits;
 mod mailbox;
 mod node;
@@ -16,6 +17,7 @@ use wasmtime::component::Val;
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
+pub use functions::call_function;
 pub use limits::{DEFAULT_MAX_MEMORY_BYTES, EPOCH_TICK, MemoryLimiter};
 pub use mailbox::{Envelope, Event, Mailbox, Message};
 pub(crate) use node::now_nanos;

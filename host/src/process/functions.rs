@@ -1,0 +1,33 @@
+//! Calling `function.lua` and `function.wasm` entries from a process, without spawning one:
+//! `funcs.call` in Lua and `wippy:runtime/funcs` in WebAssembly.
+
+use super::ProcessContext;
+use crate::registry::{EntryId, EntryKind};
+use crate::values::Payload;
+
+pub async fn call_function(
+    caller: &ProcessContext,
+    id: &EntryId,
+    args: Vec<Payload>,
+) -> Result<Payload, String> {
+    let entry = (caller.node.registry().get(id))
+        .ok_or_else(|| format!("no function `{id}` in the registry"))?;
+    let callee = ProcessContext {
+        entry: id.clone(),
+        ..caller.clone()
+    };
+    match &entry.kind {
+        EntryKind::FunctionLua(lua_entry) => crate::lua::run_entry(&callee, lua_entry, args).await,
+        EntryKind::FunctionWasm(_) => {
+            let result = super::run_wasm(&callee, args).await;
+            match result.error {
+                None => Ok(result.value),
+                Some(error) => Err(error),
+            }
+        }
+        other => Err(format!(
+            "`{id}` is a {}; only function.lua and function.wasm entries can be called",
+            other.name()
+        )),
+    }
+}
