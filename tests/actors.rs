@@ -135,3 +135,34 @@ print(string.char(table.unpack(bytes)))
         "42\tnil\n{\"n\":3,\"name\":\"box\"}\tnil\nnil\tno function `app:nope` in the registry\nnil\t`app:mul`: expected 2 arguments, got 1; the signature is compute(a: u32, b: u32) -> u32\nQUIET\n"
     );
 }
+
+#[test]
+fn pool_max_size_bounds_concurrent_calls_of_a_function() {
+    let project = actor_project(
+        r#"local time = require("time")
+local started = time.now()
+for i = 1, 4 do process.spawn_monitored("app:nap_caller", "app:processes") end
+for i = 1, 4 do
+  local exit = process.receive("10s")
+  if exit.error then error(exit.error) end
+end
+-- Four 150 ms calls, two at a time: at least 300 ms.
+print((time.now() - started) / 1e6 >= 300)
+"#,
+    );
+    let prober = project.add_guest("prober");
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    let nap = with_imports(
+        wasm_entry("nap", "prober.wasm", &prober, "sleep-ms", None),
+        &["wasi:clocks"],
+    )
+    .replace("process.wasm", "function.wasm")
+        + "    pool: {max_size: 2, workers: 4}\n";
+    project.write(
+        "src/nap_caller.lua",
+        "return require('funcs').call('app:nap', 150)\n",
+    );
+    let caller = "  - {name: nap_caller, kind: process.lua, source: file://nap_caller.lua, modules: [funcs]}\n";
+    project.write("src/app.yaml", yaml + &nap + caller);
+    assert_eq!(project.wippy(&["run", "main"]).ok(), "true\n");
+}

@@ -1,5 +1,6 @@
 //! Calling `function.lua` and `function.wasm` entries from a process, without spawning one:
-//! `funcs.call` in Lua and `wippy:runtime/funcs` in WebAssembly.
+//! `funcs.call` in Lua and `wippy:runtime/funcs` in WebAssembly. A `function.wasm` with
+//! `pool: {max_size: N}` runs at most N calls at once; the rest wait their turn.
 
 use super::ProcessContext;
 use crate::registry::{EntryId, EntryKind};
@@ -18,7 +19,14 @@ pub async fn call_function(
     };
     match &entry.kind {
         EntryKind::FunctionLua(lua_entry) => crate::lua::run_entry(&callee, lua_entry, args).await,
-        EntryKind::FunctionWasm(_) => {
+        EntryKind::FunctionWasm(wasm) => {
+            let pool = wasm
+                .pool_max_size
+                .map(|size| caller.node.function_pool(id, size));
+            let _slot = match &pool {
+                Some(pool) => Some(pool.acquire().await.map_err(|e| e.to_string())?),
+                None => None,
+            };
             let result = super::run_wasm(&callee, args).await;
             match result.error {
                 None => Ok(result.value),

@@ -79,6 +79,8 @@ struct NodeInner {
     output: Arc<dyn LineSink>,
     prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
     processes: Mutex<HashMap<Pid, Record>>,
+    /// Bounds on concurrent calls of function entries with `pool.max_size`.
+    function_pools: Mutex<HashMap<EntryId, Arc<tokio::sync::Semaphore>>>,
     /// Live processes per host, for `queue_size`.
     per_host: Mutex<HashMap<EntryId, usize>>,
     names: Mutex<HashMap<String, Pid>>,
@@ -128,6 +130,7 @@ impl Node {
                 prepared: Mutex::new(HashMap::new()),
                 processes: Mutex::new(HashMap::new()),
                 per_host: Mutex::new(HashMap::new()),
+                function_pools: Mutex::new(HashMap::new()),
                 names: Mutex::new(HashMap::new()),
                 next_sequence: AtomicU64::new(1),
             }),
@@ -544,6 +547,18 @@ impl Node {
         } else {
             false
         }
+    }
+
+    /// The semaphore bounding concurrent calls of a function entry, when it sets `pool.max_size`.
+    pub(crate) fn function_pool(
+        &self,
+        id: &EntryId,
+        max_size: usize,
+    ) -> Arc<tokio::sync::Semaphore> {
+        (self.inner.function_pools.lock().unwrap())
+            .entry(id.clone())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(max_size)))
+            .clone()
     }
 
     pub fn process_count(&self) -> usize {

@@ -143,7 +143,8 @@ pub struct WasmEntry {
     pub wasi: WasiConfig,
     pub limits: Limits,
     pub wit: Option<String>,
-    pub pool: Option<Value>,
+    /// `pool.max_size`: how many calls of a function may run at once.
+    pub pool_max_size: Option<usize>,
 }
 
 /// A `process.lua`, `function.lua` or `library.lua` entry.
@@ -318,7 +319,13 @@ struct WasmSpec {
     #[serde(default)]
     limits: Limits,
     wit: Option<String>,
-    pool: Option<Value>,
+    pool: Option<PoolSpec>,
+}
+
+/// `pool` of a function entry. Wippy's other pool settings are accepted and not used.
+#[derive(Deserialize)]
+struct PoolSpec {
+    max_size: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -529,7 +536,7 @@ impl EntrySource<'_> {
             },
             limits: spec.limits,
             wit: spec.wit,
-            pool: spec.pool,
+            pool_max_size: spec.pool.and_then(|p| p.max_size).filter(|n| *n > 0),
         })
     }
 
