@@ -15,6 +15,7 @@ fn actor_project(script: &str) -> Project {
         ("echo", "echo"),
         ("counter", "counter"),
         ("supervisor", "supervise"),
+        ("pinger", "ping"),
     ] {
         yaml += &with_imports(
             wasm_entry(name, "actor.wasm", &actor, method, None),
@@ -165,4 +166,16 @@ print((time.now() - started) / 1e6 >= 300)
     let caller = "  - {name: nap_caller, kind: process.lua, source: file://nap_caller.lua, modules: [funcs]}\n";
     project.write("src/app.yaml", yaml + &nap + caller);
     assert_eq!(project.wippy(&["run", "main"]).ok(), "true\n");
+}
+
+#[test]
+fn wasm_and_wasm_ping_pong() {
+    let project = actor_project(
+        r#"local echo = process.spawn_monitored("app:echo", "app:processes")
+print(process.exec("app:pinger", "app:processes", echo, 500))
+process.send(echo, "stop")
+print(process.receive("5s").value)
+"#,
+    );
+    assert_eq!(project.wippy(&["run", "main"]).ok(), "500\tnil\n500\n");
 }

@@ -571,7 +571,7 @@ print(m.double(21))
     );
     assert_eq!(
         run_main(&project),
-        "5\tnil\n42\tnil\nnil\t`myns:mul`: expected 2 arguments, got 1; the signature is compute(a: u32, b: u32) -> u32\nnil\tno function `myns:nope` in the registry\nnil\t`myns:compute_worker` is a process.wasm; only function.lua and function.wasm entries can be called\n42\n"
+        "5\tnil\n42\tnil\nnil\t`myns:mul`: expected 2 arguments, got 1; the signature is compute(a: u32, b: u32) -> u32\nnil\tno function `myns:nope` in the registry\nnil\t`myns:compute_worker` is a process.wasm; only function.lua, function.wasm and function.wat entries can be called\n42\n"
     );
 }
 

@@ -51,6 +51,26 @@ impl Guest for Actor {
         }
     }
 
+    fn ping(target: String, count: u32) -> u32 {
+        let mut in_order = 0;
+        for i in 0..count {
+            host::send(&target, "ping", &i.to_string()).expect("the target is alive");
+            loop {
+                match host::receive(Some(10_000)) {
+                    Some(Received::Message(reply)) if reply.topic == "echo" => {
+                        if reply.payload.trim() == i.to_string() {
+                            in_order += 1;
+                        }
+                        break;
+                    }
+                    Some(_) => {}
+                    None => return in_order,
+                }
+            }
+        }
+        in_order
+    }
+
     fn call_function(id: String, args: String) -> Result<String, String> {
         funcs::call_string(&id, &args)
     }

@@ -18,7 +18,35 @@ const WASM_MAGIC: &[u8; 4] = b"\0asm";
 /// Bytes 4..8 of a core module (version 1); components use a different layer/version.
 const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
 
+/// A component's bytes, read and verified; core modules are refused (see [`read_module`]).
 pub fn read_verified(
+    registry: &Registry,
+    entry: &Entry,
+    wasm: &WasmEntry,
+) -> Result<ComponentFile, LoadError> {
+    let file = read_module(registry, entry, wasm)?;
+    if is_core_module(&file.bytes) {
+        let problem = format!(
+            "{} is a core WebAssembly module, not a component",
+            file.path.display()
+        );
+        let fix = if wasm.wit.is_some() {
+            "a core module with a `wit` signature runs as a function.wasm entry; for a process, build a component (target wasm32-wasip2, or `wasm-tools component new`)"
+        } else {
+            "build a component (target wasm32-wasip2, or `wasm-tools component new`), or give a core module a `wit` signature in a function.wasm entry"
+        };
+        return Err(entry.error(problem).field("path").fix(fix));
+    }
+    Ok(file)
+}
+
+pub fn is_core_module(bytes: &[u8]) -> bool {
+    bytes.get(4..8) == Some(&CORE_MODULE_VERSION)
+}
+
+/// The file's bytes, confined to its fs.directory and checked against the pinned hash and
+/// the WebAssembly magic; component or core module.
+pub fn read_module(
     registry: &Registry,
     entry: &Entry,
     wasm: &WasmEntry,
@@ -88,18 +116,6 @@ pub fn read_verified(
             ))
             .field("path")
             .fix("point `path` at a .wasm component, e.g. built with `cargo build --target wasm32-wasip2`"));
-    }
-    if bytes.get(4..8) == Some(&CORE_MODULE_VERSION) {
-        let problem = format!(
-            "{} is a core WebAssembly module, not a component",
-            host_path.display()
-        );
-        let fix = if wasm.wit.is_some() {
-            "core modules with a `wit` signature are not supported yet; build a component (target wasm32-wasip2, or `wasm-tools component new`)"
-        } else {
-            "build a component (target wasm32-wasip2, or `wasm-tools component new`)"
-        };
-        return Err(entry.error(problem).field("path").fix(fix));
     }
     Ok(ComponentFile {
         path: host_path,

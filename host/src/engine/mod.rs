@@ -5,16 +5,18 @@
 mod allocation;
 mod artifact_cache;
 mod component_file;
+mod core_function;
 mod exports;
 mod prepared;
 
 use wasmtime::component::Component;
 
 pub use artifact_cache::{ArtifactCache, CacheOutcome};
+pub use core_function::CoreFunction;
 pub use exports::{ExportedFunc, resolve_method};
 pub use prepared::PreparedEntry;
 
-use crate::registry::{Entry, LoadError, Registry};
+use crate::registry::{Entry, EntryKind, LoadError, Registry};
 
 /// One wasmtime engine plus the on-disk cache of what it compiled.
 pub struct Runtime {
@@ -35,6 +37,41 @@ impl Runtime {
         let engine = allocation::engine_with_allocator(config)?;
         start_epoch_ticker(&engine);
         Ok(Self { engine, cache })
+    }
+
+    /// A `function.wat` entry, or a `function.wasm` entry whose file is a core module with a
+    /// `wit` signature; `None` for any other entry.
+    pub fn core_function(
+        &self,
+        registry: &Registry,
+        entry: &Entry,
+    ) -> Option<Result<CoreFunction, LoadError>> {
+        let (code, wit, limits) = match &entry.kind {
+            EntryKind::FunctionWat(wat) => {
+                (wat.source.as_bytes().to_vec(), wat.wit.clone(), wat.limits)
+            }
+            EntryKind::FunctionWasm(wasm) => {
+                let file = match component_file::read_module(registry, entry, wasm) {
+                    Ok(file) => file,
+                    Err(error) => return Some(Err(error)),
+                };
+                if !component_file::is_core_module(&file.bytes) {
+                    return None;
+                }
+                let Some(wit) = wasm.wit.clone() else {
+                    return Some(Err(entry
+                        .error(format!("{} is a core module and the entry gives no `wit` signature", file.path.display()))
+                        .field("wit")
+                        .fix("add the export's signature, e.g. `wit: \"add: func(a: s32, b: s32) -> s32;\"`")));
+                };
+                (file.bytes, wit, wasm.limits)
+            }
+            _ => return None,
+        };
+        Some(
+            CoreFunction::new(&self.engine, &entry.id, &code, &wit, limits)
+                .map_err(|(field, problem)| entry.error(problem).field(field)),
+        )
     }
 
     /// Reads the entry's component through its `fs.directory`, verifies its hash, and

@@ -19,14 +19,20 @@ pub async fn call_function(
     };
     match &entry.kind {
         EntryKind::FunctionLua(lua_entry) => crate::lua::run_entry(&callee, lua_entry, args).await,
-        EntryKind::FunctionWasm(wasm) => {
-            let pool = wasm
-                .pool_max_size
-                .map(|size| caller.node.function_pool(id, size));
+        EntryKind::FunctionWasm(_) | EntryKind::FunctionWat(_) => {
+            let pool_max_size = match &entry.kind {
+                EntryKind::FunctionWasm(wasm) => wasm.pool_max_size,
+                EntryKind::FunctionWat(wat) => wat.pool_max_size,
+                _ => None,
+            };
+            let pool = pool_max_size.map(|size| caller.node.function_pool(id, size));
             let _slot = match &pool {
                 Some(pool) => Some(pool.acquire().await.map_err(|e| e.to_string())?),
                 None => None,
             };
+            if let Some(core) = caller.node.core_function(id).await? {
+                return core.call(&args).await;
+            }
             let result = super::run_wasm(&callee, args).await;
             match result.error {
                 None => Ok(result.value),
@@ -34,7 +40,7 @@ pub async fn call_function(
             }
         }
         other => Err(format!(
-            "`{id}` is a {}; only function.lua and function.wasm entries can be called",
+            "`{id}` is a {}; only function.lua, function.wasm and function.wat entries can be called",
             other.name()
         )),
     }

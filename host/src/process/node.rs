@@ -10,7 +10,7 @@ use tokio::task::AbortHandle;
 
 use super::mailbox::{Envelope, Event, Mailbox, Message};
 use super::{LineSink, Pid, Stdio, wasm};
-use crate::engine::{PreparedEntry, Runtime};
+use crate::engine::{CoreFunction, PreparedEntry, Runtime};
 use crate::registry::{EntryId, EntryKind, Registry};
 use crate::values::Payload;
 
@@ -67,6 +67,9 @@ impl Drop for StoppedSignal {
 
 /// An entry's prepared component, made once by whichever process needs it first.
 type PreparedOnce = OnceCell<Result<Arc<PreparedEntry>, String>>;
+/// An entry's core function (`function.wat`, or a core `function.wasm`); `None` when the
+/// entry is a component.
+type CoreOnce = OnceCell<Result<Option<Arc<CoreFunction>>, String>>;
 
 #[derive(Clone)]
 pub struct Node {
@@ -78,6 +81,7 @@ struct NodeInner {
     runtime: Arc<Runtime>,
     output: Arc<dyn LineSink>,
     prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
+    core_functions: Mutex<HashMap<EntryId, Arc<CoreOnce>>>,
     processes: Mutex<HashMap<Pid, Record>>,
     /// Bounds on concurrent calls of function entries with `pool.max_size`.
     function_pools: Mutex<HashMap<EntryId, Arc<tokio::sync::Semaphore>>>,
@@ -128,6 +132,7 @@ impl Node {
                 runtime,
                 output,
                 prepared: Mutex::new(HashMap::new()),
+                core_functions: Mutex::new(HashMap::new()),
                 processes: Mutex::new(HashMap::new()),
                 per_host: Mutex::new(HashMap::new()),
                 function_pools: Mutex::new(HashMap::new()),
@@ -163,6 +168,40 @@ impl Node {
                 PreparedEntry::prepare(&node.inner.runtime, registry, entry)
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
+        })
+        .await
+        .clone()
+    }
+
+    /// The entry's core function, compiled on first use; `None` when the entry is not one.
+    pub async fn core_function(
+        &self,
+        entry: &EntryId,
+    ) -> Result<Option<Arc<CoreFunction>>, String> {
+        let cell = self
+            .inner
+            .core_functions
+            .lock()
+            .unwrap()
+            .entry(entry.clone())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let node = self.clone();
+            let id = entry.clone();
+            tokio::task::spawn_blocking(move || {
+                let registry = &node.inner.registry;
+                let entry = registry
+                    .get(&id)
+                    .ok_or_else(|| format!("no entry `{id}`"))?;
+                match node.inner.runtime.core_function(registry, entry) {
+                    None => Ok(None),
+                    Some(Ok(function)) => Ok(Some(Arc::new(function))),
+                    Some(Err(error)) => Err(error.to_string()),
+                }
             })
             .await
             .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
@@ -230,6 +269,14 @@ impl Node {
             other => other,
         };
         let mailbox = Arc::new(Mailbox::default());
+        // A WASM actor has no `set_options`: it always hears of linked failures as events.
+        if entry
+            .kind
+            .wasm()
+            .is_some_and(|w| w.grants.allows("wippy:process/host"))
+        {
+            mailbox.set_trap_links(true);
+        }
         let (exit_sender, exit) = oneshot::channel();
         {
             let mut processes = self.inner.processes.lock().unwrap();

@@ -38,13 +38,8 @@ pub enum EntryKind {
     FunctionLua(LuaEntry),
     LibraryLua(LuaEntry),
     ProcessService(ServiceEntry),
-    /// A kind a later part of the runtime implements (WAT functions): kept (its fields are
-    /// in [`Entry::fields`]), so registries that use it load today.
-    Deferred(String),
+    FunctionWat(WatEntry),
 }
-
-/// Kinds accepted and kept as [`EntryKind::Deferred`].
-const DEFERRED_KINDS: &[&str] = &["function.wat"];
 
 /// Lua modules a `process.lua` or `function.lua` entry may list in `modules`.
 pub const LUA_MODULES: &[&str] = &["time", "channel", "funcs"];
@@ -80,7 +75,7 @@ impl EntryKind {
             EntryKind::FunctionLua(_) => "function.lua",
             EntryKind::LibraryLua(_) => "library.lua",
             EntryKind::ProcessService(_) => "process.service",
-            EntryKind::Deferred(kind) => kind,
+            EntryKind::FunctionWat(_) => "function.wat",
         }
     }
 
@@ -156,6 +151,15 @@ pub struct LuaEntry {
     pub modules: Vec<String>,
     /// `require(alias)` → a `library.lua` entry.
     pub imports: BTreeMap<String, EntryId>,
+}
+
+/// A `function.wat` entry: a core module in WAT text, called through its `wit` signature.
+#[derive(Debug, Clone)]
+pub struct WatEntry {
+    pub source: String,
+    pub wit: String,
+    pub limits: Limits,
+    pub pool_max_size: Option<usize>,
 }
 
 /// A `process.service` entry: a process kept running by a supervisor.
@@ -274,6 +278,16 @@ struct LuaSpec {
     modules: Vec<String>,
     #[serde(default)]
     imports: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatSpec {
+    source: String,
+    wit: String,
+    #[serde(default)]
+    limits: Limits,
+    pool: Option<PoolSpec>,
 }
 
 #[derive(Deserialize)]
@@ -477,10 +491,16 @@ impl EntrySource<'_> {
             "function.lua" => EntryKind::FunctionLua(self.lua(id, kind, fields)?),
             "library.lua" => EntryKind::LibraryLua(self.lua(id, kind, fields)?),
             "process.service" => EntryKind::ProcessService(self.service(id, kind, fields)?),
-            "function.wasm" => EntryKind::FunctionWasm(self.wasm(id, kind, fields)?),
-            deferred if DEFERRED_KINDS.contains(&deferred) => {
-                EntryKind::Deferred(deferred.to_string())
+            "function.wat" => {
+                let spec: WatSpec = self.fields(id, kind, fields)?;
+                EntryKind::FunctionWat(WatEntry {
+                    source: spec.source,
+                    wit: spec.wit,
+                    limits: spec.limits,
+                    pool_max_size: spec.pool.and_then(|p| p.max_size).filter(|n| *n > 0),
+                })
             }
+            "function.wasm" => EntryKind::FunctionWasm(self.wasm(id, kind, fields)?),
             unknown => {
                 let mut error = self
                     .error(Some(id), format!("unknown kind `{unknown}`"))

@@ -16,7 +16,7 @@ pub use entry::LUA_MODULES;
 pub(crate) use entry::closest;
 pub use entry::{
     Command, Entry, EntryKind, EnvVariable, FsDirectory, Limits, LuaEntry, ProcessHost,
-    RestartPolicy, ServiceEntry, WasiConfig, WasiEnv, WasiMount, WasmEntry,
+    RestartPolicy, ServiceEntry, WasiConfig, WasiEnv, WasiMount, WasmEntry, WatEntry,
 };
 pub(crate) use error::display_path;
 pub use error::{LoadError, LoadErrors};
