@@ -32,15 +32,11 @@ fn project() -> Project {
 }
 
 fn request(entry: &str, args: Vec<Payload>) -> SpawnRequest {
-    SpawnRequest {
-        entry: EntryId::new("app", entry),
-        host: EntryId::new("app", "processes"),
+    SpawnRequest::new(
+        EntryId::new("app", entry),
+        EntryId::new("app", "processes"),
         args,
-        parent: None,
-        monitor: false,
-        link: false,
-        stdio: None,
-    }
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,15 +16,11 @@ use wippy::registry::EntryId;
 use wippy::values::Payload;
 
 fn request(entry: &str, args: Vec<Payload>) -> SpawnRequest {
-    SpawnRequest {
-        entry: EntryId::new("app", entry),
-        host: EntryId::new("app", "processes"),
+    SpawnRequest::new(
+        EntryId::new("app", entry),
+        EntryId::new("app", "processes"),
         args,
-        parent: None,
-        monitor: false,
-        link: false,
-        stdio: None,
-    }
+    )
 }
 
 fn env_list(name: &str, default: &str) -> Vec<u64> {

@@ -88,14 +88,12 @@ fn round_trips(c: &mut Criterion) {
     let fixture = Fixture::new();
     let rt = tokio();
     let node = rt.block_on(async { fixture.node() });
-    let request = |entry: &str, args: Vec<Payload>| SpawnRequest {
-        entry: EntryId::new("app", entry),
-        host: EntryId::new("app", "processes"),
-        args,
-        parent: None,
-        monitor: false,
-        link: false,
-        stdio: None,
+    let request = |entry: &str, args: Vec<Payload>| {
+        SpawnRequest::new(
+            EntryId::new("app", entry),
+            EntryId::new("app", "processes"),
+            args,
+        )
     };
     // Warm the prepared-entry cache.
     rt.block_on(node.exec(request(

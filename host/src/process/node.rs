@@ -46,6 +46,21 @@ pub struct SpawnRequest {
     pub stdio: Option<Stdio>,
 }
 
+impl SpawnRequest {
+    /// A process with no parent, on the host's own stdio.
+    pub fn new(entry: EntryId, host: EntryId, args: Vec<Payload>) -> Self {
+        Self {
+            entry,
+            host,
+            args,
+            parent: None,
+            monitor: false,
+            link: false,
+            stdio: None,
+        }
+    }
+}
+
 /// A spawned process: its pid, a receiver for its exit, and one that resolves when its task
 /// is gone (after a terminate, that is when the guest has actually stopped running).
 pub struct Spawned {
@@ -112,6 +127,43 @@ pub struct ProcessContext {
     pub stdio: Arc<Stdio>,
 }
 
+fn cell_for<T>(
+    cells: &Mutex<HashMap<EntryId, Arc<OnceCell<T>>>>,
+    entry: &EntryId,
+) -> Arc<OnceCell<T>> {
+    cells
+        .lock()
+        .unwrap()
+        .entry(entry.clone())
+        .or_default()
+        .clone()
+}
+
+/// Fills `cell` once with `make`'s result for the entry, compiling on a blocking thread so
+/// the async workers keep running processes meanwhile.
+async fn once_off_the_workers<T: Clone + Send + 'static>(
+    cell: &OnceCell<Result<T, String>>,
+    node: &Node,
+    entry: &EntryId,
+    make: fn(&Runtime, &Registry, &crate::registry::Entry) -> Result<T, String>,
+) -> Result<T, String> {
+    cell.get_or_init(|| async {
+        let node = node.clone();
+        let id = entry.clone();
+        tokio::task::spawn_blocking(move || {
+            let registry = &node.inner.registry;
+            let entry = registry
+                .get(&id)
+                .ok_or_else(|| format!("no entry `{id}`"))?;
+            make(&node.inner.runtime, registry, entry)
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
+    })
+    .await
+    .clone()
+}
+
 /// The host `wippy run` runs commands on when the registry declares no `terminal.host`.
 pub fn terminal_host() -> EntryId {
     EntryId::new("wippy", "terminal")
@@ -146,34 +198,16 @@ impl Node {
         &self.inner.registry
     }
 
-    /// The entry's prepared component, compiled (or loaded from the cache) on first use, off
-    /// the async workers; one per entry for the node's lifetime.
+    /// The entry's prepared component, compiled (or loaded from the cache) on first use; one
+    /// per entry for the node's lifetime.
     pub async fn prepared(&self, entry: &EntryId) -> Result<Arc<PreparedEntry>, String> {
-        let cell = self
-            .inner
-            .prepared
-            .lock()
-            .unwrap()
-            .entry(entry.clone())
-            .or_default()
-            .clone();
-        cell.get_or_init(|| async {
-            let node = self.clone();
-            let id = entry.clone();
-            tokio::task::spawn_blocking(move || {
-                let registry = &node.inner.registry;
-                let entry = registry
-                    .get(&id)
-                    .ok_or_else(|| format!("no entry `{id}`"))?;
-                PreparedEntry::prepare(&node.inner.runtime, registry, entry)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
+        let cell = cell_for(&self.inner.prepared, entry);
+        once_off_the_workers(&cell, self, entry, |runtime, registry, entry| {
+            PreparedEntry::prepare(runtime, registry, entry)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
         })
         .await
-        .clone()
     }
 
     /// The entry's core function, compiled on first use; `None` when the entry is not one.
@@ -181,33 +215,15 @@ impl Node {
         &self,
         entry: &EntryId,
     ) -> Result<Option<Arc<CoreFunction>>, String> {
-        let cell = self
-            .inner
-            .core_functions
-            .lock()
-            .unwrap()
-            .entry(entry.clone())
-            .or_default()
-            .clone();
-        cell.get_or_init(|| async {
-            let node = self.clone();
-            let id = entry.clone();
-            tokio::task::spawn_blocking(move || {
-                let registry = &node.inner.registry;
-                let entry = registry
-                    .get(&id)
-                    .ok_or_else(|| format!("no entry `{id}`"))?;
-                match node.inner.runtime.core_function(registry, entry) {
-                    None => Ok(None),
-                    Some(Ok(function)) => Ok(Some(Arc::new(function))),
-                    Some(Err(error)) => Err(error.to_string()),
-                }
-            })
-            .await
-            .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
+        let cell = cell_for(&self.inner.core_functions, entry);
+        once_off_the_workers(&cell, self, entry, |runtime, registry, entry| match runtime
+            .core_function(registry, entry)
+        {
+            None => Ok(None),
+            Some(Ok(function)) => Ok(Some(Arc::new(function))),
+            Some(Err(error)) => Err(error.to_string()),
         })
         .await
-        .clone()
     }
 
     /// Starts a process. Fails at once when the entry or host does not exist or is of the

@@ -60,15 +60,11 @@ async fn supervise(
     let mut failures_in_a_row = 0u32;
     loop {
         let started = Instant::now();
-        let request = SpawnRequest {
-            entry: service.process.clone(),
-            host: service.host.clone(),
-            args: service.input.iter().map(Payload::from).collect(),
-            parent: None,
-            monitor: false,
-            link: false,
-            stdio: None,
-        };
+        let request = SpawnRequest::new(
+            service.process.clone(),
+            service.host.clone(),
+            service.input.iter().map(Payload::from).collect(),
+        );
         let error = node.exec(request).await.err();
         let ended = Instant::now();
         history.lock().unwrap().runs.push(ServiceRun {
