@@ -35,7 +35,7 @@ fn componentize_py() -> Result<(), String> {
 
 /// Builds guests/python into a fresh folder: its world, with `wit/process` as a dependency.
 fn build_python_guest() -> Result<PathBuf, String> {
-    componentize_py()?;
+    let componentize_py = componentize_py()?;
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-guest");
     let _ = std::fs::remove_dir_all(&work);
@@ -51,7 +51,7 @@ fn build_python_guest() -> Result<PathBuf, String> {
     )
     .unwrap();
     std::fs::copy(repo.join("guests/python/app.py"), work.join("app.py")).unwrap();
-    let output = Command::new("componentize-py")
+    let output = Command::new(&componentize_py)
         .current_dir(&work)
         .args([
             "-d",
