@@ -9,22 +9,33 @@ use std::process::Command;
 
 use support::{HEADER, Project, wasm_entry, with_imports};
 
-fn componentize_py() -> Result<(), String> {
+/// The componentize-py command, installed with pip when missing. Looked up in Python's own
+/// scripts folder, so a fresh install works before any shell (or pyenv shim) knows of it.
+fn componentize_py() -> Result<PathBuf, String> {
+    let scripts = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .map_err(|e| format!("python3 is not available: {e}"))?;
+    let command =
+        PathBuf::from(String::from_utf8_lossy(&scripts.stdout).trim()).join("componentize-py");
     let works = || {
-        Command::new("componentize-py")
+        Command::new(&command)
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success())
     };
     if works() {
-        return Ok(());
+        return Ok(command);
     }
     let installed = Command::new("python3")
         .args(["-m", "pip", "install", "--quiet", "componentize-py==0.25.1"])
         .status()
-        .map_err(|e| format!("python3 is not available: {e}"))?;
+        .map_err(|e| format!("python3 -m pip cannot run: {e}"))?;
     if installed.success() && works() {
-        Ok(())
+        Ok(command)
     } else {
         Err(
             "`python3 -m pip install componentize-py` did not give a working componentize-py"
