@@ -88,13 +88,13 @@ impl ProcessState {
             single => vec![single],
         };
         let request = SpawnRequest {
-            entry: EntryId::resolve(&entry, &ctx.entry.namespace),
-            host: EntryId::resolve(&host, &ctx.entry.namespace),
-            args,
             parent: Some(ctx.pid.clone()),
             monitor,
-            link: false,
-            stdio: None,
+            ..SpawnRequest::new(
+                EntryId::resolve(&entry, &ctx.entry.namespace),
+                EntryId::resolve(&host, &ctx.entry.namespace),
+                args,
+            )
         };
         ctx.node
             .spawn(request)

@@ -93,13 +93,8 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
         let node = Node::new(Arc::new(registry), runtime, Arc::new(RuntimeOutput));
         crate::process::start_services(&node);
         node.exec(SpawnRequest {
-            entry: id,
-            host,
-            args,
-            parent: None,
-            monitor: false,
-            link: false,
             stdio: Some(Stdio::Terminal),
+            ..SpawnRequest::new(id, host, args)
         })
         .await
     });

@@ -50,7 +50,9 @@ impl Runtime {
             EntryKind::FunctionWat(wat) => {
                 (wat.source.as_bytes().to_vec(), wat.wit.clone(), wat.limits)
             }
-            EntryKind::FunctionWasm(wasm) => {
+            // Without a signature the file can only be a component (a core module without
+            // one is refused when it is prepared), so only then is it read here.
+            EntryKind::FunctionWasm(wasm) if wasm.wit.is_some() => {
                 let file = match component_file::read_module(registry, entry, wasm) {
                     Ok(file) => file,
                     Err(error) => return Some(Err(error)),
@@ -58,13 +60,11 @@ impl Runtime {
                 if !component_file::is_core_module(&file.bytes) {
                     return None;
                 }
-                let Some(wit) = wasm.wit.clone() else {
-                    return Some(Err(entry
-                        .error(format!("{} is a core module and the entry gives no `wit` signature", file.path.display()))
-                        .field("wit")
-                        .fix("add the export's signature, e.g. `wit: \"add: func(a: s32, b: s32) -> s32;\"`")));
-                };
-                (file.bytes, wit, wasm.limits)
+                (
+                    file.bytes,
+                    wasm.wit.clone().unwrap_or_default(),
+                    wasm.limits,
+                )
             }
             _ => return None,
         };

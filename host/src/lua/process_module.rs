@@ -56,13 +56,10 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                         Err(e) => return failure(e),
                     };
                     let request = SpawnRequest {
-                        entry: entry_id(&id, &ctx),
-                        host: entry_id(&host, &ctx),
-                        args,
                         parent: Some(ctx.pid.clone()),
                         monitor,
                         link,
-                        stdio: None,
+                        ..SpawnRequest::new(entry_id(&id, &ctx), entry_id(&host, &ctx), args)
                     };
                     match ctx.node.spawn(request) {
                         Ok(spawned) => Ok((
@@ -88,13 +85,8 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                         Err(e) => return failure(e),
                     };
                     let request = SpawnRequest {
-                        entry: entry_id(&id, &ctx),
-                        host: entry_id(&host, &ctx),
-                        args,
                         parent: Some(ctx.pid.clone()),
-                        monitor: false,
-                        link: false,
-                        stdio: None,
+                        ..SpawnRequest::new(entry_id(&id, &ctx), entry_id(&host, &ctx), args)
                     };
                     match ctx.node.exec(request).await {
                         Ok(value) => Ok((from_payload(&lua, &value)?, None)),

@@ -93,10 +93,6 @@ impl EntryKind {
         matches!(self, EntryKind::ProcessWasm(_) | EntryKind::ProcessLua(_))
     }
 
-    pub fn is_host(&self) -> bool {
-        matches!(self, EntryKind::ProcessHost(_) | EntryKind::TerminalHost)
-    }
-
     pub fn wasm(&self) -> Option<&WasmEntry> {
         match self {
             EntryKind::ProcessWasm(wasm) | EntryKind::FunctionWasm(wasm) => Some(wasm),

@@ -39,15 +39,6 @@ impl Payload {
             _ => None,
         }
     }
-
-    pub fn map(entries: impl IntoIterator<Item = (&'static str, Payload)>) -> Payload {
-        Payload::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (Payload::String(k.into()), v))
-                .collect(),
-        )
-    }
 }
 
 /// The CLI's rendering: strings as they are at the top level; inside structures, WAVE-like.
