@@ -15,6 +15,7 @@ pub mod filesystem;
 pub mod funcs;
 pub mod http;
 pub mod io;
+pub mod preview1;
 pub mod random;
 pub mod sockets;
 
@@ -70,27 +71,47 @@ pub fn unversioned(name: &str) -> &str {
     name.split_once('@').map_or(name, |(name, _)| name)
 }
 
-/// The interfaces one entry may use: those its `imports` name, and those they require.
+/// The interfaces one entry may use: those its `imports` name, and those they require; and
+/// whether a core module may use WASI preview 1.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     interfaces: BTreeSet<&'static str>,
+    preview1: bool,
 }
 
 impl Grants {
-    /// Parses `imports:`: group names (`wasi:cli`) or single interfaces (`wasi:cli/stdout`).
-    /// The error names the unknown item and lists what exists.
+    /// Parses `imports:` as Wippy normalizes it: names are case-insensitive and may carry an
+    /// `@version`; `funcs` names `wippy:runtime`; `wasi1`, `wasi-preview1`, `preview1` and
+    /// `wasi_snapshot_preview1` grant WASI preview 1 to core modules. Each item is a group
+    /// (`wasi:cli`) or a single interface (`wasi:cli/stdout`). The error names the unknown
+    /// item and lists what exists.
     pub fn parse(imports: &[String]) -> Result<Self, String> {
         let mut pending: Vec<&'static str> = Vec::new();
+        let mut preview1 = false;
         for item in imports {
-            if let Some((_, members)) = GROUPS.iter().find(|(group, _)| group == item) {
+            let lowered = item.trim().to_lowercase();
+            let name = match unversioned(&lowered) {
+                "funcs" => funcs::GROUP,
+                other => other,
+            };
+            if preview1::ALIASES.contains(&name) {
+                preview1 = true;
+            } else if let Some((_, members)) = GROUPS.iter().find(|(group, _)| *group == name) {
                 pending.extend(members.iter().map(|i| i.name));
-            } else if let Some((_, interface)) = find_interface(unversioned(item)) {
+            } else if let Some((_, interface)) = find_interface(name) {
                 pending.push(interface.name);
             } else {
-                let groups: Vec<&str> = GROUPS.iter().map(|(group, _)| *group).collect();
+                let mut known: Vec<&str> = GROUPS.iter().map(|(group, _)| *group).collect();
+                let groups = known.join(", ");
+                known.extend(interfaces().map(|(_, i)| i.name));
+                known.extend(preview1::ALIASES);
+                known.push("funcs");
+                let hint = match crate::registry::closest(name, &known) {
+                    Some(near) => format!("did you mean `{near}`? "),
+                    None => String::new(),
+                };
                 return Err(format!(
-                    "unknown capability `{item}`; the groups are {}, or name a single interface such as `wasi:cli/stdout`",
-                    groups.join(", ")
+                    "unknown capability `{item}`; {hint}the groups are {groups} (and `wasi1` for core modules), or name a single interface such as `wasi:cli/stdout`"
                 ));
             }
         }
@@ -102,11 +123,24 @@ impl Grants {
                 pending.extend(interface.requires);
             }
         }
-        Ok(Self { interfaces })
+        Ok(Self {
+            interfaces,
+            preview1,
+        })
     }
 
     pub fn allows(&self, interface: &str) -> bool {
         self.interfaces.contains(unversioned(interface))
+    }
+
+    /// Whether a core module may import `wasi_snapshot_preview1`.
+    pub fn allows_preview1(&self) -> bool {
+        self.preview1
+    }
+
+    /// A granted interface that only components can use, if any.
+    pub fn component_interface(&self) -> Option<&'static str> {
+        self.interfaces.iter().next().copied()
     }
 
     fn granted(&self) -> impl Iterator<Item = &'static Interface> + '_ {
@@ -160,11 +194,8 @@ impl EntryCapabilities {
         stdio: &Stdio,
         memory: MemoryLimiter,
     ) -> Result<ProcessState, String> {
-        let mut builder = WasiCtxBuilder::new();
-        self.cli.configure(&mut builder, program, cli_args, stdio)?;
-        if self.grants.allows("wasi:filesystem/preopens") {
-            filesystem::configure(&mut builder, &self.mounts)?;
-        }
+        let filesystem = self.grants.allows("wasi:filesystem/preopens");
+        let mut builder = self.wasi_builder(program, cli_args, stdio, filesystem)?;
         if sockets::INTERFACES
             .iter()
             .any(|i| self.grants.allows(i.name))
@@ -176,6 +207,36 @@ impl EntryCapabilities {
             http::HttpHooks::new(&self.http),
             memory,
         ))
+    }
+
+    /// A core module's store state: WASI preview 1 (args, environment, cwd, stdio, mounts)
+    /// when the entry grants it.
+    pub fn new_core_state(
+        &self,
+        program: &str,
+        stdio: &Stdio,
+        memory: MemoryLimiter,
+    ) -> Result<preview1::CoreState, String> {
+        let wasi = match self.grants.allows_preview1() {
+            true => Some(self.wasi_builder(program, &[], stdio, true)?.build_p1()),
+            false => None,
+        };
+        Ok(preview1::CoreState { wasi, memory })
+    }
+
+    fn wasi_builder(
+        &self,
+        program: &str,
+        cli_args: &[String],
+        stdio: &Stdio,
+        filesystem: bool,
+    ) -> Result<WasiCtxBuilder, String> {
+        let mut builder = WasiCtxBuilder::new();
+        self.cli.configure(&mut builder, program, cli_args, stdio)?;
+        if filesystem {
+            filesystem::configure(&mut builder, &self.mounts)?;
+        }
+        Ok(builder)
     }
 }
 
@@ -207,10 +268,34 @@ mod tests {
     fn unknown_capabilities_are_refused_with_the_list() {
         let err = Grants::parse(&["wasi:htp".to_string()]).unwrap_err();
         assert!(
-            err.starts_with("unknown capability `wasi:htp`; the groups are wasi:io, wasi:poll"),
+            err.starts_with(
+                "unknown capability `wasi:htp`; did you mean `wasi:http`? the groups are wasi:io, wasi:poll"
+            ),
             "{err}"
         );
         assert!(Grants::parse(&["wasi:cli/nope".to_string()]).is_err());
+        assert!(Grants::parse(&["wasi:filesystemz".to_string()]).is_err());
+    }
+
+    #[test]
+    fn names_are_normalized_as_wippy_does() {
+        assert_eq!(grants(&["WASI:CLI"]), grants(&["wasi:cli"]));
+        assert_eq!(grants(&["wasi:cli@0.2.3"]), grants(&["wasi:cli"]));
+        assert_eq!(grants(&[" wasi:io/poll@0.2.8 "]), grants(&["wasi:io/poll"]));
+        assert_eq!(grants(&["funcs"]), grants(&["wippy:runtime"]));
+        assert_eq!(
+            grants(&["wippy:runtime/funcs@0.1.0"]),
+            grants(&["wippy:runtime"])
+        );
+        for alias in ["wasi1", "wasi-preview1", "preview1", "wasi_snapshot_preview1", "WASI1@1"] {
+            let grants = grants(&[alias]);
+            assert!(grants.allows_preview1(), "{alias}");
+            assert_eq!(grants.component_interface(), None, "{alias}");
+        }
+        assert_eq!(
+            grants(&["wasi1", "wasi:clocks"]).component_interface(),
+            Some("wasi:clocks/monotonic-clock")
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub fn check(project: Option<PathBuf>) -> Result<ExitCode, Failure> {
     let runtime = new_runtime()?;
     let mut errors = Vec::new();
     let mut verified = 0;
+    let mut notes = 0;
     for entry in registry.entries() {
         if let Some(core) = runtime.core_function(&registry, entry) {
             match core {
@@ -22,22 +23,26 @@ pub fn check(project: Option<PathBuf>) -> Result<ExitCode, Failure> {
                 }
                 Err(error) => errors.push(error),
             }
-            continue;
-        }
-        if entry.kind.wasm().is_none() {
-            continue;
-        }
-        match PreparedEntry::prepare(&runtime, &registry, entry) {
-            Ok(prepared) => {
-                verified += 1;
-                println!("ok  {}  {}", entry.id, prepared.signature());
-                print_imports(&prepared.imports);
+        } else if entry.kind.wasm().is_some() {
+            match PreparedEntry::prepare(&runtime, &registry, entry) {
+                Ok(prepared) => {
+                    verified += 1;
+                    println!("ok  {}  {}", entry.id, prepared.signature());
+                    print_imports(&prepared.imports);
+                }
+                Err(error) => errors.push(error),
             }
-            Err(error) => errors.push(error),
+        }
+        if !entry.notes.is_empty() {
+            println!("{}:{}: {}", display_path(&entry.file), entry.line, entry.id);
+        }
+        for note in &entry.notes {
+            notes += 1;
+            println!("    note: field `{}`: {}", note.field, note.text);
         }
     }
     println!(
-        "{}: {} entries, {verified} components verified, {} errors",
+        "{}: {} entries, {verified} components verified, {notes} notes, {} errors",
         display_path(&registry.project.source),
         registry.entries().count(),
         errors.len()

@@ -17,7 +17,7 @@ use crate::values::{self, Payload};
 #[derive(Args)]
 pub struct RunArgs {
     /// Run this process entry (`namespace:name`) instead of a command; no `meta.command` needed.
-    #[arg(long, value_name = "ENTRY-ID")]
+    #[arg(short = 'x', long, value_name = "ENTRY-ID")]
     exec: Option<String>,
     /// The command and its arguments; `list` shows the commands.
     #[arg(
@@ -55,7 +55,17 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
         let args = guest_args.iter().cloned().map(Payload::String).collect();
         return run_on_node(registry, id, args);
     }
+    hide_logs_if_asked(&registry);
     let runtime = new_runtime()?;
+    if let Some(core) = runtime.core_function(&registry, entry) {
+        let args = guest_args.iter().map(|text| Payload::from_cli_text(text)).collect::<Vec<_>>();
+        let outcome = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(async { core?.call(&args, &Stdio::Terminal).await.map_err(Failure::from) })?;
+        print_value(outcome);
+        return Ok(ExitCode::SUCCESS);
+    }
     let prepared = PreparedEntry::prepare(&runtime, &registry, entry)?;
     // A command component reads its arguments from wasi:cli; other exports take them typed.
     let typed_args: &[String] = if prepared.export.is_cli_run() {
@@ -82,9 +92,10 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
 fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<ExitCode, Failure> {
     let host = registry
         .entries()
-        .find(|e| matches!(e.kind, EntryKind::TerminalHost))
+        .find(|e| matches!(e.kind, EntryKind::TerminalHost(_)))
         .map(|e| e.id.clone())
         .unwrap_or_else(terminal_host);
+    hide_logs_if_asked(&registry);
     let runtime = Arc::new(new_runtime()?);
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,12 +110,27 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
         .await
     });
     tokio.shutdown_background();
-    match outcome? {
+    print_value(outcome?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_value(value: Payload) {
+    match value {
         Payload::Nil => {}
         Payload::String(text) => println!("{text}"),
         other => println!("{other}"),
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// `terminal.host` with `hide_logs: true`: wippy's own log lines stay off the terminal while
+/// the command runs, as in Wippy.
+fn hide_logs_if_asked(registry: &Registry) {
+    let hide = registry
+        .entries()
+        .any(|e| matches!(&e.kind, EntryKind::TerminalHost(host) if host.hide_logs));
+    if hide {
+        log::set_max_level(log::LevelFilter::Off);
+    }
 }
 
 /// Prints the result per the CLI contract: strings as they are, other values in WAVE; the

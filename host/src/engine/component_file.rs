@@ -1,12 +1,12 @@
 //! Reading a component's bytes: confined to its `fs.directory`, checked against the pinned hash.
 
 use std::io::ErrorKind;
-use std::path::{Component as PathPart, Path, PathBuf};
+use std::path::PathBuf;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 
-use crate::registry::{Entry, LoadError, Registry, Sha256Digest, WasmEntry};
+use crate::registry::{Entry, LoadError, Registry, Sha256Digest, WasmFile};
 
 pub struct ComponentFile {
     /// The file on the host, for messages.
@@ -22,20 +22,21 @@ const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
 pub fn read_verified(
     registry: &Registry,
     entry: &Entry,
-    wasm: &WasmEntry,
+    pinned: &WasmFile,
+    has_wit: bool,
 ) -> Result<ComponentFile, LoadError> {
-    let file = read_module(registry, entry, wasm)?;
+    let file = read_module(registry, entry, pinned)?;
     if is_core_module(&file.bytes) {
         let problem = format!(
             "{} is a core WebAssembly module, not a component",
             file.path.display()
         );
-        let fix = if wasm.wit.is_some() {
-            "a core module with a `wit` signature runs as a function.wasm entry; for a process, build a component (target wasm32-wasip2, or `wasm-tools component new`)"
+        let fix = if has_wit {
+            "this entry cannot run a core module; build a component (target wasm32-wasip2, or `wasm-tools component new`)"
         } else {
-            "build a component (target wasm32-wasip2, or `wasm-tools component new`), or give a core module a `wit` signature in a function.wasm entry"
+            "give the entry a `wit` signature for the core module's export (e.g. `wit: \"answer: func() -> s32;\"`), or build a component (target wasm32-wasip2)"
         };
-        return Err(entry.error(problem).field("path").fix(fix));
+        return Err(entry.error(problem).field("wit").fix(fix));
     }
     Ok(file)
 }
@@ -49,29 +50,16 @@ pub fn is_core_module(bytes: &[u8]) -> bool {
 pub fn read_module(
     registry: &Registry,
     entry: &Entry,
-    wasm: &WasmEntry,
+    pinned: &WasmFile,
 ) -> Result<ComponentFile, LoadError> {
-    let relative = Path::new(&wasm.path);
-    if relative.is_absolute()
-        || relative
-            .components()
-            .any(|p| matches!(p, PathPart::ParentDir))
-    {
-        return Err(entry
-            .error(format!(
-                "`{}` leaves the fs directory `{}`; a path may not be absolute or contain `..`",
-                wasm.path, wasm.fs
-            ))
-            .field("path")
-            .fix("give a path inside the directory, or declare an fs.directory entry for the folder that holds the file"));
-    }
-    let root = &registry.fs_directory(&wasm.fs).directory;
+    let relative = &pinned.path;
+    let root = &registry.fs_directory(&pinned.fs).directory;
     let host_path = root.join(relative);
     let dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(|e| {
         entry
             .error(format!(
                 "the fs directory `{}` ({}) cannot be opened: {e}",
-                wasm.fs,
+                pinned.fs,
                 root.display()
             ))
             .field("fs")
@@ -85,7 +73,7 @@ pub fn read_module(
             ErrorKind::PermissionDenied if e.to_string().contains("outside") => format!(
                 "{} leads outside the fs directory `{}` (through a symlink); access is confined to {}",
                 host_path.display(),
-                wasm.fs,
+                pinned.fs,
                 root.display()
             ),
             _ => format!("the component file {} cannot be read: {e}", host_path.display()),
@@ -96,12 +84,12 @@ pub fn read_module(
     })?;
 
     let actual = Sha256Digest::of(&bytes);
-    if actual != wasm.hash {
+    if actual != pinned.hash {
         return Err(entry
             .error(format!(
                 "hash mismatch for {}: expected {}, actual {actual}",
                 host_path.display(),
-                wasm.hash
+                pinned.hash
             ))
             .field("hash")
             .fix(format!(

@@ -6,6 +6,7 @@ mod allocation;
 mod artifact_cache;
 mod component_file;
 mod core_function;
+mod core_signature;
 mod exports;
 mod prepared;
 
@@ -16,7 +17,7 @@ pub use core_function::CoreFunction;
 pub use exports::{ExportedFunc, resolve_method};
 pub use prepared::PreparedEntry;
 
-use crate::registry::{Entry, EntryKind, LoadError, Registry};
+use crate::registry::{Entry, LoadError, Registry, Transport, WasmCode, WasmEntry};
 
 /// One wasmtime engine plus the on-disk cache of what it compiled.
 pub struct Runtime {
@@ -39,37 +40,32 @@ impl Runtime {
         Ok(Self { engine, cache })
     }
 
-    /// A `function.wat` entry, or a `function.wasm` entry whose file is a core module with a
-    /// `wit` signature; `None` for any other entry.
+    /// A `function.wat` entry, or a `function.wasm` / `process.wasm` entry whose file is a
+    /// core module with a `wit` signature; `None` for any other entry.
     pub fn core_function(
         &self,
         registry: &Registry,
         entry: &Entry,
     ) -> Option<Result<CoreFunction, LoadError>> {
-        let (code, wit, limits) = match &entry.kind {
-            EntryKind::FunctionWat(wat) => {
-                (wat.source.as_bytes().to_vec(), wat.wit.clone(), wat.limits)
-            }
+        let wasm = entry.kind.wasm()?;
+        let code = match (&wasm.code, &wasm.wit) {
+            (WasmCode::Wat(source), _) => source.as_bytes().to_vec(),
             // Without a signature the file can only be a component (a core module without
             // one is refused when it is prepared), so only then is it read here.
-            EntryKind::FunctionWasm(wasm) if wasm.wit.is_some() => {
-                let file = match component_file::read_module(registry, entry, wasm) {
-                    Ok(file) => file,
+            (WasmCode::File(file), Some(_)) => {
+                match component_file::read_module(registry, entry, file) {
+                    Ok(read) if component_file::is_core_module(&read.bytes) => read.bytes,
+                    Ok(_) => return None,
                     Err(error) => return Some(Err(error)),
-                };
-                if !component_file::is_core_module(&file.bytes) {
-                    return None;
                 }
-                (
-                    file.bytes,
-                    wasm.wit.clone().unwrap_or_default(),
-                    wasm.limits,
-                )
             }
-            _ => return None,
+            (WasmCode::File(_), None) => return None,
         };
+        if let Err(error) = supported_transport(entry, wasm) {
+            return Some(Err(error));
+        }
         Some(
-            CoreFunction::new(&self.engine, &entry.id, &code, &wit, limits)
+            CoreFunction::new(&self.engine, registry, &entry.id, wasm, &code)
                 .map_err(|(field, problem)| entry.error(problem).field(field)),
         )
     }
@@ -77,15 +73,16 @@ impl Runtime {
     /// Reads the entry's component through its `fs.directory`, verifies its hash, and
     /// compiles it — or loads the compiled artifact from the cache.
     pub fn component(&self, registry: &Registry, entry: &Entry) -> Result<Component, LoadError> {
-        let wasm = entry
-            .kind
-            .wasm()
-            .expect("component() is called for wasm entries");
-        let file = component_file::read_verified(registry, entry, wasm)?;
+        let Some((wasm, pinned)) = entry.kind.wasm().and_then(|w| Some((w, w.file()?))) else {
+            return Err(entry
+                .error(format!("is a {}, not a component entry", entry.kind.name()))
+                .fix("run a process.wasm or function.wasm entry"));
+        };
+        let file = component_file::read_verified(registry, entry, pinned, wasm.wit.is_some())?;
         let started = std::time::Instant::now();
         let (component, outcome) = self
             .cache
-            .load_or_compile(&self.engine, &wasm.hash, &file.bytes)
+            .load_or_compile(&self.engine, &pinned.hash, &file.bytes)
             .map_err(|e| {
                 entry
                     .error(format!(
@@ -120,6 +117,17 @@ impl Runtime {
             }
         }
         Ok(component)
+    }
+}
+
+/// `transport: wasi-http` needs an HTTP server to call the entry, which is not built yet.
+pub(crate) fn supported_transport(entry: &Entry, wasm: &WasmEntry) -> Result<(), LoadError> {
+    match wasm.transport {
+        Transport::Payload => Ok(()),
+        Transport::WasiHttp => Err(entry
+            .error("`transport: wasi-http` is not supported yet: wippy-rs does not serve HTTP endpoints yet, so nothing can call this entry")
+            .field("transport")
+            .fix("remove `transport` (the default, `payload`, passes arguments and results as values) until HTTP serving lands")),
     }
 }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use futures_util::future::select_all;
 use mlua::{AnyUserData, Lua, Table, UserData, UserDataMethods, Value};
 
-use super::convert::envelope_to_lua;
+use super::convert::{envelope_to_lua, from_payload};
 use crate::process::Envelope;
 use crate::process::channel::{Attempt, Channel};
 
@@ -15,8 +15,16 @@ use crate::process::channel::{Attempt, Channel};
 pub enum LuaChannel {
     /// Made by a script: carries Lua values.
     Local(Channel<Value>),
-    /// A mailbox channel: carries messages and events, turned into tables when received.
-    Mailbox(Channel<Envelope>),
+    /// A mailbox channel: carries messages and events, turned into Lua values when received.
+    Mailbox(Channel<Envelope>, Delivery),
+}
+
+/// How a mailbox channel hands over messages: as message objects (`inbox()`,
+/// `listen(topic, {message = true})`), or as the bare value sent (`listen(topic)`, as in Wippy).
+#[derive(Clone, Copy)]
+pub enum Delivery {
+    Objects,
+    Values,
 }
 
 /// One arm of a `select`.
@@ -31,7 +39,10 @@ impl LuaChannel {
     fn try_recv(&self, lua: &Lua) -> mlua::Result<Attempt<Value>> {
         Ok(match self {
             LuaChannel::Local(channel) => channel.try_recv(),
-            LuaChannel::Mailbox(channel) => match channel.try_recv() {
+            LuaChannel::Mailbox(channel, delivery) => match channel.try_recv() {
+                Attempt::Done(Envelope::Message(message)) if matches!(delivery, Delivery::Values) => {
+                    Attempt::Done(from_payload(lua, &message.payload)?)
+                }
                 Attempt::Done(envelope) => Attempt::Done(envelope_to_lua(lua, &envelope)?),
                 Attempt::Closed => Attempt::Closed,
                 Attempt::WouldBlock => Attempt::WouldBlock,
@@ -45,7 +56,7 @@ impl LuaChannel {
                 Ok(()) => Attempt::Done(()),
                 Err((_, attempt)) => attempt,
             }),
-            LuaChannel::Mailbox(_) => Err(mlua::Error::runtime(
+            LuaChannel::Mailbox(..) => Err(mlua::Error::runtime(
                 "this channel belongs to the process's mailbox: use process.send to message a process",
             )),
         }
@@ -54,14 +65,14 @@ impl LuaChannel {
     fn close(&self) {
         match self {
             LuaChannel::Local(channel) => channel.close(),
-            LuaChannel::Mailbox(channel) => channel.close(),
+            LuaChannel::Mailbox(channel, _) => channel.close(),
         }
     }
 
     fn changed(&self) -> Pin<Box<tokio::sync::futures::Notified<'_>>> {
         let mut notified = Box::pin(match self {
             LuaChannel::Local(channel) => channel.changed(),
-            LuaChannel::Mailbox(channel) => channel.changed(),
+            LuaChannel::Mailbox(channel, _) => channel.changed(),
         });
         notified.as_mut().enable();
         notified
@@ -73,7 +84,7 @@ impl UserData for LuaChannel {
         methods.add_async_method("send", |_, this, value: Value| async move {
             match &*this {
                 LuaChannel::Local(channel) => Ok(channel.send(value).await.is_ok()),
-                LuaChannel::Mailbox(_) => Err(mlua::Error::runtime(
+                LuaChannel::Mailbox(..) => Err(mlua::Error::runtime(
                     "this channel belongs to the process's mailbox: use process.send to message a process",
                 )),
             }
@@ -93,7 +104,7 @@ impl UserData for LuaChannel {
         methods.add_meta_method(mlua::MetaMethod::Eq, |_, this, other: AnyUserData| {
             Ok(match (this, &*other.borrow::<LuaChannel>()?) {
                 (LuaChannel::Local(a), LuaChannel::Local(b)) => a.same(b),
-                (LuaChannel::Mailbox(a), LuaChannel::Mailbox(b)) => a.same(b),
+                (LuaChannel::Mailbox(a, _), LuaChannel::Mailbox(b, _)) => a.same(b),
                 _ => false,
             })
         });

@@ -2,7 +2,8 @@
 
 use mlua::{Lua, Table, Value};
 
-use crate::process::{Envelope, Event, Message};
+use super::message::{LuaMessage, LuaPayload};
+use crate::process::{Envelope, Event};
 use crate::values::Payload;
 
 /// How deep a table may nest before it is refused (a table that contains itself would
@@ -29,9 +30,12 @@ fn convert(value: &Value, depth: usize) -> Result<Payload, String> {
             Err(_) => Payload::Bytes(s.as_bytes().to_vec()),
         },
         Value::Table(table) => table_to_payload(table, depth)?,
-        Value::UserData(_) => {
-            return Err("userdata (a channel?) cannot be sent to another process".into());
-        }
+        Value::UserData(data) => match data.borrow::<LuaPayload>() {
+            Ok(payload) => payload.0.clone(),
+            Err(_) => {
+                return Err("userdata (a channel?) cannot be sent to another process".into());
+            }
+        },
         Value::Function(_) => return Err("functions cannot be sent to another process".into()),
         other => {
             return Err(format!(
@@ -96,21 +100,15 @@ pub fn from_payload(lua: &Lua, payload: &Payload) -> mlua::Result<Value> {
     })
 }
 
-/// Events are `{kind, type, from, at, ...}`; messages `{kind = "message", type = "MESSAGE",
-/// from, topic, payload}`.
+/// Events are tables `{kind, type, from, at, ...}`; messages are message objects
+/// (`msg:topic()`, `msg:from()`, `msg:payload():data()`), as in Wippy.
 pub fn envelope_to_lua(lua: &Lua, envelope: &Envelope) -> mlua::Result<Value> {
     let table = lua.create_table()?;
     match envelope {
-        Envelope::Message(Message {
-            from,
-            topic,
-            payload,
-        }) => {
-            table.set("kind", "message")?;
-            table.set("type", "MESSAGE")?;
-            table.set("from", from.as_ref().map(|p| p.to_string()))?;
-            table.set("topic", topic.as_str())?;
-            table.set("payload", from_payload(lua, payload)?)?;
+        Envelope::Message(message) => {
+            return Ok(Value::UserData(
+                lua.create_userdata(LuaMessage(message.clone()))?,
+            ));
         }
         Envelope::Event(Event::Exit {
             from,
@@ -138,6 +136,7 @@ pub fn envelope_to_lua(lua: &Lua, envelope: &Envelope) -> mlua::Result<Value> {
             let result = lua.create_table()?;
             result.set("error", error.as_str())?;
             table.set("result", result)?;
+            table.set("value", Value::Nil)?;
             table.set("error", error.as_str())?;
         }
         Envelope::Event(Event::Cancel { from, at, reason }) => {

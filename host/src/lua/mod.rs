@@ -1,18 +1,24 @@
 //! Lua processes and functions on mlua (Lua 5.4). Each process has its own Lua state; its
 //! blocking calls (`receive`, `select`, `sleep`, `exec`) are async, so a waiting script holds
-//! no thread. Scripts get `process` always, `time`, `channel` and `funcs` when the entry
-//! lists them in `modules`, and `library.lua` entries under their `imports` aliases.
+//! no thread. As in Wippy, `process` and `channel` are globals; `time`, `funcs`, `json` and
+//! `ctx` are globals (and `require`-able) when the entry lists them in `modules`; and
+//! `library.lua` entries are `require`-able under their `imports` aliases.
 
 mod channel_module;
 mod convert;
+mod ctx_module;
 mod funcs_module;
+mod json_module;
+mod message;
 mod process_module;
+mod registry_module;
+mod spawner;
 mod time_module;
 
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic};
 
 use crate::process::{ExitResult, OutputStream, ProcessContext, Stdio};
-use crate::registry::{EntryKind, LUA_MODULES, LuaEntry};
+use crate::registry::{EntryKind, LUA_MODULES, LuaEntry, WIPPY_ONLY_MODULES};
 use crate::values::Payload;
 
 pub use convert::{from_payload, to_payload};
@@ -99,29 +105,38 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     let package: Table = globals.get("package")?;
     package.set("path", "")?;
     package.set("cpath", "")?;
+    let loaded: Table = package.get("loaded")?;
     let process = process_module::create(&lua, context)?;
     globals.set("process", process.clone())?;
-    package.get::<Table>("loaded")?.set("process", process)?;
+    loaded.set("process", process)?;
+    let channel = channel_module::create(&lua)?;
+    globals.set("channel", channel.clone())?;
+    loaded.set("channel", channel)?;
 
     let preload: Table = package.get("preload")?;
     for &module in LUA_MODULES {
-        let loader = if entry.modules.iter().any(|m| m == module) {
-            let ctx = context.clone();
-            lua.create_function(move |lua, ()| match module {
-                "time" => time_module::create(lua),
-                "channel" => channel_module::create(lua),
-                _ => funcs_module::create(lua, &ctx),
-            })?
+        if entry.modules.iter().any(|m| m == module) {
+            let table = match module {
+                "time" => time_module::create(&lua)?,
+                "json" => json_module::create(&lua)?,
+                "ctx" => ctx_module::create(&lua, context)?,
+                "registry" => registry_module::create(&lua, context)?,
+                _ => funcs_module::create(&lua, context)?,
+            };
+            globals.set(module, table.clone())?;
+            loaded.set(module, table)?;
         } else {
             let message = format!(
                 "module `{module}` is not enabled for `{}`; add it to the entry's `modules: [{module}]`",
                 context.entry
             );
-            lua.create_function(move |_, ()| {
-                Err::<Value, _>(mlua::Error::runtime(message.clone()))
-            })?
-        };
-        preload.set(module, loader)?;
+            preload.set(module, failing_loader(&lua, message)?)?;
+        }
+    }
+    for &module in WIPPY_ONLY_MODULES {
+        let message =
+            format!("module `{module}` is a Wippy module that wippy-rs does not provide yet");
+        preload.set(module, failing_loader(&lua, message)?)?;
     }
     let registry = context.node.registry();
     for (alias, library) in &entry.imports {
@@ -141,6 +156,11 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
         )?;
     }
     Ok(lua)
+}
+
+/// A `require` loader that raises `message`.
+fn failing_loader(lua: &Lua, message: String) -> mlua::Result<Function> {
+    lua.create_function(move |_, ()| Err::<Value, _>(mlua::Error::runtime(message.clone())))
 }
 
 fn print_function(lua: &Lua, context: &ProcessContext) -> mlua::Result<Function> {

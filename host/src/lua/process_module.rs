@@ -1,10 +1,12 @@
 //! `process`: this process's identity, spawning and supervision, messaging, the name
-//! registry, and receiving. Failures return `nil, err`, as Wippy scripts expect.
+//! registry, and receiving, function by function as Wippy's `process` module specifies them.
+//! Failures return `nil, err`, as Wippy scripts expect.
 
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
-use super::channel_module::LuaChannel;
+use super::channel_module::{Delivery, LuaChannel};
 use super::convert::{envelope_to_lua, from_payload, to_payload};
+use super::spawner::{SPAWNS, Spawner, args_to_payloads};
 use super::time_module::duration;
 use crate::process::{Pid, ProcessContext, SpawnRequest};
 use crate::registry::EntryId;
@@ -14,13 +16,6 @@ type Outcome = (Value, Option<String>);
 
 fn failure(error: impl Into<String>) -> mlua::Result<Outcome> {
     Ok((Value::Nil, Some(error.into())))
-}
-
-fn args_to_payloads(args: &[Value]) -> Result<Vec<Payload>, String> {
-    args.iter()
-        .enumerate()
-        .map(|(i, arg)| to_payload(arg).map_err(|e| format!("argument {}: {e}", i + 1)))
-        .collect()
 }
 
 fn entry_id(text: &str, context: &ProcessContext) -> EntryId {
@@ -40,38 +35,19 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         lua.create_function(move |_, ()| Ok(ctx.entry.to_string()))?,
     )?;
 
-    for (name, monitor, link) in [
-        ("spawn", false, false),
-        ("spawn_monitored", true, false),
-        ("spawn_linked", false, true),
-        ("spawn_linked_monitored", true, true),
-    ] {
+    for (name, monitor, link) in SPAWNS {
         let ctx = context.clone();
         module.set(
             name,
-            lua.create_function(
-                move |lua, (id, host, args): (String, String, Variadic<Value>)| {
-                    let args = match args_to_payloads(&args) {
-                        Ok(args) => args,
-                        Err(e) => return failure(e),
-                    };
-                    let request = SpawnRequest {
-                        parent: Some(ctx.pid.clone()),
-                        monitor,
-                        link,
-                        ..SpawnRequest::new(entry_id(&id, &ctx), entry_id(&host, &ctx), args)
-                    };
-                    match ctx.node.spawn(request) {
-                        Ok(spawned) => Ok((
-                            Value::String(lua.create_string(spawned.pid.as_str())?),
-                            None,
-                        )),
-                        Err(e) => failure(e),
-                    }
-                },
-            )?,
+            lua.create_function(move |_, call: (String, String, Variadic<Value>)| {
+                Ok(match Spawner::default().spawn(&ctx, call, monitor, link) {
+                    Ok(pid) => (Some(pid), None),
+                    Err(error) => (None, Some(error)),
+                })
+            })?,
         )?;
     }
+    super::spawner::install(lua, &module, context)?;
 
     let ctx = context.clone();
     module.set(
@@ -86,6 +62,7 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     };
                     let request = SpawnRequest {
                         parent: Some(ctx.pid.clone()),
+                        context: ctx.context.clone(),
                         ..SpawnRequest::new(entry_id(&id, &ctx), entry_id(&host, &ctx), args)
                     };
                     match ctx.node.exec(request).await {
@@ -97,24 +74,28 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         )?,
     )?;
 
+    // `true`, or `nil, err` when the destination is not a live process or registered name (as
+    // Wippy's own tests expect of a pid that has exited).
     let ctx = context.clone();
     module.set(
         "send",
         lua.create_function(
             move |_, (dest, topic, payload): (String, String, Variadic<Value>)| {
+                if topic.starts_with('@') {
+                    return Ok((None, Some("cannot send to @ topics".to_string())));
+                }
                 let payload = match payload.len() {
                     0 => Ok(Payload::Nil),
                     1 => to_payload(&payload[0]),
                     _ => args_to_payloads(&payload).map(Payload::List),
                 };
-                let payload = match payload {
-                    Ok(payload) => payload,
-                    Err(e) => return Ok((false, Some(e))),
-                };
-                match ctx.node.send(Some(&ctx.pid), &dest, &topic, payload) {
-                    Ok(()) => Ok((true, None)),
-                    Err(e) => Ok((false, Some(e))),
-                }
+                let outcome = payload.and_then(|payload| {
+                    ctx.node.send(Some(&ctx.pid), &dest, &topic, payload)
+                });
+                Ok(match outcome {
+                    Ok(()) => (Some(true), None),
+                    Err(e) => (None, Some(e)),
+                })
             },
         )?,
     )?;
@@ -157,18 +138,45 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     let ctx = context.clone();
     module.set(
         "inbox",
-        lua.create_function(move |_, ()| Ok(LuaChannel::Mailbox(ctx.mailbox.inbox.clone())))?,
+        lua.create_function(move |_, ()| {
+            Ok(LuaChannel::Mailbox(ctx.mailbox.inbox.clone(), Delivery::Objects))
+        })?,
     )?;
     let ctx = context.clone();
     module.set(
         "events",
-        lua.create_function(move |_, ()| Ok(LuaChannel::Mailbox(ctx.mailbox.events.clone())))?,
+        lua.create_function(move |_, ()| {
+            Ok(LuaChannel::Mailbox(ctx.mailbox.events.clone(), Delivery::Objects))
+        })?,
     )?;
+    // The values sent on `topic`; with `{message = true}`, message objects.
     let ctx = context.clone();
     module.set(
         "listen",
-        lua.create_function(move |_, topic: String| {
-            Ok(LuaChannel::Mailbox(ctx.mailbox.listen(&topic)))
+        lua.create_function(move |_, (topic, options): (String, Option<Table>)| {
+            if topic.is_empty() {
+                return Ok((None, Some("topic cannot be empty".to_string())));
+            }
+            if topic.starts_with('@') {
+                return Ok((None, Some("cannot listen to @ topics".to_string())));
+            }
+            let objects = match options {
+                Some(options) => options.get::<Option<bool>>("message")?.unwrap_or(false),
+                None => false,
+            };
+            let delivery = if objects { Delivery::Objects } else { Delivery::Values };
+            Ok((Some(LuaChannel::Mailbox(ctx.mailbox.listen(&topic), delivery)), None))
+        })?,
+    )?;
+    let ctx = context.clone();
+    module.set(
+        "unlisten",
+        lua.create_function(move |_, channel: mlua::AnyUserData| {
+            let channel = channel.borrow::<LuaChannel>()?;
+            Ok(match &*channel {
+                LuaChannel::Mailbox(channel, _) if ctx.mailbox.unlisten(channel) => (true, None),
+                _ => (false, Some("channel not found: it is not a listened topic of this process")),
+            })
         })?,
     )?;
     let ctx = context.clone();
@@ -206,11 +214,23 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     let ctx = context.clone();
     module.set(
         "set_options",
-        lua.create_function(move |_, options: Table| {
-            if let Some(trap) = options.get::<Option<bool>>("trap_links")? {
-                ctx.mailbox.set_trap_links(trap);
+        lua.create_function(move |_, options: Value| {
+            let Value::Table(options) = options else {
+                return Ok((false, Some("options parameter must be a table".to_string())));
+            };
+            for pair in options.pairs::<Value, Value>() {
+                let (key, value) = pair?;
+                match (key.to_string()?.as_str(), value) {
+                    ("trap_links", Value::Boolean(trap)) => ctx.mailbox.set_trap_links(trap),
+                    ("trap_links", _) => {
+                        return Ok((false, Some("trap_links must be a boolean".to_string())));
+                    }
+                    (other, _) => {
+                        return Ok((false, Some(format!("option {other} is not supported"))));
+                    }
+                }
             }
-            Ok(true)
+            Ok((true, None))
         })?,
     )?;
 
@@ -224,23 +244,28 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     Ok(module)
 }
 
-fn result(outcome: Result<(), String>) -> (bool, Option<String>) {
+/// `true`, or `nil, err`.
+fn result(outcome: Result<(), String>) -> (Option<bool>, Option<String>) {
     match outcome {
-        Ok(()) => (true, None),
-        Err(e) => (false, Some(e)),
+        Ok(()) => (Some(true), None),
+        Err(e) => (None, Some(e)),
     }
 }
 
+/// `process.registry`: names for pids. Names are this node's (every scope is `LOCAL` here).
 fn registry_table(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     let registry = lua.create_table()?;
+    for (scope, wire) in [("LOCAL", 0), ("EVENTUAL", 1), ("CONSISTENT", 2), ("STRONG", 3)] {
+        registry.set(scope, wire)?;
+    }
     let ctx = context.clone();
     registry.set(
         "register",
-        lua.create_function(move |_, (name, pid): (String, Option<String>)| {
+        lua.create_function(move |_, (name, pid, _scope): (String, Option<String>, Option<i64>)| {
             let pid = match pid {
                 Some(text) => match Pid::parse(&text) {
                     Some(pid) => pid,
-                    None => return Ok((false, Some(format!("`{text}` is not a pid")))),
+                    None => return Ok((None, Some(format!("`{text}` is not a pid")))),
                 },
                 None => ctx.pid.clone(),
             };
@@ -251,7 +276,10 @@ fn registry_table(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     registry.set(
         "lookup",
         lua.create_function(move |_, name: String| {
-            Ok(ctx.node.lookup(&name).map(|p| p.to_string()))
+            Ok(match ctx.node.lookup(&name) {
+                Some(pid) => (Some(pid.to_string()), None),
+                None => (None, Some("name not registered".to_string())),
+            })
         })?,
     )?;
     let ctx = context.clone();

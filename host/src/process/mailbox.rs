@@ -87,6 +87,21 @@ impl Mailbox {
             .clone()
     }
 
+    /// Stops listening: the topic's messages go to the inbox again, and the channel closes.
+    /// `false` when the channel is not one of this mailbox's topics.
+    pub fn unlisten(&self, channel: &Channel<Envelope>) -> bool {
+        let mut topics = self.topics.lock().unwrap();
+        let Some(topic) = (topics.iter())
+            .find(|(_, c)| c.same(channel))
+            .map(|(topic, _)| topic.clone())
+        else {
+            return false;
+        };
+        topics.remove(&topic);
+        channel.close();
+        true
+    }
+
     pub fn trap_links(&self) -> bool {
         self.trap_links.load(Ordering::Relaxed)
     }

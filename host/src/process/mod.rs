@@ -1,5 +1,6 @@
 //! Running an entry's export in a fresh instance: the process lifecycle's Init, Step and Close.
 
+mod call_pool;
 pub mod channel;
 mod functions;
 mod limits;
@@ -21,12 +22,13 @@ pub use functions::call_function;
 pub use limits::{DEFAULT_MAX_MEMORY_BYTES, EPOCH_TICK, MemoryLimiter};
 pub use mailbox::{Envelope, Event, Mailbox, Message};
 pub(crate) use node::now_nanos;
-pub use node::{ExitResult, Node, ProcessContext, SpawnRequest, Spawned, terminal_host};
+pub use node::{
+    ContextValues, ExitResult, Node, ProcessContext, SpawnRequest, Spawned, terminal_host,
+};
 pub use output::{LabelledOutput, LineSink, OutputStream, RuntimeOutput};
 pub use pid::Pid;
 pub use service::{ServiceHistory, ServiceRun, start_services};
 pub use state::ProcessState;
-pub(crate) use wasm::run_process as run_wasm;
 
 use crate::engine::PreparedEntry;
 
@@ -138,19 +140,23 @@ pub async fn run(
         Ok(results) => Ok(Exit::Returned(results)),
         Err(error) => match error.downcast_ref::<I32Exit>() {
             Some(I32Exit(code)) => Ok(Exit::Exited(*code)),
-            None => Err(describe_failure(prepared, &store, &error)),
+            None => Err(describe_failure(
+                &prepared.id,
+                &store.data().memory,
+                &prepared.limits,
+                &error,
+            )),
         },
     }
 }
 
-/// Why a process failed: a limit it hit (named, with the setting to change), or the trap.
-fn describe_failure(
-    prepared: &PreparedEntry,
-    store: &Store<ProcessState>,
+/// Why a guest failed: a limit it hit (named, with the setting to change), or the trap.
+pub fn describe_failure(
+    id: &crate::registry::EntryId,
+    memory: &MemoryLimiter,
+    limits: &crate::registry::Limits,
     error: &wasmtime::Error,
 ) -> String {
-    let id = &prepared.id;
-    let memory = &store.data().memory;
     if let Some(asked) = memory.refused {
         return format!(
             "`{id}` failed: it needed {asked} bytes of memory, over its limit of {} bytes (limits.max_memory_bytes); {}",
@@ -161,7 +167,7 @@ fn describe_failure(
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => format!(
             "`{id}` failed: it ran out of fuel after {} units (limits.max_fuel)",
-            prepared.limits.max_fuel.unwrap_or(u64::MAX)
+            limits.max_fuel.unwrap_or(u64::MAX)
         ),
         Some(Trap::StackOverflow) => {
             format!("`{id}` failed: the guest overflowed its stack (too deep a recursion)")

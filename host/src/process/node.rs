@@ -1,7 +1,7 @@
 //! The node: every live process, their links, monitors and names, and the hosts they run on.
 //! Processes are tokio tasks; a process waiting for anything holds no thread.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +11,8 @@ use tokio::task::AbortHandle;
 use super::mailbox::{Envelope, Event, Mailbox, Message};
 use super::{LineSink, Pid, Stdio, wasm};
 use crate::engine::{CoreFunction, PreparedEntry, Runtime};
-use crate::registry::{EntryId, EntryKind, Registry};
+use super::call_pool::CallPool;
+use crate::registry::{EntryId, EntryKind, Pool, Registry, TerminalHost};
 use crate::values::Payload;
 
 /// How a process ended: its value, or an error when it failed.
@@ -44,7 +45,14 @@ pub struct SpawnRequest {
     pub link: bool,
     /// Overrides the host's stdio (the CLI runs its command with the terminal's).
     pub stdio: Option<Stdio>,
+    /// Values the process can read with Lua's `ctx` module (`process.with_context`).
+    pub context: ContextValues,
+    /// Messages delivered to the new process before anything else can reach it.
+    pub messages: Vec<(String, Payload)>,
 }
+
+/// A process's context values: set by its spawner, inherited by what it spawns and calls.
+pub type ContextValues = Arc<BTreeMap<String, Payload>>;
 
 impl SpawnRequest {
     /// A process with no parent, on the host's own stdio.
@@ -57,6 +65,8 @@ impl SpawnRequest {
             monitor: false,
             link: false,
             stdio: None,
+            context: ContextValues::default(),
+            messages: Vec::new(),
         }
     }
 }
@@ -98,9 +108,9 @@ struct NodeInner {
     prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
     core_functions: Mutex<HashMap<EntryId, Arc<CoreOnce>>>,
     processes: Mutex<HashMap<Pid, Record>>,
-    /// Bounds on concurrent calls of function entries with `pool.max_size`.
-    function_pools: Mutex<HashMap<EntryId, Arc<tokio::sync::Semaphore>>>,
-    /// Live processes per host, for `queue_size`.
+    /// Each function entry's pool: the bound on its concurrent and waiting calls.
+    call_pools: Mutex<HashMap<EntryId, Arc<CallPool>>>,
+    /// Live processes per host with `max_processes`.
     per_host: Mutex<HashMap<EntryId, usize>>,
     names: Mutex<HashMap<String, Pid>>,
     next_sequence: AtomicU64,
@@ -125,6 +135,7 @@ pub struct ProcessContext {
     pub entry: EntryId,
     pub mailbox: Arc<Mailbox>,
     pub stdio: Arc<Stdio>,
+    pub context: ContextValues,
 }
 
 fn cell_for<T>(
@@ -164,6 +175,9 @@ async fn once_off_the_workers<T: Clone + Send + 'static>(
     .clone()
 }
 
+/// The settings of the terminal host `wippy run` implies when the registry declares none.
+const IMPLIED_TERMINAL: EntryKind = EntryKind::TerminalHost(TerminalHost { hide_logs: false });
+
 /// The host `wippy run` runs commands on when the registry declares no `terminal.host`.
 pub fn terminal_host() -> EntryId {
     EntryId::new("wippy", "terminal")
@@ -187,7 +201,7 @@ impl Node {
                 core_functions: Mutex::new(HashMap::new()),
                 processes: Mutex::new(HashMap::new()),
                 per_host: Mutex::new(HashMap::new()),
-                function_pools: Mutex::new(HashMap::new()),
+                call_pools: Mutex::new(HashMap::new()),
                 names: Mutex::new(HashMap::new()),
                 next_sequence: AtomicU64::new(1),
             }),
@@ -243,12 +257,12 @@ impl Node {
         let host_kind = match registry.get(&request.host) {
             Some(host) => &host.kind,
             // The CLI's own terminal host exists whether or not the registry declares one.
-            None if request.host == terminal_host() => &EntryKind::TerminalHost,
+            None if request.host == terminal_host() => &IMPLIED_TERMINAL,
             None => return Err(format!("no host `{}` in the registry", request.host)),
         };
         let stdio = match (host_kind, request.stdio) {
             (_, Some(stdio)) => stdio,
-            (EntryKind::TerminalHost, None) => Stdio::Terminal,
+            (EntryKind::TerminalHost(_), None) => Stdio::Terminal,
             (EntryKind::ProcessHost(_), None) => Stdio::Labelled {
                 label: Arc::from(""),
                 sink: self.inner.output.clone(),
@@ -261,18 +275,20 @@ impl Node {
                 ));
             }
         };
-        if let EntryKind::ProcessHost(settings) = host_kind
-            && let Some(limit) = settings.queue_size
-        {
-            let live = (self.inner.processes.lock().unwrap().values())
-                .filter(|r| r.host == request.host)
-                .count();
-            if live >= limit {
+        let bounded = match host_kind {
+            EntryKind::ProcessHost(settings) => settings.max_processes,
+            _ => None,
+        };
+        if let Some(limit) = bounded {
+            let mut per_host = self.inner.per_host.lock().unwrap();
+            let live = per_host.entry(request.host.clone()).or_default();
+            if *live >= limit {
                 return Err(format!(
-                    "host `{}` is full: {live} processes (queue_size {limit})",
+                    "host `{}` is full: it runs {live} processes, its `max_processes`; wait for one to end, or raise the bound",
                     request.host
                 ));
             }
+            *live += 1;
         }
 
         let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
@@ -341,9 +357,17 @@ impl Node {
             node: self.clone(),
             pid: pid.clone(),
             entry: entry.id.clone(),
-            mailbox,
+            mailbox: mailbox.clone(),
             stdio: Arc::new(stdio),
+            context: request.context,
         };
+        for (topic, payload) in request.messages {
+            mailbox.deliver(Envelope::Message(Message {
+                from: request.parent.clone(),
+                topic,
+                payload,
+            }));
+        }
         let is_lua = matches!(entry.kind, EntryKind::ProcessLua(_));
         let args = request.args;
         let (stopped_sender, stopped) = oneshot::channel();
@@ -612,15 +636,11 @@ impl Node {
         }
     }
 
-    /// The semaphore bounding concurrent calls of a function entry, when it sets `pool.max_size`.
-    pub(crate) fn function_pool(
-        &self,
-        id: &EntryId,
-        max_size: usize,
-    ) -> Arc<tokio::sync::Semaphore> {
-        (self.inner.function_pools.lock().unwrap())
+    /// The pool bounding calls of a function entry, made on its first call.
+    pub(crate) fn call_pool(&self, id: &EntryId, pool: Pool) -> Arc<CallPool> {
+        (self.inner.call_pools.lock().unwrap())
             .entry(id.clone())
-            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(max_size)))
+            .or_insert_with(|| Arc::new(CallPool::new(pool)))
             .clone()
     }
 

@@ -1,5 +1,6 @@
-//! A `process.wasm` entry as a process: its arguments typed by the export's signature, the
-//! call run in a fresh instance, the result turned into the process's exit.
+//! WebAssembly entries on a node: a `process.wasm` as a process, and a `function.wasm` or
+//! `function.wat` called by another process. Components take arguments typed by their
+//! export's signature; core modules by their `wit`. Each run gets a fresh instance.
 
 use wasmtime::component::Val;
 
@@ -7,37 +8,61 @@ use super::node::{ExitResult, ProcessContext};
 use super::{Exit, ProcessConfig, run};
 use crate::values::{Payload, signature, wit_conversion};
 
+/// Runs the process: a top-level `result`'s error arm is a failure, its ok arm the value.
 pub async fn run_process(context: &ProcessContext, args: Vec<Payload>) -> ExitResult {
-    let prepared = match context.node.prepared(&context.entry).await {
-        Ok(prepared) => prepared,
-        Err(error) => return ExitResult::failed(error),
+    let entry = context.entry.to_string();
+    let outcome = match context.node.core_function(&context.entry).await {
+        Ok(Some(core)) => core.call(&args, &context.stdio).await,
+        Ok(None) => match run_component(context, args).await {
+            Ok(Exit::Returned(results)) => return exit_from_results(&entry, results),
+            Ok(Exit::Exited(0)) => Ok(Payload::Nil),
+            Ok(Exit::Exited(code)) => Err(format!("`{entry}` exited with code {code}")),
+            Err(error) => Err(error),
+        },
+        Err(error) => Err(error),
     };
-    let vals = match wit_conversion::payloads_to_args(&prepared.export.ty, &args) {
-        Ok(vals) => vals,
-        Err(problem) => {
-            return ExitResult::failed(format!(
-                "`{}`: {problem}; the signature is {}",
-                context.entry,
-                signature(&prepared.export.name, &prepared.export.ty)
-            ));
-        }
-    };
+    match outcome {
+        Ok(value) => ExitResult::ok(value),
+        Err(error) => ExitResult::failed(error),
+    }
+}
+
+/// Calls a function entry: its value, with a `result` kept as `{ok = v}` / `{err = e}` (as
+/// Wippy's `funcs.call` gives it), or why the call failed.
+pub async fn call(context: &ProcessContext, args: Vec<Payload>) -> Result<Payload, String> {
+    if let Some(core) = context.node.core_function(&context.entry).await? {
+        return core.call(&args, &context.stdio).await;
+    }
+    let entry = &context.entry;
+    match run_component(context, args).await? {
+        Exit::Returned(results) => match results.first() {
+            Some(value) => wit_conversion::from_val(value)
+                .map_err(|e| format!("`{entry}` returned a value Lua cannot hold: {e}")),
+            None => Ok(Payload::Nil),
+        },
+        Exit::Exited(0) => Ok(Payload::Nil),
+        Exit::Exited(code) => Err(format!("`{entry}` exited with code {code}")),
+    }
+}
+
+async fn run_component(context: &ProcessContext, args: Vec<Payload>) -> Result<Exit, String> {
+    let prepared = context.node.prepared(&context.entry).await?;
+    let vals = wit_conversion::payloads_to_args(&prepared.export.ty, &args).map_err(|problem| {
+        format!(
+            "`{}`: {problem}; the signature is {}",
+            context.entry,
+            signature(&prepared.export.name, &prepared.export.ty)
+        )
+    })?;
     let config = ProcessConfig {
         cli_args: Vec::new(),
         stdio: (*context.stdio).clone(),
         actor: Some(context.clone()),
     };
-    match run(&prepared, config, &vals).await {
-        Ok(Exit::Returned(results)) => exit_from_results(&context.entry.to_string(), results),
-        Ok(Exit::Exited(0)) => ExitResult::ok(Payload::Nil),
-        Ok(Exit::Exited(code)) => {
-            ExitResult::failed(format!("`{}` exited with code {code}", context.entry))
-        }
-        Err(error) => ExitResult::failed(error),
-    }
+    run(&prepared, config, &vals).await
 }
 
-/// A function's result as an exit: a `result`'s error arm is a failure, its ok arm the value.
+/// A process's result as an exit: a `result`'s error arm is a failure, its ok arm the value.
 fn exit_from_results(entry: &str, results: Vec<Val>) -> ExitResult {
     let Some(result) = results.into_iter().next() else {
         return ExitResult::ok(Payload::Nil);

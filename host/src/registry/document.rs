@@ -83,7 +83,8 @@ fn syntax_error(file: &Path, error: &serde_saphyr::Error) -> LoadError {
 }
 
 /// Replaces every string of the form `file://rel/path` with that file's text. The path is
-/// relative to the YAML file and may not leave the source folder, symlinks included.
+/// relative to the YAML file (`file:///x`, as in Wippy, to the source folder) and may not
+/// leave the source folder, symlinks included.
 fn interpolate_files(
     value: &mut Value,
     base: &Path,
@@ -126,7 +127,10 @@ fn read_referenced_file(
     base: &Path,
     source_root: &Path,
 ) -> Result<String, LoadError> {
-    let path = base.join(relative);
+    let path = match relative.strip_prefix('/') {
+        Some(from_root) => source_root.join(from_root),
+        None => base.join(relative),
+    };
     let resolved = path.canonicalize().map_err(|e| {
         LoadError::new(format!(
             "`file://{relative}` names {}, which cannot be opened: {e}",

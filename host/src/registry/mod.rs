@@ -5,19 +5,24 @@ mod digest;
 mod document;
 mod entry;
 mod error;
+mod fs_path;
 mod id;
+mod kinds;
 mod project;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use digest::Sha256Digest;
-pub use entry::LUA_MODULES;
 pub(crate) use entry::closest;
 pub use entry::{
-    Command, Entry, EntryKind, EnvVariable, FsDirectory, Limits, LuaEntry, ProcessHost,
-    RestartPolicy, ServiceEntry, WasiConfig, WasiEnv, WasiMount, WasmEntry, WatEntry,
+    Command, Entry, EntryKind, EnvVariable, FsDirectory, LuaEntry, Note, ProcessHost,
+    ServiceEntry, TerminalHost, WasmEntry,
 };
+pub use kinds::lifecycle::{Lifecycle, RestartPolicy};
+pub use kinds::lua::{LUA_MODULES, WIPPY_ONLY_MODULES};
+pub use kinds::pool::Pool;
+pub use kinds::wasm::{Limits, Transport, WasiConfig, WasiEnv, WasiMount, WasmCode, WasmFile};
 pub(crate) use error::display_path;
 pub use error::{LoadError, LoadErrors};
 pub use id::EntryId;
@@ -81,11 +86,14 @@ impl Registry {
         let registry = Self { project, entries };
         registry.check_references(&mut errors);
         registry.check_commands(&mut errors);
-        if errors.is_empty() {
-            Ok(registry)
-        } else {
-            Err(LoadErrors(errors))
+        if let Err(error) = registry.services_in_order() {
+            errors.push(error);
         }
+        if !errors.is_empty() {
+            return Err(LoadErrors(errors));
+        }
+        registry.create_auto_init_directories()?;
+        Ok(registry)
     }
 
     pub fn get(&self, id: &EntryId) -> Option<&Entry> {
@@ -132,8 +140,12 @@ impl Registry {
                         errors,
                     );
                 }
-                EntryKind::ProcessWasm(wasm) | EntryKind::FunctionWasm(wasm) => {
-                    self.expect_kind(entry, "fs", &wasm.fs, &["fs.directory"], errors);
+                EntryKind::ProcessWasm(wasm)
+                | EntryKind::FunctionWasm(wasm)
+                | EntryKind::FunctionWat(wasm) => {
+                    if let Some(file) = wasm.file() {
+                        self.expect_kind(entry, "fs", &file.fs, &["fs.directory"], errors);
+                    }
                     for (i, env) in wasm.wasi.env.iter().enumerate() {
                         self.expect_kind(
                             entry,
@@ -175,6 +187,14 @@ impl Registry {
                         errors,
                     );
                     self.expect_kind(entry, "host", &service.host, &["process.host"], errors);
+                    for (i, dependency) in service.lifecycle.depends_on.iter().enumerate() {
+                        self.expect_entry(
+                            entry,
+                            &format!("lifecycle.depends_on[{i}]"),
+                            dependency,
+                            errors,
+                        );
+                    }
                 }
                 _ => {}
             }
@@ -224,6 +244,105 @@ impl Registry {
                 );
             }
         }
+    }
+
+    /// Any entry will do (services may wait for hosts, services, or anything else).
+    fn expect_entry(
+        &self,
+        entry: &Entry,
+        field: &str,
+        target: &EntryId,
+        errors: &mut Vec<LoadError>,
+    ) {
+        if self.entries.contains_key(target) {
+            return;
+        }
+        let ids: Vec<String> = self.entries.keys().map(|id| id.to_string()).collect();
+        let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let fix = match closest(&target.to_string(), &names) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => "name an entry declared in a registry file".to_string(),
+        };
+        errors.push(
+            entry
+                .error(format!("refers to `{target}`, which no registry file declares"))
+                .field(field)
+                .fix(fix),
+        );
+    }
+
+    /// The `process.service` entries, each after the services it depends on.
+    pub fn services_in_order(&self) -> Result<Vec<(&Entry, &ServiceEntry)>, LoadError> {
+        let services: BTreeMap<&EntryId, (&Entry, &ServiceEntry)> = (self.entries())
+            .filter_map(|e| match &e.kind {
+                EntryKind::ProcessService(service) => Some((&e.id, (e, service))),
+                _ => None,
+            })
+            .collect();
+        let mut ordered = Vec::with_capacity(services.len());
+        let mut placed: std::collections::BTreeSet<&EntryId> = Default::default();
+        fn visit<'r>(
+            id: &'r EntryId,
+            services: &BTreeMap<&'r EntryId, (&'r Entry, &'r ServiceEntry)>,
+            placed: &mut std::collections::BTreeSet<&'r EntryId>,
+            path: &mut Vec<&'r EntryId>,
+            ordered: &mut Vec<(&'r Entry, &'r ServiceEntry)>,
+        ) -> Result<(), LoadError> {
+            let Some(&(entry, service)) = services.get(id) else {
+                return Ok(());
+            };
+            if placed.contains(id) {
+                return Ok(());
+            }
+            if let Some(start) = path.iter().position(|p| *p == id) {
+                let cycle: Vec<String> = (path[start..].iter().chain([&id]))
+                    .map(|id| format!("`{id}`"))
+                    .collect();
+                return Err(entry
+                    .error(format!("services depend on each other in a circle: {}", cycle.join(" → ")))
+                    .field("lifecycle.depends_on")
+                    .fix("remove one of these dependencies"));
+            }
+            path.push(id);
+            for dependency in &service.lifecycle.depends_on {
+                visit(dependency, services, placed, path, ordered)?;
+            }
+            path.pop();
+            placed.insert(id);
+            ordered.push((entry, service));
+            Ok(())
+        }
+        for id in services.keys() {
+            visit(id, &services, &mut placed, &mut Vec::new(), &mut ordered)?;
+        }
+        Ok(ordered)
+    }
+
+    /// `fs.directory` entries with `auto_init: true` get their folder, as in Wippy.
+    fn create_auto_init_directories(&self) -> Result<(), LoadError> {
+        for entry in self.entries() {
+            let EntryKind::FsDirectory(dir) = &entry.kind else {
+                continue;
+            };
+            if !dir.auto_init || dir.directory.is_dir() {
+                continue;
+            }
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(dir.mode)
+                .create(&dir.directory)
+                .map_err(|e| {
+                    entry
+                        .error(format!(
+                            "cannot create {} (auto_init): {e}",
+                            dir.directory.display()
+                        ))
+                        .field("directory")
+                        .fix("point `directory` at a folder wippy may create, or create it yourself")
+                })?;
+        }
+        Ok(())
     }
 
     fn check_commands(&self, errors: &mut Vec<LoadError>) {

@@ -29,6 +29,22 @@ impl Payload {
         }
     }
 
+    /// A command-line word as the number, boolean or text it reads as (for core functions,
+    /// whose parameters are numbers).
+    pub fn from_cli_text(text: &str) -> Payload {
+        if let Ok(integer) = text.parse::<i64>() {
+            Payload::Integer(integer)
+        } else if let Ok(number) = text.parse::<f64>() {
+            Payload::Number(number)
+        } else {
+            match text {
+                "true" => Payload::Bool(true),
+                "false" => Payload::Bool(false),
+                _ => Payload::String(text.to_string()),
+            }
+        }
+    }
+
     /// The value under a string key of a map.
     pub fn get(&self, key: &str) -> Option<&Payload> {
         match self {

@@ -1,0 +1,169 @@
+//! Spawning from Lua: `process.spawn*` and the Spawner that `process.with_context{...}` and
+//! `process.with_options{...}` return (chainable, each call a new Spawner), whose spawns carry
+//! context values (read by the child with `ctx`), a registered name, or first messages.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use mlua::{Lua, Table, UserData, UserDataMethods, Value, Variadic};
+
+use super::convert::to_payload;
+use crate::process::{ProcessContext, SpawnRequest};
+use crate::registry::EntryId;
+use crate::values::Payload;
+
+/// What a spawn carries beyond its entry, host and arguments.
+#[derive(Clone, Default)]
+pub struct Spawner {
+    context: BTreeMap<String, Payload>,
+    name: Option<String>,
+    messages: Vec<(String, Payload)>,
+}
+
+/// The four ways to spawn: (name, monitor, link).
+pub const SPAWNS: [(&str, bool, bool); 4] = [
+    ("spawn", false, false),
+    ("spawn_monitored", true, false),
+    ("spawn_linked", false, true),
+    ("spawn_linked_monitored", true, true),
+];
+
+pub fn args_to_payloads(args: &[Value]) -> Result<Vec<Payload>, String> {
+    args.iter()
+        .enumerate()
+        .map(|(i, arg)| to_payload(arg).map_err(|e| format!("argument {}: {e}", i + 1)))
+        .collect()
+}
+
+impl Spawner {
+    /// Starts `id` on `host` as a child of the calling process: its pid, or why not.
+    pub fn spawn(
+        &self,
+        ctx: &ProcessContext,
+        (id, host, args): (String, String, Variadic<Value>),
+        monitor: bool,
+        link: bool,
+    ) -> Result<String, String> {
+        let args = args_to_payloads(&args)?;
+        let mut context = (*ctx.context).clone();
+        context.extend(self.context.clone());
+        let namespace = &ctx.entry.namespace;
+        let request = SpawnRequest {
+            parent: Some(ctx.pid.clone()),
+            monitor,
+            link,
+            context: Arc::new(context),
+            messages: self.messages.clone(),
+            ..SpawnRequest::new(
+                EntryId::resolve(&id, namespace),
+                EntryId::resolve(&host, namespace),
+                args,
+            )
+        };
+        let spawned = ctx.node.spawn(request)?;
+        if let Some(name) = &self.name {
+            ctx.node.register(name, &spawned.pid)?;
+        }
+        Ok(spawned.pid.to_string())
+    }
+
+    fn with_context(&self, values: Table) -> mlua::Result<Self> {
+        let mut next = self.clone();
+        for pair in values.pairs::<Value, Value>() {
+            let (key, value) = pair?;
+            let Value::String(key) = key else {
+                return Err(mlua::Error::runtime("context keys must be strings"));
+            };
+            let value = to_payload(&value).map_err(mlua::Error::runtime)?;
+            next.context.insert(key.to_str()?.to_string(), value);
+        }
+        Ok(next)
+    }
+}
+
+/// `process.with_context(values)` and `process.with_options(options)`.
+pub fn install(lua: &Lua, module: &Table, context: &ProcessContext) -> mlua::Result<()> {
+    let ctx = context.clone();
+    module.set(
+        "with_context",
+        lua.create_function(move |_, values: Table| {
+            Ok(LuaSpawner {
+                spawner: Spawner::default().with_context(values)?,
+                context: ctx.clone(),
+            })
+        })?,
+    )?;
+    // Options are for hosts to interpret (as in Wippy); the hosts here take none.
+    let ctx = context.clone();
+    module.set(
+        "with_options",
+        lua.create_function(move |_, _options: Table| {
+            Ok(LuaSpawner {
+                spawner: Spawner::default(),
+                context: ctx.clone(),
+            })
+        })?,
+    )?;
+    Ok(())
+}
+
+pub struct LuaSpawner {
+    pub spawner: Spawner,
+    pub context: ProcessContext,
+}
+
+impl UserData for LuaSpawner {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("with_context", |_, this, values: Table| {
+            Ok(LuaSpawner {
+                spawner: this.spawner.with_context(values)?,
+                context: this.context.clone(),
+            })
+        });
+        methods.add_method("with_options", |_, this, _options: Table| {
+            Ok(LuaSpawner {
+                spawner: this.spawner.clone(),
+                context: this.context.clone(),
+            })
+        });
+        methods.add_method("with_name", |_, this, name: String| {
+            let mut spawner = this.spawner.clone();
+            spawner.name = Some(name);
+            Ok(LuaSpawner {
+                spawner,
+                context: this.context.clone(),
+            })
+        });
+        methods.add_method(
+            "with_message",
+            |_, this, (topic, values): (String, Variadic<Value>)| {
+                let payload = match values.len() {
+                    0 => Payload::Nil,
+                    1 => to_payload(&values[0]).map_err(mlua::Error::runtime)?,
+                    _ => Payload::List(args_to_payloads(&values).map_err(mlua::Error::runtime)?),
+                };
+                let mut spawner = this.spawner.clone();
+                spawner.messages.push((topic, payload));
+                Ok(LuaSpawner {
+                    spawner,
+                    context: this.context.clone(),
+                })
+            },
+        );
+        for name in ["with_actor", "with_scope"] {
+            methods.add_method(name, move |_, _, _: Value| -> mlua::Result<LuaSpawner> {
+                Err(mlua::Error::runtime(format!(
+                    "Spawner:{name} sets a security actor or scope; wippy-rs has no security policies (capabilities are granted per entry with `imports`)"
+                )))
+            });
+        }
+        for (name, monitor, link) in SPAWNS {
+            methods.add_method(name, move |_, this, call: (String, String, Variadic<Value>)| {
+                Ok(match this.spawner.spawn(&this.context, call, monitor, link) {
+                    Ok(pid) => (Some(pid), None),
+                    Err(error) => (None, Some(error)),
+                })
+            });
+        }
+    }
+}

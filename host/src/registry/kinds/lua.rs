@@ -1,0 +1,115 @@
+//! `process.lua`, `function.lua` and `library.lua`: Lua source, the function to call, the
+//! modules it may `require`, and the libraries it imports under aliases.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::pool::{Pool, PoolSpec};
+use crate::registry::{EntryId, LoadError, Note, closest};
+
+/// Modules an entry may list in `modules` (`process` and `channel` are always there).
+pub const LUA_MODULES: &[&str] = &["time", "funcs", "json", "ctx", "registry"];
+/// Always loaded; listing them is harmless.
+const BUILT_IN: &[&str] = &["process", "channel"];
+/// Wippy's other Lua modules: an entry may list them, and `require` says they are missing.
+pub const WIPPY_ONLY_MODULES: &[&str] = &[
+    "base64", "cdc", "cloudstorage", "compress", "contract", "crypto", "env",
+    "eval_runner", "events", "excel", "exec", "expr", "fs", "hash", "html", "http",
+    "http_client", "hub", "io", "loader", "logger", "metrics", "pg", "queue",
+    "security", "sql", "store", "stream", "system", "templates", "text", "treesitter", "tty",
+    "uuid", "websocket", "workflow", "yaml",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::registry) struct LuaSpec {
+    source: String,
+    method: Option<String>,
+    #[serde(default)]
+    modules: Vec<String>,
+    #[serde(default)]
+    imports: BTreeMap<String, String>,
+    pool: Option<PoolSpec>,
+}
+
+/// A `process.lua`, `function.lua` or `library.lua` entry.
+#[derive(Debug, Clone)]
+pub struct LuaEntry {
+    pub source: String,
+    /// The function to call; when the script defines none, the script itself is the body.
+    pub method: String,
+    pub modules: Vec<String>,
+    /// `require(alias)` → a `library.lua` entry.
+    pub imports: BTreeMap<String, EntryId>,
+    /// How calls of a `function.lua` are bounded.
+    pub pool: Pool,
+}
+
+impl LuaSpec {
+    pub(in crate::registry) fn resolve(
+        self,
+        kind: &str,
+        namespace: &str,
+        notes: &mut Vec<Note>,
+    ) -> Result<LuaEntry, LoadError> {
+        let not_here = |field: &str, given: bool, why: &str| {
+            if given {
+                Err(LoadError::new(format!("`{field}` is not a field of {kind}"))
+                    .field(field)
+                    .fix(why.to_string()))
+            } else {
+                Ok(())
+            }
+        };
+        not_here(
+            "method",
+            kind == "library.lua" && self.method.is_some(),
+            "a library is `require`d by the entries that import it; its functions are whatever it returns",
+        )?;
+        not_here(
+            "pool",
+            kind != "function.lua" && self.pool.is_some(),
+            "only function.lua entries have a pool",
+        )?;
+        for (i, module) in self.modules.iter().enumerate() {
+            let name = module.as_str();
+            if LUA_MODULES.contains(&name) || BUILT_IN.contains(&name) {
+                continue;
+            }
+            if WIPPY_ONLY_MODULES.contains(&name) {
+                notes.push(Note::new(
+                    format!("modules[{i}]"),
+                    format!("module `{name}` is a Wippy module that wippy-rs does not provide yet; `require(\"{name}\")` fails"),
+                ));
+                continue;
+            }
+            let mut known: Vec<&str> = LUA_MODULES.to_vec();
+            known.extend(BUILT_IN);
+            known.extend(WIPPY_ONLY_MODULES);
+            let fix = match closest(name, &known) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!(
+                    "the modules are: {}, {} (process and channel are always loaded)",
+                    LUA_MODULES.join(", "),
+                    BUILT_IN.join(", ")
+                ),
+            };
+            return Err(LoadError::new(format!("unknown Lua module `{name}`"))
+                .field(format!("modules[{i}]"))
+                .fix(fix));
+        }
+        Ok(LuaEntry {
+            source: self.source,
+            method: self.method.unwrap_or_else(|| "main".to_string()),
+            modules: self.modules,
+            imports: (self.imports.into_iter())
+                .map(|(alias, target)| (alias, EntryId::resolve(&target, namespace)))
+                .collect(),
+            pool: match self.pool {
+                Some(spec) => spec.resolve()?,
+                None => Pool::default(),
+            },
+        })
+    }
+}
