@@ -38,7 +38,8 @@ fn actor_project(script: &str) -> Project {
         .replace("process.wasm", "function.wasm");
     yaml += &wasm_entry("shout", "hello.wasm", &hello, "text#shout", None)
         .replace("process.wasm", "function.wasm");
-    yaml += "  - {name: describe, kind: function.lua, source: \"return {main = function(t) return {name = t.name, n = #t.items} end}\"}\n";
+    yaml += "  - {name: greet, kind: function.lua, source: \"return {main = function(name) return 'hello ' .. name end}\"}\n";
+    yaml += "  - {name: describe, kind: function.lua, source: \"return {main = function(name) return {name = name, n = #name} end}\"}\n";
     project.write("src/main.lua", script);
     yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel]\n";
     project.write("src/app.yaml", yaml);
@@ -53,7 +54,7 @@ local replies = process.listen("echo")
 for i = 1, 1000 do
   assert(process.send(echo, "ping", {n = i, text = "ping " .. i}))
   local reply = replies:receive()
-  if reply.payload.n ~= i or reply.payload.text ~= "ping " .. i then error("reply " .. i .. " was wrong") end
+  if reply.n ~= i or reply.text ~= "ping " .. i then error("reply " .. i .. " was wrong") end
 end
 process.send(echo, "stop")
 local exit = process.receive("5s")
@@ -70,7 +71,7 @@ fn a_counter_keeps_state_across_messages_and_handles_cancel() {
 local counts = process.listen("count")
 for i = 1, 10 do process.send(counter, "add", i) end
 process.send(counter, "get")
-print("count", counts:receive().payload)
+print("count", (counts:receive()))
 process.cancel(counter, "shutting down")
 local exit = process.receive("5s")
 print(exit.type, exit.value, exit.error)
@@ -123,17 +124,18 @@ print(exit.error)
 #[test]
 fn wasm_calls_lua_and_wasm_functions_through_wippy_runtime_funcs() {
     let project = actor_project(
-        r#"print(process.exec("app:caller", "app:processes", "app:mul", "[6, 7]"))
-print(process.exec("app:caller", "app:processes", "app:describe", '[{"name": "box", "items": [1, 2, 3]}]'))
-print(process.exec("app:caller", "app:processes", "app:nope", "[]"))
-print(process.exec("app:caller", "app:processes", "app:mul", "[6]"))
+        r#"print(process.exec("app:caller", "app:processes", "app:greet", "box"))
+print(process.exec("app:caller", "app:processes", "app:shout", "quiet"))
+print(process.exec("app:caller", "app:processes", "app:describe", "box"))
+print(process.exec("app:caller", "app:processes", "app:nope", ""))
+print(process.exec("app:caller", "app:processes", "app:mul", "6"))
 local bytes = process.exec("app:bytes_caller", "app:processes", "app:shout", "quiet")
 print(string.char(table.unpack(bytes)))
 "#,
     );
     assert_eq!(
         project.wippy(&["run", "main"]).ok(),
-        "42\tnil\n{\"n\":3,\"name\":\"box\"}\tnil\nnil\tno function `app:nope` in the registry\nnil\t`app:mul`: expected 2 arguments, got 1; the signature is compute(a: u32, b: u32) -> u32\nQUIET\n"
+        "hello box\tnil\nQUIET\tnil\n{\"n\":3,\"name\":\"box\"}\tnil\nnil\tno function `app:nope` in the registry\nnil\t`app:mul`: expected 2 arguments, got 1; the signature is compute(a: u32, b: u32) -> u32\nQUIET\n"
     );
 }
 
@@ -158,7 +160,7 @@ print((time.now() - started) / 1e6 >= 300)
         &["wasi:clocks"],
     )
     .replace("process.wasm", "function.wasm")
-        + "    pool: {max_size: 2, workers: 4}\n";
+        + "    pool: {type: lazy, max_size: 2}\n";
     project.write(
         "src/nap_caller.lua",
         "return require('funcs').call('app:nap', 150)\n",

@@ -204,7 +204,7 @@ fn a_rust_std_component_runs_pure_functions_with_no_grant_and_check_lists_its_ga
 fn unknown_capability_is_a_load_error() {
     let project = prober_project(&[("x", "random-u64", &["wasi:random", "wasi:htp"])]);
     let err = project.wippy(&["check"]).failed().to_string();
-    assert!(err.contains("entry `app:x`, field `imports`: unknown capability `wasi:htp`; the groups are wasi:io, wasi:poll, wasi:clocks, wasi:cli, wasi:filesystem, wasi:random, wasi:sockets, wasi:http"), "{err}");
+    assert!(err.contains("entry `app:x`, field `imports`: unknown capability `wasi:htp`; did you mean `wasi:http`? the groups are wasi:io, wasi:poll, wasi:clocks, wasi:cli, wasi:filesystem, wasi:random, wasi:sockets, wasi:http"), "{err}");
 }
 
 /// The env printer (a command component) with `extra` YAML under its entry.

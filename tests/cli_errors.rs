@@ -85,7 +85,7 @@ fn path_with_dotdot_is_refused() {
         )
     });
     let err = project.wippy(&["run", "escape", "x"]).failed().to_string();
-    assert!(err.contains("entry `app:escape`, field `path`: `../wasm/hello.wasm` leaves the fs directory `app:wasm`"), "{err}");
+    assert!(err.contains("entry `app:escape`, field `path`: `../wasm/hello.wasm` leaves the fs directory `app:wasm`: `..` climbs above its root. Give a path inside the fs directory"), "{err}");
 }
 
 #[test]

@@ -156,7 +156,7 @@ fn check_verifies_every_component_and_shows_signatures() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("4 components verified, 0 errors"),
+        stdout.contains("4 components verified, 0 notes, 0 errors"),
         "{stdout}"
     );
 }

@@ -1,9 +1,9 @@
-//! `function.wat` and core modules with a `wit` signature, called with `funcs.call` from Lua
-//! and through `wippy:runtime/funcs` from WebAssembly; their error paths.
+//! `function.wat` and core modules with a `wit` signature, called with `funcs.call` from Lua;
+//! their error paths.
 
 mod support;
 
-use support::{HEADER, Project, wasm_entry, with_imports};
+use support::{HEADER, Project};
 
 const WAT: &str = r#"(module
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
@@ -16,7 +16,6 @@ fn functions_project(script: &str) -> Project {
     let core =
         wat::parse_str(r#"(module (func (export "answer") (result i32) i32.const 42))"#).unwrap();
     project.write("wasm/answer.wasm", &core);
-    let actor = project.add_guest("actor");
     project.write("src/math.wat", WAT);
     let mut yaml = HEADER.to_string();
     yaml += "  - {name: processes, kind: process.host}\n";
@@ -38,10 +37,6 @@ fn functions_project(script: &str) -> Project {
         "  - {{name: answer, kind: function.wasm, fs: wasm, path: answer.wasm, hash: \"{}\", method: answer, wit: \"answer: func() -> s32;\"}}\n",
         support::sha256(&core)
     );
-    yaml += &with_imports(
-        wasm_entry("caller", "actor.wasm", &actor, "call-function", None),
-        &["wippy:runtime"],
-    );
     project.write("src/main.lua", script);
     yaml += "  - {name: main, kind: process.lua, source: file://main.lua, modules: [funcs], meta: {command: {name: main}}}\n";
     project.write("src/app.yaml", yaml);
@@ -55,12 +50,11 @@ fn wat_and_core_module_functions_are_called_from_lua_and_wasm() {
 print(funcs.call("app:add", 2, 3))
 print(funcs.call("app:half", 5))
 print(funcs.call("app:answer"))
-print(process.exec("app:caller", "app:processes", "app:add", "[40, 2]"))
 "#,
     );
     assert_eq!(
         project.wippy(&["run", "main"]).ok(),
-        "5\tnil\n2.5\tnil\n42\tnil\n42\tnil\n"
+        "5\tnil\n2.5\tnil\n42\tnil\n"
     );
     let check = project.wippy(&["check"]);
     let out = check.ok();

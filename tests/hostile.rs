@@ -14,7 +14,7 @@ fn hostile_project(entries: &[(&str, &str, &str)], script: &str) -> Project {
     let prober = project.add_guest("prober");
     let values = project.add_guest("values");
     let mut yaml = HEADER.to_string();
-    yaml += "  - {name: processes, kind: process.host, host: {queue_size: 100000}}\n";
+    yaml += "  - {name: processes, kind: process.host, host: {max_processes: 100000}}\n";
     yaml += &wasm_entry("compute", "hello.wasm", &hello, "compute", None);
     yaml += &with_imports(
         wasm_entry("sleep", "prober.wasm", &prober, "sleep-ms", None),
@@ -167,7 +167,7 @@ print(failed, process.exec("app:compute", "app:processes", 6, 7))
 }
 
 #[test]
-fn a_spawn_storm_is_bounded_by_queue_size() {
+fn a_spawn_storm_is_bounded_by_max_processes() {
     let project = hostile_project(
         &[],
         r#"local ok, refused, last_err = 0, 0, nil
@@ -183,11 +183,11 @@ print("after the storm", process.exec("app:sleep", "app:limited", 1))
     let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
     project.write(
         "src/app.yaml",
-        yaml + "  - {name: limited, kind: process.host, host: {queue_size: 100}}\n",
+        yaml + "  - {name: limited, kind: process.host, host: {max_processes: 100}}\n",
     );
     assert_eq!(
         project.wippy(&["run", "main"]).ok(),
-        "100\t200\thost `app:limited` is full: 100 processes (queue_size 100)\nafter the storm\t1\tnil\n"
+        "100\t200\thost `app:limited` is full: it runs 100 processes, its `max_processes`; wait for one to end, or raise the bound\nafter the storm\t1\tnil\n"
     );
 }
 

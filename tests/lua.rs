@@ -31,7 +31,7 @@ fn lua_project(script: &str) -> Project {
     let hello = project.add_guest("hello");
     let values = project.add_guest("values");
     let mut yaml = HEADER.replace("namespace: app", "namespace: myns");
-    yaml += "  - {name: processes, kind: process.host, host: {workers: 2, queue_size: 100}}\n";
+    yaml += "  - {name: processes, kind: process.host, host: {max_processes: 100}}\n";
     yaml += &wasm_entry("compute_worker", "hello.wasm", &hello, "compute", None);
     for func in VALUES_FUNCS {
         yaml += &wasm_entry(func, "values.wasm", &values, &format!("kinds#{func}"), None);
@@ -74,8 +74,8 @@ const HELPERS: &[(&str, &str)] = &[
         local inbox = process.inbox()
         while true do
           local msg = inbox:receive()
-          if msg.topic == "stop" then return "stopped" end
-          process.send(msg.from, "echo", msg.payload)
+          if msg:topic() == "stop" then return "stopped" end
+          process.send(msg:from(), "echo", msg:payload())
         end
     "#,
     ),
@@ -112,7 +112,7 @@ const HELPERS: &[(&str, &str)] = &[
         r#"
         process.registry.register("the-named-one")
         local msg = process.inbox():receive()
-        return msg.payload
+        return msg:payload():data()
     "#,
     ),
     // Returns its arguments joined.
@@ -331,14 +331,11 @@ print(process.send("nobody-by-that-name", "hello", 1))
 "#,
     );
     let out = run_main(&project);
-    assert!(
-        out.starts_with("false\tprocess {myns:processes|0x"),
-        "{out}"
-    );
+    assert!(out.starts_with("nil\tprocess {myns:processes|0x"), "{out}");
     assert!(out.contains("} not found: it is not running\n"), "{out}");
     assert!(
         out.ends_with(
-            "false\tprocess nobody-by-that-name not found: no such pid or registered name\n"
+            "nil\tprocess nobody-by-that-name not found: no such pid or registered name\n"
         ),
         "{out}"
     );
@@ -351,7 +348,7 @@ fn messages_from_one_sender_arrive_in_order() {
 local replies = process.listen("echo")
 for i = 1, 200 do process.send(echo, "ping", i) end
 local got = {}
-for i = 1, 200 do got[i] = replies:receive().payload end
+for i = 1, 200 do got[i] = replies:receive() end
 for i = 1, 200 do if got[i] ~= i then error("out of order at " .. i .. ": " .. tostring(got[i])) end end
 process.send(echo, "stop")
 print("in order", #got)
@@ -379,7 +376,10 @@ print(process.registry.lookup("the-named-one"))
 print(process.registry.register("mine"), process.registry.lookup("mine") == process.pid())
 "#,
     );
-    assert_eq!(run_main(&project), "true\nsent by name\nnil\ntrue\ttrue\n");
+    assert_eq!(
+        run_main(&project),
+        "true\nsent by name\nnil\tname not registered\ntrue\ttrue\n"
+    );
 }
 
 #[test]
@@ -596,7 +596,7 @@ print(done)
 "#,
     );
     let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
-    let yaml = yaml.replace("queue_size: 100", "queue_size: 1000");
+    let yaml = yaml.replace("max_processes: 100", "max_processes: 1000");
     project.write(
         "src/sleepy.lua",
         "require('time').sleep('300ms')\nreturn 'rested'\n",

@@ -119,7 +119,7 @@ local replies = process.listen("echo")
 for i = 1, 20 do
   process.send(echo, "ping", {n = i})
   local got = channel.select({ replies:case_receive(), time.after("20s"):case_receive() })
-  if got.channel ~= replies or got.value.payload.n ~= i then error("no reply " .. i) end
+  if got.channel ~= replies or got.value.n ~= i then error("no reply " .. i) end
 end
 process.send(echo, "stop")
 return process.receive("20s").value

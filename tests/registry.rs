@@ -34,7 +34,7 @@ entries:
   - {{name: fixed, kind: env.storage.static, values: {{GREETING: hi}}}}
   - {{name: home, kind: env.variable, storage: os, variable: HOME}}
   - {{name: greeting, kind: env.variable, storage: fixed, default: hello}}
-  - {{name: workers, kind: process.host, host: {{workers: 4, queue_size: 1024}}}}
+  - {{name: workers, kind: process.host, host: {{workers: 4, queue_size: 1024, max_processes: 10}}}}
   - {{name: terminal, kind: terminal.host}}
   - name: worker
     kind: process.wasm
@@ -86,13 +86,24 @@ entries:
     let EntryKind::ProcessHost(host) = &get("workers").kind else {
         panic!()
     };
-    assert_eq!((host.workers, host.queue_size), (Some(4), Some(1024)));
-    assert!(matches!(get("terminal").kind, EntryKind::TerminalHost));
+    assert_eq!(host.max_processes, Some(10));
+    let notes: Vec<&str> = get("workers")
+        .notes
+        .iter()
+        .map(|n| n.field.as_str())
+        .collect();
+    assert_eq!(
+        notes,
+        ["host.workers", "host.queue_size"],
+        "inert keys are noted"
+    );
+    assert!(matches!(get("terminal").kind, EntryKind::TerminalHost(_)));
 
     let worker = get("worker");
     let wasm = worker.kind.wasm().unwrap();
-    assert_eq!(wasm.fs, EntryId::new("app", "files"));
-    assert_eq!(wasm.hash.to_string(), HASH);
+    let file = wasm.file().unwrap();
+    assert_eq!(file.fs, EntryId::new("app", "files"));
+    assert_eq!(file.hash.to_string(), HASH);
     assert_eq!(wasm.method, "pkg:x/y@1.0.0#run");
     assert_eq!(wasm.imports, ["wasi:cli", "wasi:clocks"]);
     assert_eq!(
@@ -122,7 +133,8 @@ fn references_resolve_across_namespaces_and_files() {
     );
     let registry = load(&project);
     let w = registry.get(&EntryId::new("app", "w")).unwrap();
-    assert_eq!(w.kind.wasm().unwrap().fs, EntryId::new("shared", "files"));
+    let file = w.kind.wasm().unwrap().file().unwrap();
+    assert_eq!(file.fs, EntryId::new("shared", "files"));
     assert!(w.file.ends_with("src/app.yml"));
 }
 

@@ -24,7 +24,7 @@ async fn a_crashing_service_is_restarted_with_backoff_then_given_up() {
     );
     yaml += &wasm_entry("steady", "hello.wasm", &hello, "compute", None);
     yaml += "  - name: crashing\n    kind: process.service\n    process: crasher\n    host: processes\n    input: [\"service crash\"]\n";
-    yaml += "    lifecycle: {auto_start: true, restart: {initial_delay: 50ms, max_delay: 1s, backoff_factor: 2, max_attempts: 3}}\n";
+    yaml += "    lifecycle: {auto_start: true, restart: {initial_delay: 50ms, max_delay: 1s, backoff_factor: 2, jitter: 0, max_attempts: 3}}\n";
     yaml += "  - {name: finishing, kind: process.service, process: steady, host: processes, input: [2, 3], lifecycle: {auto_start: true}}\n";
     yaml += "  - {name: manual, kind: process.service, process: steady, host: processes, input: [1, 1]}\n";
     project.write("src/app.yaml", yaml);

@@ -71,8 +71,8 @@ impl Guest for Actor {
         in_order
     }
 
-    fn call_function(id: String, args: String) -> Result<String, String> {
-        funcs::call_string(&id, &args)
+    fn call_function(id: String, input: String) -> Result<String, String> {
+        funcs::call_string(&id, &input)
     }
 
     fn call_bytes(id: String, input: Vec<u8>) -> Result<Vec<u8>, String> {

@@ -2,7 +2,7 @@
 
 wit_bindgen::generate!({ world: "values", path: "wit" });
 
-use exports::wippy_guests::values::kinds::{Color, Guest, Ints, Perms, Shape, User};
+use exports::wippy_guests::values::kinds::{Color, DivError, Guest, Ints, Perms, Shape, User};
 
 struct Values;
 
@@ -85,6 +85,13 @@ impl Guest for Values {
     fn divide(a: i32, b: i32) -> Result<i32, String> {
         a.checked_div(b)
             .ok_or_else(|| "division by zero".to_string())
+    }
+
+    fn try_divide(a: i32, b: i32) -> Result<i32, DivError> {
+        a.checked_div(b).ok_or_else(|| DivError {
+            code: 1,
+            message: "division by zero".to_string(),
+        })
     }
 
     fn nothing() {}

@@ -287,7 +287,13 @@ mod tests {
             grants(&["wippy:runtime/funcs@0.1.0"]),
             grants(&["wippy:runtime"])
         );
-        for alias in ["wasi1", "wasi-preview1", "preview1", "wasi_snapshot_preview1", "WASI1@1"] {
+        for alias in [
+            "wasi1",
+            "wasi-preview1",
+            "preview1",
+            "wasi_snapshot_preview1",
+            "WASI1@1",
+        ] {
             let grants = grants(&[alias]);
             assert!(grants.allows_preview1(), "{alias}");
             assert_eq!(grants.component_interface(), None, "{alias}");

@@ -58,11 +58,19 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
     hide_logs_if_asked(&registry);
     let runtime = new_runtime()?;
     if let Some(core) = runtime.core_function(&registry, entry) {
-        let args = guest_args.iter().map(|text| Payload::from_cli_text(text)).collect::<Vec<_>>();
+        let args = guest_args
+            .iter()
+            .map(|text| Payload::from_cli_text(text))
+            .collect::<Vec<_>>();
         let outcome = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(async { core?.call(&args, &Stdio::Terminal).await.map_err(Failure::from) })?;
+            .block_on(async {
+                core?
+                    .call(&args, &Stdio::Terminal)
+                    .await
+                    .map_err(Failure::from)
+            })?;
         print_value(outcome);
         return Ok(ExitCode::SUCCESS);
     }

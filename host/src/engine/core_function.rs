@@ -31,7 +31,11 @@ impl CoreFunction {
         wasm: &WasmEntry,
         code: &[u8],
     ) -> Result<Self, (&'static str, String)> {
-        let code_field = if wasm.file().is_some() { "path" } else { "source" };
+        let code_field = if wasm.file().is_some() {
+            "path"
+        } else {
+            "source"
+        };
         let wit = wasm.wit.as_deref().unwrap_or_default();
         let signature = parse_signature(wit, &wasm.method)?;
         let module = Module::new(engine, code).map_err(|e| {

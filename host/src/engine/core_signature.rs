@@ -159,11 +159,19 @@ impl Signature {
 /// The signature `method` names in `wit`; with no `method`, the only one `wit` declares. An
 /// `export` before a signature, as Wippy allows, is accepted. The error is about `wit`
 /// (first) or `method` (second).
-pub(super) fn parse_signature(wit: &str, method: &str) -> Result<Signature, (&'static str, String)> {
+pub(super) fn parse_signature(
+    wit: &str,
+    method: &str,
+) -> Result<Signature, (&'static str, String)> {
     let exports: String = (wit.split(';'))
         .map(str::trim)
         .filter(|item| !item.is_empty())
-        .map(|item| format!("  export {};\n", item.strip_prefix("export ").unwrap_or(item)))
+        .map(|item| {
+            format!(
+                "  export {};\n",
+                item.strip_prefix("export ").unwrap_or(item)
+            )
+        })
         .collect();
     let text = format!("package wippy:signature;\nworld signature {{\n{exports}}}\n");
     let not_a_signature = |detail: String| {
@@ -243,7 +251,10 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(field, "wit");
-        assert!(err.contains("core functions take and return numbers"), "{err}");
+        assert!(
+            err.contains("core functions take and return numbers"),
+            "{err}"
+        );
         assert!(parse_signature("not a signature", "").is_err());
     }
 
@@ -256,6 +267,9 @@ mod tests {
         assert_eq!((field, err.contains("must name one")), ("method", true));
         let (field, err) = parse_signature(wit, "sub").err().unwrap();
         assert_eq!(field, "method");
-        assert_eq!(err, "`sub` is not declared in `wit`, which declares answer, add");
+        assert_eq!(
+            err,
+            "`sub` is not declared in `wit`, which declares answer, add"
+        );
     }
 }

@@ -40,7 +40,9 @@ impl LuaChannel {
         Ok(match self {
             LuaChannel::Local(channel) => channel.try_recv(),
             LuaChannel::Mailbox(channel, delivery) => match channel.try_recv() {
-                Attempt::Done(Envelope::Message(message)) if matches!(delivery, Delivery::Values) => {
+                Attempt::Done(Envelope::Message(message))
+                    if matches!(delivery, Delivery::Values) =>
+                {
                     Attempt::Done(from_payload(lua, &message.payload)?)
                 }
                 Attempt::Done(envelope) => Attempt::Done(envelope_to_lua(lua, &envelope)?),

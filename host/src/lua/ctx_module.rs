@@ -17,7 +17,10 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
             }
             Ok(match values.get(&key) {
                 Some(value) => (from_payload(lua, value)?, None),
-                None => (Value::Nil, Some(format!("key `{key}` not found in context"))),
+                None => (
+                    Value::Nil,
+                    Some(format!("key `{key}` not found in context")),
+                ),
             })
         })?,
     )?;

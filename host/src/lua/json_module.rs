@@ -26,11 +26,17 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
             let text = match &text {
                 Value::String(text) => text.to_str()?.to_string(),
                 other => {
-                    return Ok((Value::Nil, Some(format!("string expected, got {}", other.type_name()))));
+                    return Ok((
+                        Value::Nil,
+                        Some(format!("string expected, got {}", other.type_name())),
+                    ));
                 }
             };
             if text.trim().is_empty() {
-                return Ok((Value::Nil, Some("empty string is not valid JSON".to_string())));
+                return Ok((
+                    Value::Nil,
+                    Some("empty string is not valid JSON".to_string()),
+                ));
             }
             match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(json) => Ok((decode(lua, &json)?, None)),
@@ -43,7 +49,9 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
 
 fn encode(value: &Value, depth: usize) -> Result<serde_json::Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!("nested deeper than {MAX_DEPTH} levels (does a table contain itself?)"));
+        return Err(format!(
+            "nested deeper than {MAX_DEPTH} levels (does a table contain itself?)"
+        ));
     }
     Ok(match value {
         Value::Nil => serde_json::Value::Null,
@@ -52,7 +60,9 @@ fn encode(value: &Value, depth: usize) -> Result<serde_json::Value, String> {
         Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 => {
             serde_json::Value::from(*n as i64)
         }
-        Value::Number(n) => Number::from_f64(*n).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Number(n) => {
+            Number::from_f64(*n).map_or(serde_json::Value::Null, serde_json::Value::Number)
+        }
         Value::String(s) => serde_json::Value::String(s.to_string_lossy()),
         Value::Table(table) => encode_table(table, depth)?,
         // Functions, threads and userdata have no JSON form.
@@ -70,16 +80,26 @@ fn encode_table(table: &Table, depth: usize) -> Result<serde_json::Value, String
             Value::String(key) => {
                 object.insert(key.to_string_lossy(), encode(&value, depth + 1)?);
             }
-            other => return Err(format!("a table key of type {} cannot be a JSON key", other.type_name())),
+            other => {
+                return Err(format!(
+                    "a table key of type {} cannot be a JSON key",
+                    other.type_name()
+                ));
+            }
         }
     }
     match (integer_keys.is_empty(), object.is_empty()) {
         (true, _) if !object.is_empty() => Ok(serde_json::Value::Object(sorted(object))),
         (true, _) => Ok(serde_json::Value::Array(Vec::new())),
-        (false, false) => Err("cannot encode mixed-key table: it has both numeric and string keys".into()),
+        (false, false) => {
+            Err("cannot encode mixed-key table: it has both numeric and string keys".into())
+        }
         (false, true) => {
             integer_keys.sort_by_key(|(i, _)| *i);
-            let is_sequence = integer_keys.iter().enumerate().all(|(n, (i, _))| *i == n as i64 + 1);
+            let is_sequence = integer_keys
+                .iter()
+                .enumerate()
+                .all(|(n, (i, _))| *i == n as i64 + 1);
             if !is_sequence {
                 return Err("cannot encode sparse array: its keys are not 1..n".into());
             }

@@ -18,7 +18,12 @@ impl UserData for LuaMessage {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("topic", |_, this, ()| Ok(this.0.topic.clone()));
         methods.add_method("from", |_, this, ()| {
-            Ok(this.0.from.as_ref().map(|p| p.to_string()).unwrap_or_default())
+            Ok(this
+                .0
+                .from
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default())
         });
         methods.add_method("payload", |_, this, ()| {
             Ok(match &this.0.payload {

@@ -89,9 +89,8 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     1 => to_payload(&payload[0]),
                     _ => args_to_payloads(&payload).map(Payload::List),
                 };
-                let outcome = payload.and_then(|payload| {
-                    ctx.node.send(Some(&ctx.pid), &dest, &topic, payload)
-                });
+                let outcome = payload
+                    .and_then(|payload| ctx.node.send(Some(&ctx.pid), &dest, &topic, payload));
                 Ok(match outcome {
                     Ok(()) => (Some(true), None),
                     Err(e) => (None, Some(e)),
@@ -139,14 +138,20 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     module.set(
         "inbox",
         lua.create_function(move |_, ()| {
-            Ok(LuaChannel::Mailbox(ctx.mailbox.inbox.clone(), Delivery::Objects))
+            Ok(LuaChannel::Mailbox(
+                ctx.mailbox.inbox.clone(),
+                Delivery::Objects,
+            ))
         })?,
     )?;
     let ctx = context.clone();
     module.set(
         "events",
         lua.create_function(move |_, ()| {
-            Ok(LuaChannel::Mailbox(ctx.mailbox.events.clone(), Delivery::Objects))
+            Ok(LuaChannel::Mailbox(
+                ctx.mailbox.events.clone(),
+                Delivery::Objects,
+            ))
         })?,
     )?;
     // The values sent on `topic`; with `{message = true}`, message objects.
@@ -164,8 +169,15 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                 Some(options) => options.get::<Option<bool>>("message")?.unwrap_or(false),
                 None => false,
             };
-            let delivery = if objects { Delivery::Objects } else { Delivery::Values };
-            Ok((Some(LuaChannel::Mailbox(ctx.mailbox.listen(&topic), delivery)), None))
+            let delivery = if objects {
+                Delivery::Objects
+            } else {
+                Delivery::Values
+            };
+            Ok((
+                Some(LuaChannel::Mailbox(ctx.mailbox.listen(&topic), delivery)),
+                None,
+            ))
         })?,
     )?;
     let ctx = context.clone();
@@ -175,7 +187,10 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
             let channel = channel.borrow::<LuaChannel>()?;
             Ok(match &*channel {
                 LuaChannel::Mailbox(channel, _) if ctx.mailbox.unlisten(channel) => (true, None),
-                _ => (false, Some("channel not found: it is not a listened topic of this process")),
+                _ => (
+                    false,
+                    Some("channel not found: it is not a listened topic of this process"),
+                ),
             })
         })?,
     )?;
@@ -255,22 +270,29 @@ fn result(outcome: Result<(), String>) -> (Option<bool>, Option<String>) {
 /// `process.registry`: names for pids. Names are this node's (every scope is `LOCAL` here).
 fn registry_table(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     let registry = lua.create_table()?;
-    for (scope, wire) in [("LOCAL", 0), ("EVENTUAL", 1), ("CONSISTENT", 2), ("STRONG", 3)] {
+    for (scope, wire) in [
+        ("LOCAL", 0),
+        ("EVENTUAL", 1),
+        ("CONSISTENT", 2),
+        ("STRONG", 3),
+    ] {
         registry.set(scope, wire)?;
     }
     let ctx = context.clone();
     registry.set(
         "register",
-        lua.create_function(move |_, (name, pid, _scope): (String, Option<String>, Option<i64>)| {
-            let pid = match pid {
-                Some(text) => match Pid::parse(&text) {
-                    Some(pid) => pid,
-                    None => return Ok((None, Some(format!("`{text}` is not a pid")))),
-                },
-                None => ctx.pid.clone(),
-            };
-            Ok(result(ctx.node.register(&name, &pid)))
-        })?,
+        lua.create_function(
+            move |_, (name, pid, _scope): (String, Option<String>, Option<i64>)| {
+                let pid = match pid {
+                    Some(text) => match Pid::parse(&text) {
+                        Some(pid) => pid,
+                        None => return Ok((None, Some(format!("`{text}` is not a pid")))),
+                    },
+                    None => ctx.pid.clone(),
+                };
+                Ok(result(ctx.node.register(&name, &pid)))
+            },
+        )?,
     )?;
     let ctx = context.clone();
     registry.set(
@@ -290,12 +312,14 @@ fn registry_table(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     Ok(registry)
 }
 
-/// Lua's multiple returns `(value, err)` as a process result.
+/// Lua's multiple returns as a process result, as Wippy reads them: a second value that is a
+/// string (or any other non-nil, non-boolean error value) makes it a failure, so
+/// `return nil, err` and `return false, "why"` fail; otherwise the first value is the result.
 pub fn outcome_of(values: MultiValue) -> Result<Value, Value> {
     let mut values = values.into_iter();
     let first = values.next().unwrap_or(Value::Nil);
     match values.next() {
-        Some(error) if first.is_nil() && !error.is_nil() => Err(error),
+        Some(error) if !matches!(error, Value::Nil | Value::Boolean(_)) => Err(error),
         _ => Ok(first),
     }
 }

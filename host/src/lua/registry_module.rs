@@ -58,7 +58,10 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
             }
             let found = lua.create_table()?;
             for entry in node.registry().entries() {
-                if wanted.iter().all(|(key, value)| field(entry, key).as_ref() == Some(value)) {
+                if wanted
+                    .iter()
+                    .all(|(key, value)| field(entry, key).as_ref() == Some(value))
+                {
                     found.raw_push(entry_table(lua, entry)?)?;
                 }
             }

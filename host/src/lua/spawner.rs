@@ -158,12 +158,17 @@ impl UserData for LuaSpawner {
             });
         }
         for (name, monitor, link) in SPAWNS {
-            methods.add_method(name, move |_, this, call: (String, String, Variadic<Value>)| {
-                Ok(match this.spawner.spawn(&this.context, call, monitor, link) {
-                    Ok(pid) => (Some(pid), None),
-                    Err(error) => (None, Some(error)),
-                })
-            });
+            methods.add_method(
+                name,
+                move |_, this, call: (String, String, Variadic<Value>)| {
+                    Ok(
+                        match this.spawner.spawn(&this.context, call, monitor, link) {
+                            Ok(pid) => (Some(pid), None),
+                            Err(error) => (None, Some(error)),
+                        },
+                    )
+                },
+            );
         }
     }
 }

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{OnceCell, oneshot};
 use tokio::task::AbortHandle;
 
+use super::call_pool::CallPool;
 use super::mailbox::{Envelope, Event, Mailbox, Message};
 use super::{LineSink, Pid, Stdio, wasm};
 use crate::engine::{CoreFunction, PreparedEntry, Runtime};
-use super::call_pool::CallPool;
 use crate::registry::{EntryId, EntryKind, Pool, Registry, TerminalHost};
 use crate::values::Payload;
 

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-/// The path relative to its directory, or what is wrong with it.
-pub fn inside_directory(path: &str) -> Result<PathBuf, String> {
+/// The path relative to its directory (named `directory` in messages), or what is wrong.
+pub fn inside_directory(path: &str, directory: &str) -> Result<PathBuf, String> {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -13,7 +13,7 @@ pub fn inside_directory(path: &str) -> Result<PathBuf, String> {
             ".." => {
                 if parts.pop().is_none() {
                     return Err(format!(
-                        "`{path}` leaves the directory: `..` climbs above its root"
+                        "`{path}` leaves the fs directory `{directory}`: `..` climbs above its root"
                     ));
                 }
             }
@@ -22,7 +22,7 @@ pub fn inside_directory(path: &str) -> Result<PathBuf, String> {
     }
     if parts.is_empty() {
         return Err(format!(
-            "`{path}` names the directory itself, not a file inside it"
+            "`{path}` names the fs directory `{directory}` itself, not a file inside it"
         ));
     }
     Ok(parts.iter().collect())
@@ -35,12 +35,12 @@ mod tests {
     #[test]
     fn the_directory_is_the_root() {
         let same = PathBuf::from("worker.wasm");
-        assert_eq!(inside_directory("/worker.wasm"), Ok(same.clone()));
-        assert_eq!(inside_directory("worker.wasm"), Ok(same.clone()));
-        assert_eq!(inside_directory("./worker.wasm"), Ok(same.clone()));
-        assert_eq!(inside_directory("/lib/../worker.wasm"), Ok(same));
+        assert_eq!(inside_directory("/worker.wasm", "d"), Ok(same.clone()));
+        assert_eq!(inside_directory("worker.wasm", "d"), Ok(same.clone()));
+        assert_eq!(inside_directory("./worker.wasm", "d"), Ok(same.clone()));
+        assert_eq!(inside_directory("/lib/../worker.wasm", "d"), Ok(same));
         assert_eq!(
-            inside_directory("/a/b.wasm"),
+            inside_directory("/a/b.wasm", "d"),
             Ok(PathBuf::from("a").join("b.wasm"))
         );
     }
@@ -48,10 +48,17 @@ mod tests {
     #[test]
     fn climbing_out_is_refused() {
         for path in ["../worker.wasm", "/../worker.wasm", "a/../../x.wasm"] {
-            let error = inside_directory(path).unwrap_err();
-            assert!(error.contains("leaves the directory"), "{path}: {error}");
+            let error = inside_directory(path, "d").unwrap_err();
+            assert!(
+                error.contains("leaves the fs directory `d`"),
+                "{path}: {error}"
+            );
         }
-        assert!(inside_directory("/").unwrap_err().contains("directory itself"));
-        assert!(inside_directory("").is_err());
+        assert!(
+            inside_directory("/", "d")
+                .unwrap_err()
+                .contains("`d` itself")
+        );
+        assert!(inside_directory("", "d").is_err());
     }
 }

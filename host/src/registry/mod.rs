@@ -16,16 +16,16 @@ use std::path::Path;
 pub use digest::Sha256Digest;
 pub(crate) use entry::closest;
 pub use entry::{
-    Command, Entry, EntryKind, EnvVariable, FsDirectory, LuaEntry, Note, ProcessHost,
-    ServiceEntry, TerminalHost, WasmEntry,
+    Command, Entry, EntryKind, EnvVariable, FsDirectory, LuaEntry, Note, ProcessHost, ServiceEntry,
+    TerminalHost, WasmEntry,
 };
+pub(crate) use error::display_path;
+pub use error::{LoadError, LoadErrors};
+pub use id::EntryId;
 pub use kinds::lifecycle::{Lifecycle, RestartPolicy};
 pub use kinds::lua::{LUA_MODULES, WIPPY_ONLY_MODULES};
 pub use kinds::pool::Pool;
 pub use kinds::wasm::{Limits, Transport, WasiConfig, WasiEnv, WasiMount, WasmCode, WasmFile};
-pub(crate) use error::display_path;
-pub use error::{LoadError, LoadErrors};
-pub use id::EntryId;
 pub use project::Project;
 
 use entry::EntrySource;
@@ -265,7 +265,9 @@ impl Registry {
         };
         errors.push(
             entry
-                .error(format!("refers to `{target}`, which no registry file declares"))
+                .error(format!(
+                    "refers to `{target}`, which no registry file declares"
+                ))
                 .field(field)
                 .fix(fix),
         );
@@ -299,7 +301,10 @@ impl Registry {
                     .map(|id| format!("`{id}`"))
                     .collect();
                 return Err(entry
-                    .error(format!("services depend on each other in a circle: {}", cycle.join(" → ")))
+                    .error(format!(
+                        "services depend on each other in a circle: {}",
+                        cycle.join(" → ")
+                    ))
                     .field("lifecycle.depends_on")
                     .fix("remove one of these dependencies"));
             }
@@ -339,7 +344,9 @@ impl Registry {
                             dir.directory.display()
                         ))
                         .field("directory")
-                        .fix("point `directory` at a folder wippy may create, or create it yourself")
+                        .fix(
+                            "point `directory` at a folder wippy may create, or create it yourself",
+                        )
                 })?;
         }
         Ok(())

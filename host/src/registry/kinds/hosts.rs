@@ -47,12 +47,20 @@ pub struct TerminalHost {
 }
 
 impl ProcessHostSpec {
-    pub(in crate::registry) fn resolve(self, notes: &mut Vec<Note>) -> Result<ProcessHost, LoadError> {
+    pub(in crate::registry) fn resolve(
+        self,
+        notes: &mut Vec<Note>,
+    ) -> Result<ProcessHost, LoadError> {
         let host = self.host;
         let shared = "the processes of every host share one scheduler with a worker thread per core; bound a host with `max_processes`";
         inert(notes, "host.workers", host.workers.is_some(), shared);
         inert(notes, "host.queue_size", host.queue_size.is_some(), shared);
-        inert(notes, "host.local_queue_size", host.local_queue_size.is_some(), shared);
+        inert(
+            notes,
+            "host.local_queue_size",
+            host.local_queue_size.is_some(),
+            shared,
+        );
         if let Some(lifecycle) = &self.lifecycle {
             lifecycle.note_for_host(notes)?;
         }
@@ -68,7 +76,10 @@ impl ProcessHostSpec {
 }
 
 impl TerminalHostSpec {
-    pub(in crate::registry) fn resolve(self, notes: &mut Vec<Note>) -> Result<TerminalHost, LoadError> {
+    pub(in crate::registry) fn resolve(
+        self,
+        notes: &mut Vec<Note>,
+    ) -> Result<TerminalHost, LoadError> {
         if let Some(lifecycle) = &self.lifecycle {
             lifecycle.note_for_host(notes)?;
         }

@@ -70,7 +70,12 @@ impl LifecycleSpec {
     ) -> Result<Lifecycle, LoadError> {
         self.check_startup()?;
         let why = "wippy-rs starts a service by spawning its process, which cannot time out or be optional";
-        inert(notes, "lifecycle.start_timeout", self.start_timeout.is_some(), why);
+        inert(
+            notes,
+            "lifecycle.start_timeout",
+            self.start_timeout.is_some(),
+            why,
+        );
         inert(notes, "lifecycle.startup", self.startup.is_some(), why);
         inert(
             notes,
@@ -115,7 +120,10 @@ impl LifecycleSpec {
     }
 
     /// A host's lifecycle is checked and noted: hosts are always available here.
-    pub(in crate::registry) fn note_for_host(&self, notes: &mut Vec<Note>) -> Result<(), LoadError> {
+    pub(in crate::registry) fn note_for_host(
+        &self,
+        notes: &mut Vec<Note>,
+    ) -> Result<(), LoadError> {
         self.check_startup()?;
         notes.push(Note::inert(
             "lifecycle",
@@ -127,11 +135,9 @@ impl LifecycleSpec {
     fn check_startup(&self) -> Result<(), LoadError> {
         match self.startup.as_deref() {
             None | Some("required" | "optional") => Ok(()),
-            Some(other) => Err(LoadError::new(format!(
-                "`{other}` is not a startup mode"
-            ))
-            .field("lifecycle.startup")
-            .fix("write `required` or `optional`")),
+            Some(other) => Err(LoadError::new(format!("`{other}` is not a startup mode"))
+                .field("lifecycle.startup")
+                .fix("write `required` or `optional`")),
         }
     }
 }

@@ -14,11 +14,43 @@ pub const LUA_MODULES: &[&str] = &["time", "funcs", "json", "ctx", "registry"];
 const BUILT_IN: &[&str] = &["process", "channel"];
 /// Wippy's other Lua modules: an entry may list them, and `require` says they are missing.
 pub const WIPPY_ONLY_MODULES: &[&str] = &[
-    "base64", "cdc", "cloudstorage", "compress", "contract", "crypto", "env",
-    "eval_runner", "events", "excel", "exec", "expr", "fs", "hash", "html", "http",
-    "http_client", "hub", "io", "loader", "logger", "metrics", "pg", "queue",
-    "security", "sql", "store", "stream", "system", "templates", "text", "treesitter", "tty",
-    "uuid", "websocket", "workflow", "yaml",
+    "base64",
+    "cdc",
+    "cloudstorage",
+    "compress",
+    "contract",
+    "crypto",
+    "env",
+    "eval_runner",
+    "events",
+    "excel",
+    "exec",
+    "expr",
+    "fs",
+    "hash",
+    "html",
+    "http",
+    "http_client",
+    "hub",
+    "io",
+    "loader",
+    "logger",
+    "metrics",
+    "pg",
+    "queue",
+    "security",
+    "sql",
+    "store",
+    "stream",
+    "system",
+    "templates",
+    "text",
+    "treesitter",
+    "tty",
+    "uuid",
+    "websocket",
+    "workflow",
+    "yaml",
 ];
 
 #[derive(Deserialize)]
@@ -55,9 +87,11 @@ impl LuaSpec {
     ) -> Result<LuaEntry, LoadError> {
         let not_here = |field: &str, given: bool, why: &str| {
             if given {
-                Err(LoadError::new(format!("`{field}` is not a field of {kind}"))
-                    .field(field)
-                    .fix(why.to_string()))
+                Err(
+                    LoadError::new(format!("`{field}` is not a field of {kind}"))
+                        .field(field)
+                        .fix(why.to_string()),
+                )
             } else {
                 Ok(())
             }

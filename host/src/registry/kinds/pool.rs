@@ -72,9 +72,14 @@ impl PoolSpec {
     pub(in crate::registry) fn resolve(self) -> Result<Pool, LoadError> {
         let or = |value: usize, default: usize| if value > 0 { value } else { default };
         if self.workers > 0 && self.size == 0 {
-            return Err(LoadError::new("a pool with `workers` needs a `size` greater than 0")
-                .field("pool.size")
-                .fix(format!("add `size: {}` (Wippy refuses this pool too)", self.workers)));
+            return Err(
+                LoadError::new("a pool with `workers` needs a `size` greater than 0")
+                    .field("pool.size")
+                    .fix(format!(
+                        "add `size: {}` (Wippy refuses this pool too)",
+                        self.workers
+                    )),
+            );
         }
         let warm = self.warm_start;
         let static_pool = || {
@@ -132,9 +137,15 @@ mod tests {
         assert_eq!(bounds("type: inline"), (None, None));
         assert_eq!(bounds("type: lazy"), (Some(16), None));
         assert_eq!(bounds("{type: lazy, max_size: 2}"), (Some(2), None));
-        assert_eq!(bounds("{type: static, size: 1, workers: 1, buffer: 8}"), (Some(1), Some(8)));
+        assert_eq!(
+            bounds("{type: static, size: 1, workers: 1, buffer: 8}"),
+            (Some(1), Some(8))
+        );
         assert_eq!(bounds("{type: static, size: 3}"), (Some(3), Some(192)));
-        assert_eq!(bounds("{type: adaptive, max_size: 2}"), (Some(2), Some(128)));
+        assert_eq!(
+            bounds("{type: adaptive, max_size: 2}"),
+            (Some(2), Some(128))
+        );
         assert_eq!(bounds("{}"), (Some(100), None));
         assert_eq!(bounds("{max_size: 4}"), (Some(4), None));
         assert_eq!(bounds("{size: 4}"), (None, None));

@@ -49,7 +49,12 @@ impl FsDirectorySpec {
                     .fix("write `project` or `module`, or leave it out"));
             }
         }
-        inert(notes, "type", self.r#type.is_some(), "Wippy reads no `type` either");
+        inert(
+            notes,
+            "type",
+            self.r#type.is_some(),
+            "Wippy reads no `type` either",
+        );
         let mode = match &self.mode {
             None => 0o755,
             Some(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)

@@ -165,9 +165,11 @@ impl WasmSpec {
         };
         let not_a_field = |field: &str, given: bool, instead: &str| {
             if given {
-                Err(LoadError::new(format!("`{field}` is not a field of {kind}"))
-                    .field(field)
-                    .fix(instead.to_string()))
+                Err(
+                    LoadError::new(format!("`{field}` is not a field of {kind}"))
+                        .field(field)
+                        .fix(instead.to_string()),
+                )
             } else {
                 Ok(())
             }
@@ -179,7 +181,11 @@ impl WasmSpec {
                     "path" => self.path.is_some(),
                     _ => self.hash.is_some(),
                 };
-                not_a_field(field, given, "a function.wat carries its WAT text in `source`; use function.wasm for a file")?;
+                not_a_field(
+                    field,
+                    given,
+                    "a function.wat carries its WAT text in `source`; use function.wasm for a file",
+                )?;
             }
             if self.wit.is_none() {
                 return Err(LoadError::new("required field `wit` is missing")
@@ -188,12 +194,16 @@ impl WasmSpec {
             }
             WasmCode::Wat(required("source", self.source)?)
         } else {
-            not_a_field("source", self.source.is_some(), "a .wasm file is named by `fs` and `path`; use function.wat for WAT text")?;
+            not_a_field(
+                "source",
+                self.source.is_some(),
+                "a .wasm file is named by `fs` and `path`; use function.wat for WAT text",
+            )?;
             let path = required("path", self.path)?;
             let hash = required("hash", self.hash)?;
+            let fs = EntryId::resolve(&required("fs", self.fs)?, namespace);
             WasmCode::File(WasmFile {
-                fs: EntryId::resolve(&required("fs", self.fs)?, namespace),
-                path: inside_directory(&path).map_err(|problem| {
+                path: inside_directory(&path, &fs.to_string()).map_err(|problem| {
                     LoadError::new(problem).field("path").fix(
                         "give a path inside the fs directory (its root is `/`), or declare an fs.directory entry for the folder that holds the file",
                     )
@@ -203,6 +213,7 @@ impl WasmSpec {
                         .field("hash")
                         .fix("write it as `sha256:` followed by 64 lowercase hex digits, as `sha256sum <file>` prints them")
                 })?,
+                fs,
             })
         };
         let method = match (&code, self.method) {
@@ -240,7 +251,12 @@ impl WasmSpec {
         let pool = match self.pool {
             Some(spec) if kind == "process.wasm" => {
                 spec.resolve()?;
-                inert(notes, "pool", true, "every spawn of a process.wasm is a process of its own (Wippy ignores it too)");
+                inert(
+                    notes,
+                    "pool",
+                    true,
+                    "every spawn of a process.wasm is a process of its own (Wippy ignores it too)",
+                );
                 Pool::default()
             }
             Some(spec) => spec.resolve()?,
