@@ -217,6 +217,25 @@ print(busy)
         project.wippy(&["run", "main"]).ok(),
         "2\n`app:nap` is busy: 1 calls are running and 1 are waiting, the most its pool allows. Retry later, or raise the bound (`pool.buffer` of a static pool, `pool.max_size` of an adaptive one)\n"
     );
+    // warm_start compiles the function when the node starts, before anything calls it.
+    let project = pool_project(
+        "{type: lazy, warm_start: true}",
+        "require('time').sleep('2s')",
+    );
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml.replace(
+            "source: file://main.lua,",
+            "source: file://main.lua, modules: [time],",
+        ),
+    );
+    let run = project.wippy(&["-v", "run", "main"]);
+    run.ok();
+    assert!(
+        run.stderr.contains("app:nap: compiled") && run.stderr.contains("app:nap: warm"),
+        "{run:?}"
+    );
     let project = pool_project("{type: lazzy}", "");
     let err = project.wippy(&["check"]).failed().to_string();
     assert!(
@@ -440,6 +459,8 @@ print("json", json.encode({b = 1, a = {1, 2.0, "x"}}), json.encode({}))
 print("json", json.decode('{"n": 3, "f": 1.5, "s": null}').n, json.decode(""))
 print("json", json.encode({[1] = 1, [3] = 3}))
 
+print("os", os.platform, type(os.time()), os.exit, os.getenv)
+
 local registry = require("registry")
 local found = registry.find({["meta.type"] = "test"})
 print("registry", #found, found[1].id, found[1].kind)
@@ -486,6 +507,7 @@ entries:
         "json\t3\tnil\tempty string is not valid JSON",
         "json\tnil\tencode failed: cannot encode sparse array: its keys are not 1..n",
         "registry\t1\tapp:a_test\tfunction.lua",
+        "os\twippy\tnumber\tnil\tnil",
     ] {
         assert!(rest.contains(line), "missing `{line}` in:\n{rest}");
     }
@@ -579,4 +601,54 @@ entries:
         "FAIL app.tests:fails: it broke\nPASS app.tests:passes\nFAIL app.tests:raises: `app.tests:raises` failed: app.tests:raises:1: boom\n1 passed, 2 failed\n"
     );
     assert!(run.stderr.ends_with("error: 2 tests failed\n"), "{run:?}");
+}
+
+#[test]
+fn a_function_call_has_its_own_frame_and_early_messages_wait_for_their_listener() {
+    let project = Project::new();
+    let hello = project.add_guest("hello");
+    project.write(
+        "src/main.lua",
+        r#"local funcs = require("funcs")
+local frame = funcs.call("app:frame")
+print("own pid", frame ~= process.pid(), "trap_links", process.get_options().trap_links)
+local leaked = channel.select({ process.events():case_receive(), default = true })
+print("nothing leaked", leaked.default)
+
+local child = process.spawn_monitored("app:late_listener", "app:processes")
+process.send(child, "late", "queued before the listen")
+print("late", process.receive("5s").value)
+"#,
+    );
+    project.write(
+        "src/app.yaml",
+        format!(
+            r#"namespace: app
+entries:
+  - {{name: wasm, kind: fs.directory, directory: wasm}}
+  - {{name: processes, kind: process.host}}
+  - {{name: compute, kind: process.wasm, fs: wasm, path: hello.wasm, hash: {hello}, method: compute}}
+  - name: frame
+    kind: function.lua
+    source: |
+      return {{ main = function()
+        process.set_options({{trap_links = true}})
+        process.spawn_monitored("app:compute", "app:processes", 6, 7)
+        local exit = process.events():receive()
+        return process.pid()
+      end }}
+  - name: late_listener
+    kind: process.lua
+    modules: [time]
+    source: |
+      time.sleep("100ms")
+      return (process.listen("late"):receive())
+  - {{name: main, kind: process.lua, source: file://main.lua, modules: [funcs], meta: {{command: {{name: main}}}}}}
+"#
+        ),
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "own pid\ttrue\ttrap_links\tfalse\nnothing leaked\ttrue\nlate\tqueued before the listen\n"
+    );
 }

@@ -110,6 +110,7 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
         .build()?;
     let outcome = tokio.block_on(async {
         let node = Node::new(Arc::new(registry), runtime, Arc::new(RuntimeOutput));
+        node.warm_start();
         crate::process::start_services(&node);
         node.exec(SpawnRequest {
             stdio: Some(Stdio::Terminal),

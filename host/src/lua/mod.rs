@@ -86,20 +86,30 @@ pub(crate) async fn run_entry(
     }
 }
 
-/// A state with the safe standard libraries (no `io`, `os`, or loading files), `print` bound
-/// to the process's stdout, and the modules the entry may `require`.
+/// A state with the safe standard libraries (no `io`, no loading files, `os` with its clock
+/// and calendar only), `print` bound to the process's stdout, and the modules the entry may
+/// `require`.
 fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     let libs = StdLib::TABLE
         | StdLib::STRING
         | StdLib::MATH
         | StdLib::UTF8
         | StdLib::COROUTINE
-        | StdLib::PACKAGE;
+        | StdLib::PACKAGE
+        | StdLib::OS;
     let lua = Lua::new_with(libs, LuaOptions::default())?;
     let globals = lua.globals();
     for unsafe_global in ["dofile", "loadfile"] {
         globals.set(unsafe_global, Value::Nil)?;
     }
+    // Wippy's `os`: the clock and calendar functions only (no exit, execute, files, env).
+    let os: Table = globals.get("os")?;
+    let safe_os = lua.create_table()?;
+    for name in ["time", "clock", "date", "difftime"] {
+        safe_os.set(name, os.get::<Value>(name)?)?;
+    }
+    safe_os.set("platform", "wippy")?;
+    globals.set("os", safe_os)?;
     globals.set("print", print_function(&lua, context)?)?;
 
     let package: Table = globals.get("package")?;

@@ -67,6 +67,15 @@ impl<T> Channel<T> {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// Removes and returns the queued values `wanted` picks, keeping the others in order.
+    pub fn take_where(&self, mut wanted: impl FnMut(&T) -> bool) -> Vec<T> {
+        let mut state = self.inner.state.lock().unwrap();
+        let (taken, kept): (Vec<T>, Vec<T>) =
+            state.queue.drain(..).partition(|value| wanted(value));
+        state.queue = kept.into();
+        taken
+    }
+
     pub fn try_recv(&self) -> Attempt<T> {
         let mut state = self.inner.state.lock().unwrap();
         match state.queue.pop_front() {

@@ -25,12 +25,19 @@ pub async fn call_function(
     };
     let pool = caller.node.call_pool(id, pool);
     let _turn = pool.acquire(id).await?;
-    let callee = ProcessContext {
-        entry: id.clone(),
-        ..caller.clone()
-    };
     match &entry.kind {
-        EntryKind::FunctionLua(lua_entry) => crate::lua::run_entry(&callee, lua_entry, args).await,
-        _ => super::wasm::call(&callee, args).await,
+        EntryKind::FunctionLua(lua_entry) => {
+            let frame = caller.node.begin_call(caller, id);
+            let outcome = crate::lua::run_entry(&frame, lua_entry, args).await;
+            caller.node.end_call(&frame, &outcome);
+            outcome
+        }
+        _ => {
+            let callee = ProcessContext {
+                entry: id.clone(),
+                ..caller.clone()
+            };
+            super::wasm::call(&callee, args).await
+        }
     }
 }

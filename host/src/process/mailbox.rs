@@ -77,14 +77,23 @@ impl Mailbox {
         let _ = target.try_send(envelope);
     }
 
-    /// Messages with `topic` go to the returned channel from now on, not to the inbox.
+    /// Messages with `topic` go to the returned channel from now on, not to the inbox; those
+    /// already waiting unread in the inbox move to it, so a message sent before its receiver
+    /// listened is not lost (as in Wippy, where a message waits for its subscription).
     pub fn listen(&self, topic: &str) -> Channel<Envelope> {
-        self.topics
-            .lock()
-            .unwrap()
-            .entry(topic.to_string())
-            .or_insert_with(Channel::unbounded)
-            .clone()
+        let mut topics = self.topics.lock().unwrap();
+        if let Some(channel) = topics.get(topic) {
+            return channel.clone();
+        }
+        let channel = Channel::unbounded();
+        let waiting = self
+            .inbox
+            .take_where(|envelope| matches!(envelope, Envelope::Message(m) if m.topic == topic));
+        for envelope in waiting {
+            let _ = channel.try_send(envelope);
+        }
+        topics.insert(topic.to_string(), channel.clone());
+        channel
     }
 
     /// Stops listening: the topic's messages go to the inbox again, and the channel closes.

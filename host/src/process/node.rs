@@ -117,7 +117,8 @@ struct NodeInner {
 }
 
 struct Record {
-    host: EntryId,
+    /// The host with `max_processes` whose count this process holds, if any.
+    counted_on: Option<EntryId>,
     mailbox: Arc<Mailbox>,
     /// Lua processes read their mailbox; WASM processes cannot (yet), so a cancel stops them.
     receives: bool,
@@ -240,6 +241,28 @@ impl Node {
         .await
     }
 
+    /// Compiles, in the background, the function entries whose `pool` asks for `warm_start`,
+    /// so their first call does not wait for it. A failure shows at that call (and in the log).
+    pub fn warm_start(&self) {
+        let warm = (self.registry().entries())
+            .filter(|e| e.kind.wasm().is_some_and(|w| w.pool.warm_start))
+            .map(|e| e.id.clone());
+        for id in warm {
+            let node = self.clone();
+            tokio::spawn(async move {
+                let outcome = match node.core_function(&id).await {
+                    Ok(Some(_)) => Ok(()),
+                    Ok(None) => node.prepared(&id).await.map(|_| ()),
+                    Err(error) => Err(error),
+                };
+                match outcome {
+                    Ok(()) => log::info!("{id}: warm (pool.warm_start)"),
+                    Err(error) => log::warn!("{id}: warm start failed: {error}"),
+                }
+            });
+        }
+    }
+
     /// Starts a process. Fails at once when the entry or host does not exist or is of the
     /// wrong kind; everything later (compiling, a trap) is the process's exit.
     pub fn spawn(&self, request: SpawnRequest) -> Result<Spawned, String> {
@@ -321,7 +344,9 @@ impl Node {
                     }
                     None => {
                         drop(processes);
-                        self.release_host_slot(&request.host);
+                        if bounded.is_some() {
+                            self.release_host_slot(&request.host);
+                        }
                         return Err(format!("process {parent} not found"));
                     }
                 }
@@ -330,7 +355,7 @@ impl Node {
             processes.insert(
                 pid.clone(),
                 Record {
-                    host: request.host.clone(),
+                    counted_on: bounded.map(|_| request.host.clone()),
                     mailbox: mailbox.clone(),
                     receives: matches!(entry.kind, EntryKind::ProcessLua(_))
                         || entry
@@ -387,6 +412,45 @@ impl Node {
         Ok(Spawned { pid, exit, stopped })
     }
 
+    /// A function call's own identity, as Wippy gives each call a frame: a pid and mailbox of
+    /// its own for the call's duration, so what the function spawns, monitors or receives is
+    /// not mixed with its caller's. [`Node::end_call`] ends it like a process.
+    pub fn begin_call(&self, caller: &ProcessContext, entry: &EntryId) -> ProcessContext {
+        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
+        let host = caller.pid.host();
+        let pid = Pid::new(&host, sequence);
+        let mailbox = Arc::new(Mailbox::default());
+        self.inner.processes.lock().unwrap().insert(
+            pid.clone(),
+            Record {
+                counted_on: None,
+                mailbox: mailbox.clone(),
+                receives: true,
+                monitors: HashSet::new(),
+                links: HashSet::new(),
+                abort: None,
+                exit_watchers: Vec::new(),
+            },
+        );
+        ProcessContext {
+            node: self.clone(),
+            pid,
+            entry: entry.clone(),
+            mailbox,
+            stdio: caller.stdio.clone(),
+            context: caller.context.clone(),
+        }
+    }
+
+    /// Ends a call made with [`Node::begin_call`]: its names are released and its links told.
+    pub fn end_call(&self, frame: &ProcessContext, outcome: &Result<Payload, String>) {
+        let result = match outcome {
+            Ok(value) => ExitResult::ok(value.clone()),
+            Err(error) => ExitResult::failed(error.clone()),
+        };
+        self.finish(&frame.pid, result);
+    }
+
     /// Spawns and waits for the result: the value, or the error the process failed with.
     pub async fn exec(&self, request: SpawnRequest) -> Result<Payload, String> {
         let spawned = self.spawn(request)?;
@@ -406,7 +470,9 @@ impl Node {
         let Some(record) = self.inner.processes.lock().unwrap().remove(pid) else {
             return;
         };
-        self.release_host_slot(&record.host);
+        if let Some(host) = &record.counted_on {
+            self.release_host_slot(host);
+        }
         self.inner
             .names
             .lock()

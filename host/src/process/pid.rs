@@ -18,6 +18,13 @@ impl Pid {
             .then(|| Self(text.into()))
     }
 
+    /// The host part: `app:processes` of `{app:processes|0x0002a}`.
+    pub fn host(&self) -> EntryId {
+        let inner = self.0.trim_start_matches('{');
+        let host = inner.split('|').next().unwrap_or_default();
+        EntryId::resolve(host, "")
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -11,7 +11,7 @@ use crate::registry::{EntryId, LoadError, Note, closest};
 /// Modules an entry may list in `modules` (`process` and `channel` are always there).
 pub const LUA_MODULES: &[&str] = &["time", "funcs", "json", "ctx", "registry"];
 /// Always loaded; listing them is harmless.
-const BUILT_IN: &[&str] = &["process", "channel"];
+const BUILT_IN: &[&str] = &["process", "channel", "os"];
 /// Wippy's other Lua modules: an entry may list them, and `require` says they are missing.
 pub const WIPPY_ONLY_MODULES: &[&str] = &[
     "base64",
@@ -124,7 +124,7 @@ impl LuaSpec {
             let fix = match closest(name, &known) {
                 Some(near) => format!("did you mean `{near}`?"),
                 None => format!(
-                    "the modules are: {}, {} (process and channel are always loaded)",
+                    "the modules are: {}, {} (process, channel and os are always loaded)",
                     LUA_MODULES.join(", "),
                     BUILT_IN.join(", ")
                 ),
