@@ -1,0 +1,158 @@
+//! What a node does for function calls: each entry compiled once (off the async workers),
+//! warm starts, a frame per `function.lua` call, and the pools that bound calls.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+
+use super::{ExitResult, Node, ProcessContext, Record};
+use crate::engine::{CoreFunction, PreparedEntry, Runtime};
+use crate::process::Pid;
+use crate::process::call_pool::CallPool;
+use crate::process::mailbox::Mailbox;
+use crate::registry::{EntryId, Pool, Registry};
+use crate::values::Payload;
+
+/// An entry's prepared component, made once by whichever process needs it first.
+pub(super) type PreparedOnce = OnceCell<Result<Arc<PreparedEntry>, String>>;
+/// An entry's core function (`function.wat`, or a core `function.wasm`); `None` when the
+/// entry is a component.
+pub(super) type CoreOnce = OnceCell<Result<Option<Arc<CoreFunction>>, String>>;
+
+fn cell_for<T>(
+    cells: &Mutex<HashMap<EntryId, Arc<OnceCell<T>>>>,
+    entry: &EntryId,
+) -> Arc<OnceCell<T>> {
+    cells
+        .lock()
+        .unwrap()
+        .entry(entry.clone())
+        .or_default()
+        .clone()
+}
+
+/// Fills `cell` once with `make`'s result for the entry, compiling on a blocking thread so
+/// the async workers keep running processes meanwhile.
+async fn once_off_the_workers<T: Clone + Send + 'static>(
+    cell: &OnceCell<Result<T, String>>,
+    node: &Node,
+    entry: &EntryId,
+    make: fn(&Runtime, &Registry, &crate::registry::Entry) -> Result<T, String>,
+) -> Result<T, String> {
+    cell.get_or_init(|| async {
+        let node = node.clone();
+        let id = entry.clone();
+        tokio::task::spawn_blocking(move || {
+            let registry = &node.inner.registry;
+            let entry = registry
+                .get(&id)
+                .ok_or_else(|| format!("no entry `{id}`"))?;
+            make(&node.inner.runtime, registry, entry)
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
+    })
+    .await
+    .clone()
+}
+
+impl Node {
+    /// The entry's prepared component, compiled (or loaded from the cache) on first use; one
+    /// per entry for the node's lifetime.
+    pub async fn prepared(&self, entry: &EntryId) -> Result<Arc<PreparedEntry>, String> {
+        let cell = cell_for(&self.inner.prepared, entry);
+        once_off_the_workers(&cell, self, entry, |runtime, registry, entry| {
+            PreparedEntry::prepare(runtime, registry, entry)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// The entry's core function, compiled on first use; `None` when the entry is not one.
+    pub async fn core_function(
+        &self,
+        entry: &EntryId,
+    ) -> Result<Option<Arc<CoreFunction>>, String> {
+        let cell = cell_for(&self.inner.core_functions, entry);
+        once_off_the_workers(&cell, self, entry, |runtime, registry, entry| match runtime
+            .core_function(registry, entry)
+        {
+            None => Ok(None),
+            Some(Ok(function)) => Ok(Some(Arc::new(function))),
+            Some(Err(error)) => Err(error.to_string()),
+        })
+        .await
+    }
+
+    /// Compiles, in the background, the function entries whose `pool` asks for `warm_start`,
+    /// so their first call does not wait for it. A failure shows at that call (and in the log).
+    pub fn warm_start(&self) {
+        let warm = (self.registry().entries())
+            .filter(|e| e.kind.wasm().is_some_and(|w| w.pool.warm_start))
+            .map(|e| e.id.clone());
+        for id in warm {
+            let node = self.clone();
+            tokio::spawn(async move {
+                let outcome = match node.core_function(&id).await {
+                    Ok(Some(_)) => Ok(()),
+                    Ok(None) => node.prepared(&id).await.map(|_| ()),
+                    Err(error) => Err(error),
+                };
+                match outcome {
+                    Ok(()) => log::info!("{id}: warm (pool.warm_start)"),
+                    Err(error) => log::warn!("{id}: warm start failed: {error}"),
+                }
+            });
+        }
+    }
+
+    /// A function call's own identity, as Wippy gives each call a frame: a pid and mailbox of
+    /// its own for the call's duration, so what the function spawns, monitors or receives is
+    /// not mixed with its caller's. [`Node::end_call`] ends it like a process.
+    pub fn begin_call(&self, caller: &ProcessContext, entry: &EntryId) -> ProcessContext {
+        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
+        let host = caller.pid.host();
+        let pid = Pid::new(&host, sequence);
+        let mailbox = Arc::new(Mailbox::default());
+        self.inner.processes.lock().unwrap().insert(
+            pid.clone(),
+            Record {
+                counted_on: None,
+                mailbox: mailbox.clone(),
+                receives: true,
+                monitors: HashSet::new(),
+                links: HashSet::new(),
+                abort: None,
+                exit_watchers: Vec::new(),
+            },
+        );
+        ProcessContext {
+            node: self.clone(),
+            pid,
+            entry: entry.clone(),
+            mailbox,
+            stdio: caller.stdio.clone(),
+            context: caller.context.clone(),
+        }
+    }
+
+    /// Ends a call made with [`Node::begin_call`]: its names are released and its links told.
+    pub fn end_call(&self, frame: &ProcessContext, outcome: &Result<Payload, String>) {
+        let result = match outcome {
+            Ok(value) => ExitResult::ok(value.clone()),
+            Err(error) => ExitResult::failed(error.clone()),
+        };
+        self.finish(&frame.pid, result);
+    }
+
+    /// The pool bounding calls of a function entry, made on its first call.
+    pub(crate) fn call_pool(&self, id: &EntryId, pool: Pool) -> Arc<CallPool> {
+        (self.inner.call_pools.lock().unwrap())
+            .entry(id.clone())
+            .or_insert_with(|| Arc::new(CallPool::new(pool)))
+            .clone()
+    }
+}

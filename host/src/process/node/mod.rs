@@ -1,0 +1,365 @@
+//! The node: every live process, their links, monitors and names, and the hosts they run on.
+//! Processes are tokio tasks; a process waiting for anything holds no thread.
+
+mod calls;
+mod spawn;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
+
+use super::call_pool::CallPool;
+use super::mailbox::{Envelope, Event, Mailbox, Message};
+use super::{LineSink, Pid, Stdio};
+use crate::engine::Runtime;
+use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
+use crate::values::Payload;
+
+use calls::{CoreOnce, PreparedOnce};
+pub use spawn::{ContextValues, SpawnRequest, Spawned};
+
+/// How a process ended: its value, or an error when it failed.
+#[derive(Debug, Clone)]
+pub struct ExitResult {
+    pub value: Payload,
+    pub error: Option<String>,
+}
+
+impl ExitResult {
+    pub fn ok(value: Payload) -> Self {
+        Self { value, error: None }
+    }
+
+    pub fn failed(error: impl Into<String>) -> Self {
+        Self {
+            value: Payload::Nil,
+            error: Some(error.into()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<NodeInner>,
+}
+
+struct NodeInner {
+    registry: Arc<Registry>,
+    runtime: Arc<Runtime>,
+    output: Arc<dyn LineSink>,
+    prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
+    core_functions: Mutex<HashMap<EntryId, Arc<CoreOnce>>>,
+    processes: Mutex<HashMap<Pid, Record>>,
+    /// Each function entry's pool: the bound on its concurrent and waiting calls.
+    call_pools: Mutex<HashMap<EntryId, Arc<CallPool>>>,
+    /// Live processes per host with `max_processes`.
+    per_host: Mutex<HashMap<EntryId, usize>>,
+    names: Mutex<HashMap<String, Pid>>,
+    next_sequence: AtomicU64,
+}
+
+struct Record {
+    /// The host with `max_processes` whose count this process holds, if any.
+    counted_on: Option<EntryId>,
+    mailbox: Arc<Mailbox>,
+    /// Lua processes read their mailbox; WASM processes cannot (yet), so a cancel stops them.
+    receives: bool,
+    monitors: HashSet<Pid>,
+    links: HashSet<Pid>,
+    abort: Option<AbortHandle>,
+    exit_watchers: Vec<oneshot::Sender<ExitResult>>,
+}
+
+/// The context a running process sees of itself.
+#[derive(Clone)]
+pub struct ProcessContext {
+    pub node: Node,
+    pub pid: Pid,
+    pub entry: EntryId,
+    pub mailbox: Arc<Mailbox>,
+    pub stdio: Arc<Stdio>,
+    pub context: ContextValues,
+}
+
+/// The settings of the terminal host `wippy run` implies when the registry declares none.
+const IMPLIED_TERMINAL: EntryKind = EntryKind::TerminalHost(TerminalHost { hide_logs: false });
+
+/// The host `wippy run` runs commands on when the registry declares no `terminal.host`.
+pub fn terminal_host() -> EntryId {
+    EntryId::new("wippy", "terminal")
+}
+
+pub(crate) fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or_default()
+}
+
+impl Node {
+    pub fn new(registry: Arc<Registry>, runtime: Arc<Runtime>, output: Arc<dyn LineSink>) -> Self {
+        Self {
+            inner: Arc::new(NodeInner {
+                registry,
+                runtime,
+                output,
+                prepared: Mutex::new(HashMap::new()),
+                core_functions: Mutex::new(HashMap::new()),
+                processes: Mutex::new(HashMap::new()),
+                per_host: Mutex::new(HashMap::new()),
+                call_pools: Mutex::new(HashMap::new()),
+                names: Mutex::new(HashMap::new()),
+                next_sequence: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// Bookkeeping when a process ends, however it ends: names released, watchers and
+    /// monitors told, links broken (and told, when it failed). Only the first call counts.
+    fn finish(&self, pid: &Pid, result: ExitResult) {
+        let Some(record) = self.inner.processes.lock().unwrap().remove(pid) else {
+            return;
+        };
+        if let Some(host) = &record.counted_on {
+            self.release_host_slot(host);
+        }
+        self.inner
+            .names
+            .lock()
+            .unwrap()
+            .retain(|_, owner| owner != pid);
+        record.mailbox.events.close();
+        record.mailbox.inbox.close();
+        for watcher in record.exit_watchers {
+            let _ = watcher.send(result.clone());
+        }
+        let at = now_nanos();
+        for monitor in &record.monitors {
+            self.deliver(
+                monitor,
+                Envelope::Event(Event::Exit {
+                    from: pid.clone(),
+                    at,
+                    value: result.value.clone(),
+                    error: result.error.clone(),
+                }),
+            );
+        }
+        for linked in &record.links {
+            if let Some(other) = self.inner.processes.lock().unwrap().get_mut(linked) {
+                other.links.remove(pid);
+            }
+            if let Some(error) = &result.error {
+                self.link_down(linked, pid, error);
+            }
+        }
+    }
+
+    fn release_host_slot(&self, host: &EntryId) {
+        if let Some(live) = self.inner.per_host.lock().unwrap().get_mut(host) {
+            *live = live.saturating_sub(1);
+        }
+    }
+
+    /// A linked process failed: a process trapping links hears of it; any other fails too.
+    fn link_down(&self, target: &Pid, from: &Pid, error: &str) {
+        let traps = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get(target)
+            .map(|r| r.receives && r.mailbox.trap_links());
+        match traps {
+            Some(true) => {
+                self.deliver(
+                    target,
+                    Envelope::Event(Event::LinkDown {
+                        from: from.clone(),
+                        at: now_nanos(),
+                        error: error.to_string(),
+                    }),
+                );
+            }
+            Some(false) => self.kill(target, format!("linked process {from} failed: {error}")),
+            None => {}
+        }
+    }
+
+    fn deliver(&self, target: &Pid, envelope: Envelope) -> bool {
+        let mailbox = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get(target)
+            .map(|r| r.mailbox.clone());
+        match mailbox {
+            Some(mailbox) => {
+                mailbox.deliver(envelope);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops a process at once and ends it with `error`.
+    fn kill(&self, pid: &Pid, error: String) {
+        let abort = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get_mut(pid)
+            .and_then(|r| r.abort.take());
+        if let Some(abort) = abort {
+            abort.abort();
+        }
+        self.finish(pid, ExitResult::failed(error));
+    }
+
+    /// A pid, or a name registered with [`Node::register`].
+    pub fn resolve(&self, dest: &str) -> Result<Pid, String> {
+        let pid = match Pid::parse(dest) {
+            Some(pid) => pid,
+            None => self
+                .inner
+                .names
+                .lock()
+                .unwrap()
+                .get(dest)
+                .cloned()
+                .ok_or_else(|| {
+                    format!("process {dest} not found: no such pid or registered name")
+                })?,
+        };
+        if self.inner.processes.lock().unwrap().contains_key(&pid) {
+            Ok(pid)
+        } else {
+            Err(format!("process {pid} not found: it is not running"))
+        }
+    }
+
+    pub fn send(
+        &self,
+        from: Option<&Pid>,
+        dest: &str,
+        topic: &str,
+        payload: Payload,
+    ) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let message = Envelope::Message(Message {
+            from: from.cloned(),
+            topic: topic.to_string(),
+            payload,
+        });
+        if self.deliver(&pid, message) {
+            Ok(())
+        } else {
+            Err(format!("process {pid} not found: it is not running"))
+        }
+    }
+
+    pub fn terminate(&self, dest: &str) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        self.kill(&pid, "terminated".to_string());
+        Ok(())
+    }
+
+    /// Asks a process to stop: a Lua process gets a CANCEL event it may handle; a process
+    /// that cannot receive is terminated with the reason.
+    pub fn cancel(&self, from: Option<&Pid>, dest: &str, reason: &str) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let receives = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get(&pid)
+            .is_some_and(|r| r.receives);
+        if receives {
+            self.deliver(
+                &pid,
+                Envelope::Event(Event::Cancel {
+                    from: from.cloned(),
+                    at: now_nanos(),
+                    reason: reason.to_string(),
+                }),
+            );
+        } else {
+            self.kill(&pid, format!("cancelled: {reason}"));
+        }
+        Ok(())
+    }
+
+    pub fn monitor(&self, watcher: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let mut processes = self.inner.processes.lock().unwrap();
+        let record = processes
+            .get_mut(&pid)
+            .ok_or_else(|| format!("process {pid} not found"))?;
+        if on {
+            record.monitors.insert(watcher.clone());
+        } else {
+            record.monitors.remove(watcher);
+        }
+        Ok(())
+    }
+
+    pub fn link(&self, from: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let mut processes = self.inner.processes.lock().unwrap();
+        for (a, b) in [(&pid, from), (from, &pid)] {
+            if let Some(record) = processes.get_mut(a) {
+                if on {
+                    record.links.insert(b.clone());
+                } else {
+                    record.links.remove(b);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Names a live process; the name is released when it exits.
+    pub fn register(&self, name: &str, pid: &Pid) -> Result<(), String> {
+        if !self.inner.processes.lock().unwrap().contains_key(pid) {
+            return Err(format!("process {pid} not found"));
+        }
+        let mut names = self.inner.names.lock().unwrap();
+        match names.get(name) {
+            Some(owner) if owner != pid => {
+                Err(format!("name `{name}` is already registered by {owner}"))
+            }
+            _ => {
+                names.insert(name.to_string(), pid.clone());
+                Ok(())
+            }
+        }
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Pid> {
+        self.inner.names.lock().unwrap().get(name).cloned()
+    }
+
+    pub fn unregister(&self, name: &str, pid: &Pid) -> bool {
+        let mut names = self.inner.names.lock().unwrap();
+        if names.get(name) == Some(pid) {
+            names.remove(name);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn process_count(&self) -> usize {
+        self.inner.processes.lock().unwrap().len()
+    }
+}

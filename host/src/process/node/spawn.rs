@@ -1,0 +1,233 @@
+//! Starting processes: what to start and where, the checks a spawn makes (entry kind, host,
+//! `max_processes`), and the task that runs it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::oneshot;
+
+use super::{ExitResult, IMPLIED_TERMINAL, Node, ProcessContext, Record, terminal_host};
+use crate::process::mailbox::{Envelope, Mailbox, Message};
+use crate::process::{Pid, Stdio, wasm};
+use crate::registry::{EntryId, EntryKind};
+use crate::values::Payload;
+
+/// What to start, where, and how it is tied to its parent.
+pub struct SpawnRequest {
+    pub entry: EntryId,
+    pub host: EntryId,
+    pub args: Vec<Payload>,
+    pub parent: Option<Pid>,
+    pub monitor: bool,
+    pub link: bool,
+    /// Overrides the host's stdio (the CLI runs its command with the terminal's).
+    pub stdio: Option<Stdio>,
+    /// Values the process can read with Lua's `ctx` module (`process.with_context`).
+    pub context: ContextValues,
+    /// Messages delivered to the new process before anything else can reach it.
+    pub messages: Vec<(String, Payload)>,
+}
+
+/// A process's context values: set by its spawner, inherited by what it spawns and calls.
+pub type ContextValues = Arc<BTreeMap<String, Payload>>;
+
+impl SpawnRequest {
+    /// A process with no parent, on the host's own stdio.
+    pub fn new(entry: EntryId, host: EntryId, args: Vec<Payload>) -> Self {
+        Self {
+            entry,
+            host,
+            args,
+            parent: None,
+            monitor: false,
+            link: false,
+            stdio: None,
+            context: ContextValues::default(),
+            messages: Vec::new(),
+        }
+    }
+}
+
+/// A spawned process: its pid, a receiver for its exit, and one that resolves when its task
+/// is gone (after a terminate, that is when the guest has actually stopped running).
+pub struct Spawned {
+    pub pid: Pid,
+    pub exit: oneshot::Receiver<ExitResult>,
+    pub stopped: oneshot::Receiver<()>,
+}
+
+/// Sends on drop: dropped with the process's task, however the task ends.
+struct StoppedSignal(Option<oneshot::Sender<()>>);
+
+impl Drop for StoppedSignal {
+    fn drop(&mut self) {
+        if let Some(sender) = self.0.take() {
+            let _ = sender.send(());
+        }
+    }
+}
+
+impl Node {
+    /// Starts a process. Fails at once when the entry or host does not exist or is of the
+    /// wrong kind; everything later (compiling, a trap) is the process's exit.
+    pub fn spawn(&self, request: SpawnRequest) -> Result<Spawned, String> {
+        let registry = &self.inner.registry;
+        let entry = registry
+            .get(&request.entry)
+            .ok_or_else(|| format!("no process entry `{}` in the registry", request.entry))?;
+        if !entry.kind.is_process() {
+            return Err(format!(
+                "`{}` is a {}, not a process (process.wasm or process.lua)",
+                entry.id,
+                entry.kind.name()
+            ));
+        }
+        let host_kind = match registry.get(&request.host) {
+            Some(host) => &host.kind,
+            // The CLI's own terminal host exists whether or not the registry declares one.
+            None if request.host == terminal_host() => &IMPLIED_TERMINAL,
+            None => return Err(format!("no host `{}` in the registry", request.host)),
+        };
+        let stdio = match (host_kind, request.stdio) {
+            (_, Some(stdio)) => stdio,
+            (EntryKind::TerminalHost(_), None) => Stdio::Terminal,
+            (EntryKind::ProcessHost(_), None) => Stdio::Labelled {
+                label: Arc::from(""),
+                sink: self.inner.output.clone(),
+            },
+            (other, None) => {
+                return Err(format!(
+                    "`{}` is a {}, not a process.host or terminal.host",
+                    request.host,
+                    other.name()
+                ));
+            }
+        };
+        let bounded = match host_kind {
+            EntryKind::ProcessHost(settings) => settings.max_processes,
+            _ => None,
+        };
+        if let Some(limit) = bounded {
+            let mut per_host = self.inner.per_host.lock().unwrap();
+            let live = per_host.entry(request.host.clone()).or_default();
+            if *live >= limit {
+                return Err(format!(
+                    "host `{}` is full: it runs {live} processes, its `max_processes`; wait for one to end, or raise the bound",
+                    request.host
+                ));
+            }
+            *live += 1;
+        }
+
+        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
+        let pid = Pid::new(&request.host, sequence);
+        let stdio = match stdio {
+            Stdio::Labelled { sink, .. } => Stdio::Labelled {
+                label: format!("{} {pid}", entry.id).into(),
+                sink,
+            },
+            other => other,
+        };
+        let mailbox = Arc::new(Mailbox::default());
+        // A WASM actor has no `set_options`: it always hears of linked failures as events.
+        if entry
+            .kind
+            .wasm()
+            .is_some_and(|w| w.grants.allows("wippy:process/host"))
+        {
+            mailbox.set_trap_links(true);
+        }
+        let (exit_sender, exit) = oneshot::channel();
+        {
+            let mut processes = self.inner.processes.lock().unwrap();
+            if let Some(parent) = &request.parent
+                && request.link
+            {
+                match processes.get_mut(parent) {
+                    Some(parent_record) => {
+                        parent_record.links.insert(pid.clone());
+                    }
+                    None => {
+                        drop(processes);
+                        if bounded.is_some() {
+                            self.release_host_slot(&request.host);
+                        }
+                        return Err(format!("process {parent} not found"));
+                    }
+                }
+            }
+            let parent = request.parent.iter().cloned();
+            processes.insert(
+                pid.clone(),
+                Record {
+                    counted_on: bounded.map(|_| request.host.clone()),
+                    mailbox: mailbox.clone(),
+                    receives: matches!(entry.kind, EntryKind::ProcessLua(_))
+                        || entry
+                            .kind
+                            .wasm()
+                            .is_some_and(|w| w.grants.allows("wippy:process/host")),
+                    monitors: if request.monitor {
+                        parent.clone().collect()
+                    } else {
+                        HashSet::new()
+                    },
+                    links: if request.link {
+                        parent.collect()
+                    } else {
+                        HashSet::new()
+                    },
+                    abort: None,
+                    exit_watchers: vec![exit_sender],
+                },
+            );
+        }
+
+        let context = ProcessContext {
+            node: self.clone(),
+            pid: pid.clone(),
+            entry: entry.id.clone(),
+            mailbox: mailbox.clone(),
+            stdio: Arc::new(stdio),
+            context: request.context,
+        };
+        for (topic, payload) in request.messages {
+            mailbox.deliver(Envelope::Message(Message {
+                from: request.parent.clone(),
+                topic,
+                payload,
+            }));
+        }
+        let is_lua = matches!(entry.kind, EntryKind::ProcessLua(_));
+        let args = request.args;
+        let (stopped_sender, stopped) = oneshot::channel();
+        let signal = StoppedSignal(Some(stopped_sender));
+        let task = tokio::spawn(async move {
+            let _signal = signal;
+            let result = if is_lua {
+                crate::lua::run_process(context.clone(), args).await
+            } else {
+                wasm::run_process(&context, args).await
+            };
+            context.node.finish(&context.pid, result);
+        });
+        if let Some(record) = self.inner.processes.lock().unwrap().get_mut(&pid) {
+            record.abort = Some(task.abort_handle());
+        }
+        Ok(Spawned { pid, exit, stopped })
+    }
+
+    /// Spawns and waits for the result: the value, or the error the process failed with.
+    pub async fn exec(&self, request: SpawnRequest) -> Result<Payload, String> {
+        let spawned = self.spawn(request)?;
+        let result = spawned
+            .exit
+            .await
+            .unwrap_or_else(|_| ExitResult::failed("the process vanished"));
+        match result.error {
+            None => Ok(result.value),
+            Some(error) => Err(error),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Wippy's Lua conventions: the `channel` and `os` globals, message objects, `listen`,
+//! `json`, `ctx`, `registry`, modules Wippy has and we do not, function-call frames, and the
+//! runner for `meta.type: test` entries.
+
+mod support;
+
+use support::Project;
+
+#[test]
+fn lua_sees_wippys_globals_message_objects_and_modules() {
+    let project = Project::new();
+    project.write(
+        "src/main.lua",
+        r#"local json = require("json")
+-- `channel` is a global, with no `modules:` entry.
+local ch = channel.new(1)
+ch:send("buffered")
+print("channel", ch:receive())
+
+-- Inbox messages are objects.
+process.send(process.pid(), "greeting", {text = "hi"})
+local msg = process.inbox():receive()
+print("inbox", msg:topic(), msg:from() == process.pid(), msg:payload():data().text)
+
+-- listen() gives the values sent; with {message = true}, message objects.
+local values = process.listen("values")
+process.send(process.pid(), "values", 1, 2)
+local got = values:receive()
+print("listen", type(got), got[1], got[2])
+local objects = process.listen("objects", {message = true})
+process.send(process.pid(), "objects", "x")
+print("listen objects", objects:receive():payload():data())
+print("unlisten", process.unlisten(values))
+
+-- A child spawned with context reads it through `ctx`, and answers by message.
+local answers = process.listen("ctx")
+local child = process.with_context({request_id = "r-1"})
+  :spawn_monitored("app:child", "app:processes", process.pid())
+print("ctx", answers:receive())
+print("child exit", process.events():receive().kind == process.event.EXIT)
+print("send to the exited child", process.send(child, "late", 1))
+
+print("options", process.set_options({trap_links = "yes"}))
+print("options", process.set_options({nonsense = true}))
+print("json", json.encode({b = 1, a = {1, 2.0, "x"}}), json.encode({}))
+print("json", json.decode('{"n": 3, "f": 1.5, "s": null}').n, json.decode(""))
+print("json", json.encode({[1] = 1, [3] = 3}))
+
+print("os", os.platform, type(os.time()), os.exit, os.getenv)
+
+local registry = require("registry")
+local found = registry.find({["meta.type"] = "test"})
+print("registry", #found, found[1].id, found[1].kind)
+"#,
+    );
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - name: child
+    kind: process.lua
+    modules: [ctx]
+    source: |
+      local function main(parent)
+        process.send(parent, "ctx", (require("ctx").get("request_id")))
+      end
+      return { main = main }
+  - {name: a_test, kind: function.lua, source: "return {main = function() return true end}", meta: {type: test}}
+  - {name: main, kind: process.lua, source: file://main.lua, modules: [json, registry], meta: {command: {name: main}}}
+"#,
+    );
+    let stdout = project.wippy(&["run", "main"]).ok().to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let expected = [
+        "channel\tbuffered\ttrue",
+        "inbox\tgreeting\ttrue\thi",
+        "listen\ttable\t1\t2",
+        "listen objects\tx",
+        "unlisten\ttrue\tnil",
+        "ctx\tr-1\ttrue",
+        "child exit\ttrue",
+    ];
+    assert_eq!(lines[..expected.len()], expected, "{stdout}");
+    let rest = lines[expected.len()..].join("\n");
+    assert!(
+        rest.starts_with("send to the exited child\tnil\tprocess {app:processes|0x"),
+        "Wippy's own tests expect `nil, err` for a pid that has exited: {rest}"
+    );
+    for line in [
+        "options\tfalse\ttrap_links must be a boolean",
+        "options\tfalse\toption nonsense is not supported",
+        "json\t{\"a\":[1,2,\"x\"],\"b\":1}\t[]",
+        "json\t3\tnil\tempty string is not valid JSON",
+        "json\tnil\tencode failed: cannot encode sparse array: its keys are not 1..n",
+        "registry\t1\tapp:a_test\tfunction.lua",
+        "os\twippy\tnumber\tnil\tnil",
+    ] {
+        assert!(rest.contains(line), "missing `{line}` in:\n{rest}");
+    }
+}
+
+#[test]
+fn a_wippy_module_not_provided_says_so_when_required() {
+    let project = Project::new();
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries:\n  - {name: main, kind: process.lua, source: \"require('uuid')\", modules: [uuid], meta: {command: {name: main}}}\n  - {name: typo, kind: function.lua, source: x, modules: [jsno]}\n",
+    );
+    let err = project.wippy(&["check"]).failed().to_string();
+    assert!(
+        err.contains(
+            "entry `app:typo`, field `modules[0]`: unknown Lua module `jsno`. Did you mean `json`?"
+        ),
+        "{err}"
+    );
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write("src/app.yaml", yaml.replace("jsno", "json"));
+    let err = project.wippy(&["run", "main"]).failed().to_string();
+    assert!(
+        err.contains("module `uuid` is a Wippy module that wippy-rs does not provide yet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_test_runner_calls_every_meta_type_test_entry() {
+    let project = Project::new();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wippy_app");
+    for file in ["app.yaml", "runner.lua"] {
+        project.write(
+            &format!("src/{file}"),
+            std::fs::read(repo.join(file)).unwrap(),
+        );
+    }
+    project.write(
+        "src/tests.yaml",
+        r#"namespace: app.tests
+entries:
+  - {name: passes, kind: function.lua, source: "return {main = function() return true end}", meta: {type: test}}
+  - {name: fails, kind: function.lua, source: "return {main = function() return false, 'it broke' end}", meta: {type: test}}
+  - {name: raises, kind: function.lua, source: "return {main = function() error('boom') end}", meta: {type: test}}
+  - {name: not_a_test, kind: function.lua, source: "return {main = function() return false end}"}
+"#,
+    );
+    let run = project.wippy(&["run", "test"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "FAIL app.tests:fails: it broke\nPASS app.tests:passes\nFAIL app.tests:raises: `app.tests:raises` failed: app.tests:raises:1: boom\n1 passed, 2 failed\n"
+    );
+    assert!(run.stderr.ends_with("error: 2 tests failed\n"), "{run:?}");
+}
+
+#[test]
+fn a_function_call_has_its_own_frame_and_early_messages_wait_for_their_listener() {
+    let project = Project::new();
+    let hello = project.add_guest("hello");
+    project.write(
+        "src/main.lua",
+        r#"local funcs = require("funcs")
+local frame = funcs.call("app:frame")
+print("own pid", frame ~= process.pid(), "trap_links", process.get_options().trap_links)
+local leaked = channel.select({ process.events():case_receive(), default = true })
+print("nothing leaked", leaked.default)
+
+local child = process.spawn_monitored("app:late_listener", "app:processes")
+process.send(child, "late", "queued before the listen")
+print("late", process.receive("5s").value)
+"#,
+    );
+    project.write(
+        "src/app.yaml",
+        format!(
+            r#"namespace: app
+entries:
+  - {{name: wasm, kind: fs.directory, directory: wasm}}
+  - {{name: processes, kind: process.host}}
+  - {{name: compute, kind: process.wasm, fs: wasm, path: hello.wasm, hash: {hello}, method: compute}}
+  - name: frame
+    kind: function.lua
+    source: |
+      return {{ main = function()
+        process.set_options({{trap_links = true}})
+        process.spawn_monitored("app:compute", "app:processes", 6, 7)
+        local exit = process.events():receive()
+        return process.pid()
+      end }}
+  - name: late_listener
+    kind: process.lua
+    modules: [time]
+    source: |
+      time.sleep("100ms")
+      return (process.listen("late"):receive())
+  - {{name: main, kind: process.lua, source: file://main.lua, modules: [funcs], meta: {{command: {{name: main}}}}}}
+"#
+        ),
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "own pid\ttrue\ttrap_links\tfalse\nnothing leaked\ttrue\nlate\tqueued before the listen\n"
+    );
+}
