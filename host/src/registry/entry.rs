@@ -325,9 +325,9 @@ impl EntrySource<'_> {
                 EntryKind::NotProvided(wippy.to_string())
             }
             unknown => {
+                let error = LoadError::new(format!("unknown kind `{unknown}`")).field("kind");
                 let mut known = PROVIDED.to_vec();
                 known.extend(WIPPY_ONLY);
-                let error = LoadError::new(format!("unknown kind `{unknown}`")).field("kind");
                 return Err(match closest(unknown, &known) {
                     Some(near) => error.fix(format!("did you mean `{near}`?")),
                     None => error.fix(format!("use one of: {}", PROVIDED.join(", "))),

@@ -234,14 +234,7 @@ impl Registry {
                         candidates.join(", ")
                     )
                 };
-                errors.push(
-                    entry
-                        .error(format!(
-                            "refers to `{target}`, which no registry file declares"
-                        ))
-                        .field(field)
-                        .fix(fix),
-                );
+                errors.push(missing(entry, field, target, fix));
             }
         }
     }
@@ -263,14 +256,7 @@ impl Registry {
             Some(near) => format!("did you mean `{near}`?"),
             None => "name an entry declared in a registry file".to_string(),
         };
-        errors.push(
-            entry
-                .error(format!(
-                    "refers to `{target}`, which no registry file declares"
-                ))
-                .field(field)
-                .fix(fix),
-        );
+        errors.push(missing(entry, field, target, fix));
     }
 
     /// The `process.service` entries, each after the services it depends on.
@@ -373,4 +359,14 @@ impl Registry {
             }
         }
     }
+}
+
+/// `entry`'s `field` names `target`, which does not exist.
+fn missing(entry: &Entry, field: &str, target: &EntryId, fix: String) -> LoadError {
+    entry
+        .error(format!(
+            "refers to `{target}`, which no registry file declares"
+        ))
+        .field(field)
+        .fix(fix)
 }

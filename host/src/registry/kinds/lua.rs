@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::not_a_field;
 use super::pool::{Pool, PoolSpec};
 use crate::registry::{EntryId, LoadError, Note, closest};
 
@@ -85,23 +86,14 @@ impl LuaSpec {
         namespace: &str,
         notes: &mut Vec<Note>,
     ) -> Result<LuaEntry, LoadError> {
-        let not_here = |field: &str, given: bool, why: &str| {
-            if given {
-                Err(
-                    LoadError::new(format!("`{field}` is not a field of {kind}"))
-                        .field(field)
-                        .fix(why.to_string()),
-                )
-            } else {
-                Ok(())
-            }
-        };
-        not_here(
+        not_a_field(
+            kind,
             "method",
             kind == "library.lua" && self.method.is_some(),
             "a library is `require`d by the entries that import it; its functions are whatever it returns",
         )?;
-        not_here(
+        not_a_field(
+            kind,
             "pool",
             kind != "function.lua" && self.pool.is_some(),
             "only function.lua entries have a pool",

@@ -9,7 +9,7 @@ pub mod pool;
 pub mod storage;
 pub mod wasm;
 
-use super::Note;
+use super::{LoadError, Note, closest};
 
 /// Kinds wippy-rs runs.
 pub const PROVIDED: &[&str] = &[
@@ -85,4 +85,33 @@ pub(super) fn inert(notes: &mut Vec<Note>, field: &str, present: bool, why: &str
     if present {
         notes.push(Note::inert(field, why));
     }
+}
+
+/// `field` was given, but `kind` has no such field; `fix` says what to write instead.
+pub(super) fn not_a_field(
+    kind: &str,
+    field: &str,
+    given: bool,
+    fix: &str,
+) -> Result<(), LoadError> {
+    match given {
+        true => Err(
+            LoadError::new(format!("`{field}` is not a field of {kind}"))
+                .field(field)
+                .fix(fix.to_string()),
+        ),
+        false => Ok(()),
+    }
+}
+
+/// `wrong` is not one of `known` (`what` names the set: "pool type"): the nearest word, or
+/// the list.
+pub(super) fn not_one_of(wrong: &str, what: &str, field: &str, known: &[&str]) -> LoadError {
+    let fix = match closest(wrong, known) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!("use one of: {}", known.join(", ")),
+    };
+    LoadError::new(format!("`{wrong}` is not a {what}"))
+        .field(field)
+        .fix(fix)
 }

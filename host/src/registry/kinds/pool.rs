@@ -14,7 +14,8 @@
 
 use serde::Deserialize;
 
-use crate::registry::{LoadError, closest};
+use super::not_one_of;
+use crate::registry::LoadError;
 
 const TYPES: &[&str] = &["inline", "lazy", "static", "adaptive"];
 
@@ -98,15 +99,7 @@ impl PoolSpec {
                 let max = or(self.max_size, 16);
                 Pool::queued(max, max * 64, warm)
             }
-            Some(other) => {
-                let fix = match closest(other, TYPES) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("use one of: {}", TYPES.join(", ")),
-                };
-                return Err(LoadError::new(format!("`{other}` is not a pool type"))
-                    .field("pool.type")
-                    .fix(fix));
-            }
+            Some(other) => return Err(not_one_of(other, "pool type", "pool.type", TYPES)),
             None if self.workers == 0 && (self.size == 0 || self.max_size > 0) => {
                 Pool::lazy(or(self.max_size, 100), warm)
             }

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::inert;
 use super::pool::{Pool, PoolSpec};
+use super::{inert, not_a_field, not_one_of};
 use crate::capabilities::Grants;
 use crate::capabilities::http::HttpConfig;
 use crate::registry::fs_path::inside_directory;
-use crate::registry::{EntryId, LoadError, Note, Sha256Digest, closest};
+use crate::registry::{EntryId, LoadError, Note, Sha256Digest};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,17 +163,8 @@ impl WasmSpec {
                     .fix(format!("add `{field}:` to this {kind} entry"))
             })
         };
-        let not_a_field = |field: &str, given: bool, instead: &str| {
-            if given {
-                Err(
-                    LoadError::new(format!("`{field}` is not a field of {kind}"))
-                        .field(field)
-                        .fix(instead.to_string()),
-                )
-            } else {
-                Ok(())
-            }
-        };
+        let not_a_field =
+            |field: &str, given: bool, fix: &str| not_a_field(kind, field, given, fix);
         let code = if kind == "function.wat" {
             for field in ["fs", "path", "hash"] {
                 let given = match field {
@@ -223,15 +214,7 @@ impl WasmSpec {
         let transport = match self.transport.as_deref() {
             None | Some("payload") => Transport::Payload,
             Some("wasi-http") => Transport::WasiHttp,
-            Some(other) => {
-                let fix = match closest(other, TRANSPORTS) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("use one of: {}", TRANSPORTS.join(", ")),
-                };
-                return Err(LoadError::new(format!("`{other}` is not a transport"))
-                    .field("transport")
-                    .fix(fix));
-            }
+            Some(other) => return Err(not_one_of(other, "transport", "transport", TRANSPORTS)),
         };
         let grants = Grants::parse(&self.imports).map_err(|problem| {
             LoadError::new(problem).field("imports").fix(
