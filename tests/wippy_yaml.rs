@@ -455,3 +455,21 @@ entries:
         "ok\t5\tnil\tnil\nerr\tnil\t1\tdivision by zero\tnil\nstring err\tdivision by zero\nprocess\tnil\tdivision by zero\n"
     );
 }
+
+#[test]
+fn a_terminal_host_with_hide_logs_keeps_wippys_log_lines_off_the_terminal() {
+    let project = reference_page_project("print('unused')");
+    let shown = project.wippy(&["-v", "run", "greet", "World"]);
+    assert!(shown.stderr.contains("wippy info:"), "{shown:?}");
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml.replace(
+            "kind: terminal.host\n",
+            "kind: terminal.host\n    hide_logs: true\n",
+        ),
+    );
+    let hidden = project.wippy(&["-v", "run", "greet", "World"]);
+    assert_eq!(hidden.ok(), "Hello, World!\n");
+    assert_eq!(hidden.stderr, "", "{hidden:?}");
+}
