@@ -426,6 +426,7 @@ fn funcs_call_gives_result_tables_and_processes_keep_failing_on_err() {
         "src/main.lua",
         r#"local funcs = require("funcs")
 local ok, err = funcs.call("app:try_divide", 10, 2)
+assert(ok, err)
 print("ok", ok.ok, ok.err, err)
 local failed, call_err = funcs.call("app:try_divide", 10, 0)
 print("err", failed.ok, failed.err.code, failed.err.message, call_err)
