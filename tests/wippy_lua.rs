@@ -201,3 +201,51 @@ entries:
         "own pid\ttrue\ttrap_links\tfalse\nnothing leaked\ttrue\nlate\tqueued before the listen\n"
     );
 }
+
+#[test]
+fn errors_are_objects_with_kinds_that_read_as_their_text() {
+    let project = Project::new();
+    project.write(
+        "src/main.lua",
+        r#"local json = require("json")
+local e = errors.new({message = "no such user", kind = errors.NOT_FOUND, details = {id = 7}})
+print("object", e:kind(), e:message(), e:retryable(), e:details().id, tostring(e))
+local set = errors.new("plain"):kind(errors.INVALID):retryable(true)
+print("setters", set:kind(), set:retryable(), errors.is(set, errors.INVALID), errors.is("text", errors.INVALID))
+local wrapped = errors.wrap(e, "loading the profile")
+print("wrap", wrapped:kind(), wrapped:message(), tostring(wrapped))
+print("text", "got: " .. e, e .. "!", string.find(e, "such", 1, true), e:message():upper())
+
+local _, decode_err = json.decode("")
+local _, lookup_err = process.registry.lookup("nobody")
+print("kinds", decode_err:kind(), decode_err:retryable(), lookup_err:kind(), tostring(lookup_err))
+
+local ok, raised = pcall(error, errors.new({message = "raised", kind = errors.TIMEOUT}))
+print("pcall", ok, raised:kind(), raised:message())
+
+local value, call_err = require("funcs").call("app:fails")
+print("call", value, tostring(call_err))
+error(errors.new("the end"))
+"#,
+    );
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: fails, kind: function.lua, source: "return {main = function() return nil, errors.new({message = 'bad input', kind = errors.INVALID}) end}"}
+  - {name: main, kind: process.lua, source: file://main.lua, modules: [json, funcs], meta: {command: {name: main}}}
+"#,
+    );
+    let run = project.wippy(&["run", "main"]);
+    assert_eq!(
+        run.stdout,
+        "object\tNotFound\tno such user\tnil\t7\tno such user\n\
+         setters\tInvalid\ttrue\ttrue\tfalse\n\
+         wrap\tNotFound\tno such user\tloading the profile: no such user\n\
+         text\tgot: no such user\tno such user!\t4\tNO SUCH USER\n\
+         kinds\tInvalid\tfalse\tNotFound\tname not registered\n\
+         pcall\tfalse\tTimeout\traised\n\
+         call\tnil\tbad input\n"
+    );
+    assert_eq!(run.failed(), "error: `app:main` failed: the end\n");
+}

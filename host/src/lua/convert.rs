@@ -32,9 +32,13 @@ fn convert(value: &Value, depth: usize) -> Result<Payload, String> {
         Value::Table(table) => table_to_payload(table, depth)?,
         Value::UserData(data) => match data.borrow::<LuaPayload>() {
             Ok(payload) => payload.0.clone(),
-            Err(_) => {
-                return Err("userdata (a channel?) cannot be sent to another process".into());
-            }
+            Err(_) => match super::errors_module::as_error_text(value) {
+                // An error object travels as its text.
+                Some(text) => Payload::String(text),
+                None => {
+                    return Err("userdata (a channel?) cannot be sent to another process".into());
+                }
+            },
         },
         Value::Function(_) => return Err("functions cannot be sent to another process".into()),
         other => {

@@ -4,6 +4,7 @@
 use mlua::{Lua, Table, Value};
 
 use super::convert::from_payload;
+use super::errors_module::{INVALID, NOT_FOUND, fail};
 use crate::process::ProcessContext;
 
 pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
@@ -13,13 +14,13 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         "get",
         lua.create_function(move |lua, key: String| {
             if key.is_empty() {
-                return Ok((Value::Nil, Some("key is empty".to_string())));
+                return Ok((Value::Nil, Some(fail(INVALID, "key is empty"))));
             }
             Ok(match values.get(&key) {
                 Some(value) => (from_payload(lua, value)?, None),
                 None => (
                     Value::Nil,
-                    Some(format!("key `{key}` not found in context")),
+                    Some(fail(NOT_FOUND, format!("key `{key}` not found in context"))),
                 ),
             })
         })?,

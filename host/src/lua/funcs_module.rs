@@ -4,6 +4,7 @@
 use mlua::{Lua, Table, Value, Variadic};
 
 use super::convert::{from_payload, to_payload};
+use super::errors_module::{INTERNAL, NOT_FOUND, fail};
 use crate::process::{ProcessContext, call_function};
 use crate::registry::EntryId;
 use crate::values::Payload;
@@ -30,7 +31,10 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                 };
                 match outcome {
                     Ok(value) => Ok((from_payload(&lua, &value)?, None)),
-                    Err(error) => Ok((Value::Nil, Some(error))),
+                    Err(error) if error.starts_with("no function") => {
+                        Ok((Value::Nil, Some(fail(NOT_FOUND, error))))
+                    }
+                    Err(error) => Ok((Value::Nil, Some(fail(INTERNAL, error)))),
                 }
             }
         })?,

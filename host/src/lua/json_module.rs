@@ -4,6 +4,8 @@
 //! Objects are written with their keys sorted, so the same table always gives the same text.
 
 use mlua::{Lua, Table, Value};
+
+use super::errors_module::{INTERNAL, INVALID, fail};
 use serde_json::{Map, Number};
 
 /// Deeper nesting is refused (a table that contains itself would otherwise never end).
@@ -16,7 +18,10 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|_, value: Value| {
             Ok(match encode(&value, 0) {
                 Ok(json) => (Some(json.to_string()), None),
-                Err(error) => (None, Some(format!("encode failed: {error}"))),
+                Err(error) => (
+                    None,
+                    Some(fail(INTERNAL, format!("encode failed: {error}"))),
+                ),
             })
         })?,
     )?;
@@ -28,19 +33,25 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
                 other => {
                     return Ok((
                         Value::Nil,
-                        Some(format!("string expected, got {}", other.type_name())),
+                        Some(fail(
+                            INVALID,
+                            format!("string expected, got {}", other.type_name()),
+                        )),
                     ));
                 }
             };
             if text.trim().is_empty() {
                 return Ok((
                     Value::Nil,
-                    Some("empty string is not valid JSON".to_string()),
+                    Some(fail(INVALID, "empty string is not valid JSON")),
                 ));
             }
             match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(json) => Ok((decode(lua, &json)?, None)),
-                Err(error) => Ok((Value::Nil, Some(format!("decode failed: {error}")))),
+                Err(error) => Ok((
+                    Value::Nil,
+                    Some(fail(INTERNAL, format!("decode failed: {error}"))),
+                )),
             }
         })?,
     )?;

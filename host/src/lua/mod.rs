@@ -7,6 +7,7 @@
 mod channel_module;
 mod convert;
 mod ctx_module;
+mod errors_module;
 mod funcs_module;
 mod json_module;
 mod message;
@@ -45,12 +46,12 @@ pub(crate) async fn run_entry(
     let id = &context.entry;
     let fail = |error: mlua::Error| format!("`{id}` failed: {}", describe(&error));
     let lua = new_state(context, entry).map_err(fail)?;
-    let returned: MultiValue = lua
-        .load(&entry.source)
-        .set_name(format!("={id}"))
-        .call_async(())
-        .await
+    // Runs each call so that an error object raised to the top ends it with its text.
+    let run = errors_module::top_level(&lua).map_err(fail)?;
+    let chunk = (lua.load(&entry.source).set_name(format!("={id}")))
+        .into_function()
         .map_err(fail)?;
+    let returned: MultiValue = run.call_async(chunk).await.map_err(fail)?;
     let exported = match returned.front() {
         Some(Value::Table(table)) => table
             .get::<Option<Function>>(entry.method.as_str())
@@ -66,12 +67,13 @@ pub(crate) async fn run_entry(
     };
     let values = match main {
         Some(main) => {
-            let args = args
-                .iter()
-                .map(|a| from_payload(&lua, a))
-                .collect::<mlua::Result<Variadic<Value>>>()
-                .map_err(fail)?;
-            main.call_async::<MultiValue>(args).await.map_err(fail)?
+            let mut call = vec![Value::Function(main)];
+            for arg in &args {
+                call.push(from_payload(&lua, arg).map_err(fail)?);
+            }
+            run.call_async::<MultiValue>(MultiValue::from_vec(call))
+                .await
+                .map_err(fail)?
         }
         None => returned,
     };
@@ -115,6 +117,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     let package: Table = globals.get("package")?;
     package.set("path", "")?;
     package.set("cpath", "")?;
+    errors_module::install(&lua)?;
     let loaded: Table = package.get("loaded")?;
     let process = process_module::create(&lua, context)?;
     globals.set("process", process.clone())?;

@@ -6,16 +6,17 @@ use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
 use super::channel_module::{Delivery, LuaChannel};
 use super::convert::{envelope_to_lua, from_payload, to_payload};
+use super::errors_module::{ALREADY_EXISTS, Failure, INTERNAL, INVALID, NOT_FOUND, fail};
 use super::spawner::{SPAWNS, Spawner, args_to_payloads};
 use super::time_module::duration;
 use crate::process::{Pid, ProcessContext, SpawnRequest};
 use crate::registry::EntryId;
 use crate::values::Payload;
 
-type Outcome = (Value, Option<String>);
+type Outcome = (Value, Option<Failure>);
 
 fn failure(error: impl Into<String>) -> mlua::Result<Outcome> {
-    Ok((Value::Nil, Some(error.into())))
+    Ok((Value::Nil, Some(fail(INTERNAL, error))))
 }
 
 fn entry_id(text: &str, context: &ProcessContext) -> EntryId {
@@ -42,7 +43,7 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
             lua.create_function(move |_, call: (String, String, Variadic<Value>)| {
                 Ok(match Spawner::default().spawn(&ctx, call, monitor, link) {
                     Ok(pid) => (Some(pid), None),
-                    Err(error) => (None, Some(error)),
+                    Err(error) => (None, Some(fail(INTERNAL, error))),
                 })
             })?,
         )?;
@@ -82,7 +83,7 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         lua.create_function(
             move |_, (dest, topic, payload): (String, String, Variadic<Value>)| {
                 if topic.starts_with('@') {
-                    return Ok((None, Some("cannot send to @ topics".to_string())));
+                    return Ok((None, Some(fail(INVALID, "cannot send to @ topics"))));
                 }
                 let payload = match payload.len() {
                     0 => Ok(Payload::Nil),
@@ -93,7 +94,7 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     .and_then(|payload| ctx.node.send(Some(&ctx.pid), &dest, &topic, payload));
                 Ok(match outcome {
                     Ok(()) => (Some(true), None),
-                    Err(e) => (None, Some(e)),
+                    Err(e) => (None, Some(fail(NOT_FOUND, e))),
                 })
             },
         )?,
@@ -102,17 +103,22 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     let ctx = context.clone();
     module.set(
         "terminate",
-        lua.create_function(move |_, dest: String| Ok(result(ctx.node.terminate(&dest))))?,
+        lua.create_function(move |_, dest: String| {
+            Ok(result(ctx.node.terminate(&dest), NOT_FOUND))
+        })?,
     )?;
     let ctx = context.clone();
     module.set(
         "cancel",
         lua.create_function(move |_, (dest, reason): (String, Option<String>)| {
-            Ok(result(ctx.node.cancel(
-                Some(&ctx.pid),
-                &dest,
-                reason.as_deref().unwrap_or("cancelled"),
-            )))
+            Ok(result(
+                ctx.node.cancel(
+                    Some(&ctx.pid),
+                    &dest,
+                    reason.as_deref().unwrap_or("cancelled"),
+                ),
+                NOT_FOUND,
+            ))
         })?,
     )?;
     for (name, on) in [("monitor", true), ("unmonitor", false)] {
@@ -120,7 +126,7 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         module.set(
             name,
             lua.create_function(move |_, dest: String| {
-                Ok(result(ctx.node.monitor(&ctx.pid, &dest, on)))
+                Ok(result(ctx.node.monitor(&ctx.pid, &dest, on), NOT_FOUND))
             })?,
         )?;
     }
@@ -129,7 +135,7 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         module.set(
             name,
             lua.create_function(move |_, dest: String| {
-                Ok(result(ctx.node.link(&ctx.pid, &dest, on)))
+                Ok(result(ctx.node.link(&ctx.pid, &dest, on), NOT_FOUND))
             })?,
         )?;
     }
@@ -160,10 +166,10 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         "listen",
         lua.create_function(move |_, (topic, options): (String, Option<Table>)| {
             if topic.is_empty() {
-                return Ok((None, Some("topic cannot be empty".to_string())));
+                return Ok((None, Some(fail(INVALID, "topic cannot be empty"))));
             }
             if topic.starts_with('@') {
-                return Ok((None, Some("cannot listen to @ topics".to_string())));
+                return Ok((None, Some(fail(INVALID, "cannot listen to @ topics"))));
             }
             let objects = match options {
                 Some(options) => options.get::<Option<bool>>("message")?.unwrap_or(false),
@@ -189,7 +195,10 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                 LuaChannel::Mailbox(channel, _) if ctx.mailbox.unlisten(channel) => (true, None),
                 _ => (
                     false,
-                    Some("channel not found: it is not a listened topic of this process"),
+                    Some(fail(
+                        NOT_FOUND,
+                        "channel not found: it is not a listened topic of this process",
+                    )),
                 ),
             })
         })?,
@@ -231,17 +240,23 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         "set_options",
         lua.create_function(move |_, options: Value| {
             let Value::Table(options) = options else {
-                return Ok((false, Some("options parameter must be a table".to_string())));
+                return Ok((
+                    false,
+                    Some(fail(INVALID, "options parameter must be a table")),
+                ));
             };
             for pair in options.pairs::<Value, Value>() {
                 let (key, value) = pair?;
                 match (key.to_string()?.as_str(), value) {
                     ("trap_links", Value::Boolean(trap)) => ctx.mailbox.set_trap_links(trap),
                     ("trap_links", _) => {
-                        return Ok((false, Some("trap_links must be a boolean".to_string())));
+                        return Ok((false, Some(fail(INVALID, "trap_links must be a boolean"))));
                     }
                     (other, _) => {
-                        return Ok((false, Some(format!("option {other} is not supported"))));
+                        return Ok((
+                            false,
+                            Some(fail(INVALID, format!("option {other} is not supported"))),
+                        ));
                     }
                 }
             }
@@ -259,11 +274,11 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     Ok(module)
 }
 
-/// `true`, or `nil, err`.
-fn result(outcome: Result<(), String>) -> (Option<bool>, Option<String>) {
+/// `true`, or `nil, err` (of `kind`).
+fn result(outcome: Result<(), String>, kind: &'static str) -> (Option<bool>, Option<Failure>) {
     match outcome {
         Ok(()) => (Some(true), None),
-        Err(e) => (None, Some(e)),
+        Err(e) => (None, Some(fail(kind, e))),
     }
 }
 
@@ -286,11 +301,16 @@ fn registry_table(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                 let pid = match pid {
                     Some(text) => match Pid::parse(&text) {
                         Some(pid) => pid,
-                        None => return Ok((None, Some(format!("`{text}` is not a pid")))),
+                        None => {
+                            return Ok((
+                                None,
+                                Some(fail(INVALID, format!("`{text}` is not a pid"))),
+                            ));
+                        }
                     },
                     None => ctx.pid.clone(),
                 };
-                Ok(result(ctx.node.register(&name, &pid)))
+                Ok(result(ctx.node.register(&name, &pid), ALREADY_EXISTS))
             },
         )?,
     )?;
@@ -300,7 +320,7 @@ fn registry_table(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         lua.create_function(move |_, name: String| {
             Ok(match ctx.node.lookup(&name) {
                 Some(pid) => (Some(pid.to_string()), None),
-                None => (None, Some("name not registered".to_string())),
+                None => (None, Some(fail(NOT_FOUND, "name not registered"))),
             })
         })?,
     )?;

@@ -6,6 +6,7 @@ use mlua::{Lua, Table, Value};
 use serde_json::Value as Json;
 
 use super::convert::from_payload;
+use super::errors_module::{NOT_FOUND, fail};
 use crate::process::ProcessContext;
 use crate::registry::{Entry, EntryId};
 use crate::values::Payload;
@@ -30,7 +31,10 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
             let id = EntryId::resolve(&id, &namespace);
             Ok(match node.registry().get(&id) {
                 Some(entry) => (Some(entry_table(lua, entry)?), None),
-                None => (None, Some(format!("entry `{id}` not found"))),
+                None => (
+                    None,
+                    Some(fail(NOT_FOUND, format!("entry `{id}` not found"))),
+                ),
             })
         })?,
     )?;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use mlua::{Lua, Table, UserData, UserDataMethods, Value, Variadic};
 
 use super::convert::to_payload;
+use super::errors_module::{INTERNAL, fail};
 use crate::process::{ProcessContext, SpawnRequest};
 use crate::registry::EntryId;
 use crate::values::Payload;
@@ -164,7 +165,7 @@ impl UserData for LuaSpawner {
                     Ok(
                         match this.spawner.spawn(&this.context, call, monitor, link) {
                             Ok(pid) => (Some(pid), None),
-                            Err(error) => (None, Some(error)),
+                            Err(error) => (None, Some(fail(INTERNAL, error))),
                         },
                     )
                 },

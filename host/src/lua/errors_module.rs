@@ -1,0 +1,261 @@
+//! Errors as Wippy scripts see them: objects with `:kind()`, `:message()`, `:retryable()`,
+//! `:details()` and `:stack()` (each but `message` and `stack` also a setter that returns a new
+//! error, as in `errors.new("x"):kind(errors.INVALID)`), which print, concatenate and compare
+//! by their text; and the `errors` global: `new`, `wrap`, `is` and the kind constants. The
+//! modules here return them as the `err` of `nil, err`. Wippy's string functions take them
+//! too, so `string.find(err, "not found")` works as it does there.
+
+use mlua::{AnyUserData, IntoLua, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
+
+use super::convert::{from_payload, to_payload};
+use crate::values::Payload;
+
+pub const NOT_FOUND: &str = "NotFound";
+pub const INVALID: &str = "Invalid";
+pub const INTERNAL: &str = "Internal";
+pub const ALREADY_EXISTS: &str = "AlreadyExists";
+
+const KINDS: &[(&str, &str)] = &[
+    ("NOT_FOUND", NOT_FOUND),
+    ("ALREADY_EXISTS", ALREADY_EXISTS),
+    ("INVALID", INVALID),
+    ("PERMISSION_DENIED", "PermissionDenied"),
+    ("UNAVAILABLE", "Unavailable"),
+    ("INTERNAL", INTERNAL),
+    ("CANCELED", "Canceled"),
+    ("CONFLICT", "Conflict"),
+    ("TIMEOUT", "Timeout"),
+    ("RATE_LIMITED", "RateLimited"),
+    ("UNKNOWN", ""),
+];
+
+/// String functions a script may hand an error to, as it may in Wippy.
+const STRING_FUNCTIONS: &[&str] = &[
+    "find", "match", "gmatch", "gsub", "sub", "len", "lower", "upper",
+];
+
+#[derive(Clone, Debug)]
+pub struct LuaError {
+    message: String,
+    kind: String,
+    retryable: Option<bool>,
+    details: Option<Payload>,
+    /// What `errors.wrap` added, outermost first.
+    context: Vec<String>,
+    /// Where the error was made: `chunk:line` of each caller, innermost first.
+    stack: String,
+}
+
+impl LuaError {
+    pub fn new(lua: &Lua, kind: &str, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            kind: kind.to_string(),
+            retryable: None,
+            details: None,
+            context: Vec::new(),
+            stack: stack(lua),
+        }
+    }
+
+    /// The full text: the contexts `wrap` added, then the message.
+    pub fn text(&self) -> String {
+        let mut parts = self.context.clone();
+        parts.push(self.message.clone());
+        parts.join(": ")
+    }
+}
+
+/// The `err` of a module function's `nil, err`: an error object of `kind` once it reaches Lua.
+pub struct Failure {
+    kind: &'static str,
+    message: String,
+}
+
+pub fn fail(kind: &'static str, message: impl Into<String>) -> Failure {
+    Failure {
+        kind,
+        message: message.into(),
+    }
+}
+
+impl IntoLua for Failure {
+    fn into_lua(self, lua: &Lua) -> mlua::Result<Value> {
+        let mut error = LuaError::new(lua, self.kind, self.message);
+        // As Wippy's modules do: what failed here fails again if tried again.
+        error.retryable = Some(false);
+        Ok(Value::UserData(lua.create_userdata(error)?))
+    }
+}
+
+/// The error's text when `value` is an error object.
+pub fn as_error_text(value: &Value) -> Option<String> {
+    match value {
+        Value::UserData(data) => data.borrow::<LuaError>().ok().map(|e| e.text()),
+        _ => None,
+    }
+}
+
+fn stack(lua: &Lua) -> String {
+    (1..16)
+        .map_while(|level| {
+            lua.inspect_stack(level, |frame| {
+                let source = frame.source();
+                let name = source.short_src.as_deref().unwrap_or("?").to_string();
+                format!("{name}:{}", frame.current_line().unwrap_or(0))
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn text_of(value: &Value) -> mlua::Result<String> {
+    Ok(match as_error_text(value) {
+        Some(text) => text,
+        None => value.to_string()?,
+    })
+}
+
+impl UserData for LuaError {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("message", |_, this, ()| Ok(this.message.clone()));
+        methods.add_method("stack", |_, this, ()| Ok(this.stack.clone()));
+        methods.add_method("kind", |lua, this, kind: Option<String>| {
+            Ok(match kind {
+                None => Value::String(lua.create_string(&this.kind)?),
+                Some(kind) => with(lua, this, |e| e.kind = kind)?,
+            })
+        });
+        methods.add_method("retryable", |lua, this, retryable: Option<bool>| {
+            Ok(match retryable {
+                None => this.retryable.map_or(Value::Nil, Value::Boolean),
+                Some(retryable) => with(lua, this, |e| e.retryable = Some(retryable))?,
+            })
+        });
+        methods.add_method(
+            "details",
+            |lua, this, details: Option<Value>| match details {
+                None => match &this.details {
+                    Some(details) => from_payload(lua, details),
+                    None => Ok(Value::Nil),
+                },
+                Some(details) => {
+                    let details = to_payload(&details).map_err(mlua::Error::runtime)?;
+                    with(lua, this, |e| e.details = Some(details))
+                }
+            },
+        );
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(this.text()));
+        methods.add_meta_function(MetaMethod::Concat, |_, (a, b): (Value, Value)| {
+            Ok(text_of(&a)? + &text_of(&b)?)
+        });
+        methods.add_meta_method(MetaMethod::Eq, |_, this, other: AnyUserData| {
+            Ok(other
+                .borrow::<LuaError>()
+                .is_ok_and(|o| o.kind == this.kind && o.text() == this.text()))
+        });
+    }
+}
+
+/// A copy of `error` changed by `change`, as a new object.
+fn with(lua: &Lua, error: &LuaError, change: impl FnOnce(&mut LuaError)) -> mlua::Result<Value> {
+    let mut copy = error.clone();
+    change(&mut copy);
+    Ok(Value::UserData(lua.create_userdata(copy)?))
+}
+
+/// Installs the `errors` global and lets the string functions take error objects.
+pub fn install(lua: &Lua) -> mlua::Result<()> {
+    let errors = lua.create_table()?;
+    for (name, kind) in KINDS {
+        errors.set(*name, *kind)?;
+    }
+    errors.set(
+        "new",
+        lua.create_function(|lua, spec: Value| {
+            let error = match spec {
+                Value::Table(spec) => {
+                    let mut error = LuaError::new(
+                        lua,
+                        &spec.get::<Option<String>>("kind")?.unwrap_or_default(),
+                        spec.get::<Option<String>>("message")?.unwrap_or_default(),
+                    );
+                    error.retryable = spec.get("retryable")?;
+                    error.details = match spec.get::<Value>("details")? {
+                        Value::Nil => None,
+                        Value::Table(empty) if empty.is_empty() => None,
+                        details => Some(to_payload(&details).map_err(mlua::Error::runtime)?),
+                    };
+                    error
+                }
+                other => LuaError::new(lua, "", text_of(&other)?),
+            };
+            lua.create_userdata(error)
+        })?,
+    )?;
+    errors.set(
+        "wrap",
+        lua.create_function(|lua, (inner, context): (Value, String)| {
+            let mut error = match &inner {
+                Value::UserData(data) => match data.borrow::<LuaError>() {
+                    Ok(error) => error.clone(),
+                    Err(_) => LuaError::new(lua, "", text_of(&inner)?),
+                },
+                other => LuaError::new(lua, "", text_of(other)?),
+            };
+            error.context.insert(0, context);
+            lua.create_userdata(error)
+        })?,
+    )?;
+    errors.set(
+        "is",
+        lua.create_function(|_, (value, kind): (Value, String)| {
+            Ok(match &value {
+                Value::UserData(data) => data.borrow::<LuaError>().is_ok_and(|e| e.kind == kind),
+                _ => false,
+            })
+        })?,
+    )?;
+    let globals = lua.globals();
+    globals.set("errors", errors)?;
+
+    let is_error = lua.create_function(|_, value: Value| Ok(as_error_text(&value).is_some()))?;
+    let wrap: mlua::Function = lua
+        .load(
+            r#"local string, is_error, names = ...
+            local type, tostring = type, tostring
+            for _, name in ipairs(names) do
+              local f = string[name]
+              string[name] = function(s, ...)
+                if type(s) == "userdata" and is_error(s) then s = tostring(s) end
+                return f(s, ...)
+              end
+            end"#,
+        )
+        .set_name("=errors")
+        .into_function()?;
+    let string: Table = globals.get("string")?;
+    wrap.call::<()>((string, is_error, STRING_FUNCTIONS.to_vec()))?;
+    Ok(())
+}
+
+/// A function that runs `f(...)` and, when it raises an error object, raises its text instead,
+/// so the error that ends a process reads as the script wrote it.
+pub fn top_level(lua: &Lua) -> mlua::Result<mlua::Function> {
+    let is_error = lua.create_function(|_, value: Value| Ok(as_error_text(&value).is_some()))?;
+    lua.load(
+        r#"local is_error = ...
+        local type, tostring, xpcall, error, pack, unpack = type, tostring, xpcall, error, table.pack, table.unpack
+        local function as_text(e)
+          if type(e) == "userdata" and is_error(e) then return tostring(e) end
+          return e
+        end
+        return function(f, ...)
+          local results = pack(xpcall(f, as_text, ...))
+          if results[1] then return unpack(results, 2, results.n) end
+          error(results[2], 0)
+        end"#,
+    )
+    .set_name("=wippy")
+    .call(is_error)
+}
