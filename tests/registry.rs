@@ -239,3 +239,57 @@ fn source_folder_is_src_when_present_else_the_root() {
     );
     assert!(Path::new(&registry.project.source).is_dir());
 }
+
+/// Services `b`, `a` (depends on `b`) and `c` (requires `a`), as Wippy's `lifecycle` writes it.
+const SERVICES: &str = r#"namespace: app
+entries:
+  - {name: hosts, kind: process.host}
+  - {name: work, kind: process.lua, source: "return 1"}
+  - {name: c, kind: process.service, process: work, host: hosts, lifecycle: {requires: [a]}}
+  - {name: a, kind: process.service, process: work, host: hosts, lifecycle: {depends_on: [app:b], stable_threshold: 2s}}
+  - {name: b, kind: process.service, process: work, host: hosts, lifecycle: {restart: {jitter: 0}}}
+"#;
+
+#[test]
+fn services_start_after_what_they_depend_on_with_wippys_restart_defaults() {
+    let project = Project::new();
+    project.write("src/app.yaml", SERVICES);
+    let registry = load(&project);
+    let order: Vec<String> = (registry.services_in_order().unwrap().iter())
+        .map(|(entry, _)| entry.id.to_string())
+        .collect();
+    assert_eq!(order, ["app:b", "app:a", "app:c"]);
+    let EntryKind::ProcessService(c) = &registry.get(&EntryId::new("app", "c")).unwrap().kind
+    else {
+        panic!()
+    };
+    let restart = c.lifecycle.restart;
+    assert_eq!(
+        (
+            restart.initial_delay.as_secs(),
+            restart.max_delay.as_secs(),
+            restart.backoff_factor,
+            restart.jitter,
+            restart.max_attempts,
+            c.lifecycle.stable_threshold.as_secs()
+        ),
+        (1, 90, 2.0, 0.1, 0, 5),
+        "Wippy's defaults"
+    );
+
+    project.write(
+        "src/app.yaml",
+        SERVICES.replace("restart: {jitter: 0}", "depends_on: [c]"),
+    );
+    let err = load_error(&project);
+    assert!(
+        err.contains("field `lifecycle.depends_on`: services depend on each other in a circle: `app:a` → `app:b` → `app:c` → `app:a`. Remove one of these dependencies"),
+        "{err}"
+    );
+    project.write("src/app.yaml", SERVICES.replace("[app:b]", "[app:bb]"));
+    let err = load_error(&project);
+    assert!(
+        err.contains("entry `app:a`, field `lifecycle.depends_on[0]`: refers to `app:bb`, which no registry file declares. Did you mean `app:b`?"),
+        "{err}"
+    );
+}
