@@ -474,3 +474,62 @@ fn a_terminal_host_with_hide_logs_keeps_wippys_log_lines_off_the_terminal() {
     assert_eq!(hidden.ok(), "Hello, World!\n");
     assert_eq!(hidden.stderr, "", "{hidden:?}");
 }
+
+/// Counts the arguments and environment variables WASI preview 1 gives a core module.
+const COUNTS_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "argc") (result i32) (drop (call $args (i32.const 0) (i32.const 4))) (i32.load (i32.const 0)))
+  (func (export "envc") (result i32) (drop (call $env (i32.const 0) (i32.const 4))) (i32.load (i32.const 0))))"#;
+
+#[test]
+fn wasi_preview1_gets_the_entrys_own_args_and_env() {
+    let project = Project::new();
+    project.write("src/counts.wat", COUNTS_WAT);
+    let wit = "argc: func() -> s32;\n      envc: func() -> s32;";
+    project.write(
+        "src/app.yaml",
+        format!(
+            r#"namespace: app
+entries:
+  - {{name: fixed, kind: env.storage.static, values: {{A: "1", B: "2"}}}}
+  - {{name: a, kind: env.variable, storage: fixed, variable: A}}
+  - {{name: b, kind: env.variable, storage: fixed, variable: B}}
+  - name: argc
+    kind: function.wat
+    source: file://counts.wat
+    wit: |
+      {wit}
+    method: argc
+    imports: [wasi1]
+    wasi: {{args: [one, two]}}
+  - name: envc
+    kind: function.wat
+    source: file://counts.wat
+    wit: |
+      {wit}
+    method: envc
+    imports: [preview1]
+    wasi: {{env: [{{id: a}}, {{id: b, name: BEE}}]}}
+  - name: ungranted
+    kind: function.wat
+    source: file://counts.wat
+    wit: |
+      {wit}
+    method: envc
+  - name: main
+    kind: process.lua
+    meta: {{command: {{name: main}}}}
+    modules: [funcs]
+    source: |
+      print(funcs.call("app:argc"))
+      print(funcs.call("app:envc"))
+      print(funcs.call("app:ungranted"))
+"#
+        ),
+    );
+    let out = project.wippy(&["run", "main"]);
+    let stdout = out.ok();
+    assert!(stdout.starts_with("3\tnil\n2\tnil\nnil\t`app:ungranted` failed: it called `wasi_snapshot_preview1::environ_sizes_get`, but entry `app:ungranted` does not grant WASI preview 1"), "{stdout}");
+}
