@@ -224,7 +224,8 @@ local ok, raised = pcall(error, errors.new({message = "raised", kind = errors.TI
 print("pcall", ok, raised:kind(), raised:message())
 
 local value, call_err = require("funcs").call("app:fails")
-print("call", value, tostring(call_err))
+local _, missing = require("funcs").call("app:nope")
+print("call", value, tostring(call_err), call_err:kind(), call_err:retryable(), missing:kind())
 error(errors.new("the end"))
 "#,
     );
@@ -232,7 +233,7 @@ error(errors.new("the end"))
         "src/app.yaml",
         r#"namespace: app
 entries:
-  - {name: fails, kind: function.lua, source: "return {main = function() return nil, errors.new({message = 'bad input', kind = errors.INVALID}) end}"}
+  - {name: fails, kind: function.lua, source: "return {main = function() return nil, errors.new({message = 'bad input', kind = errors.INVALID, retryable = true}) end}"}
   - {name: main, kind: process.lua, source: file://main.lua, modules: [json, funcs], meta: {command: {name: main}}}
 "#,
     );
@@ -245,7 +246,7 @@ entries:
          text\tgot: no such user\tno such user!\t4\tNO SUCH USER\n\
          kinds\tInvalid\tfalse\tNotFound\tname not registered\n\
          pcall\tfalse\tTimeout\traised\n\
-         call\tnil\tbad input\n"
+         call\tnil\tbad input\tInvalid\ttrue\tNotFound\n"
     );
     assert_eq!(run.failed(), "error: `app:main` failed: the end\n");
 }

@@ -37,6 +37,7 @@ impl ProcessState {
             args,
         )
         .await
+        .map_err(|error| error.message)
     }
 }
 

@@ -8,6 +8,7 @@
 use mlua::{AnyUserData, IntoLua, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 
 use super::convert::{from_payload, to_payload};
+use crate::process::CallError;
 use crate::values::Payload;
 
 pub const NOT_FOUND: &str = "NotFound";
@@ -68,32 +69,55 @@ impl LuaError {
 
 /// The `err` of a module function's `nil, err`: an error object of `kind` once it reaches Lua.
 pub struct Failure {
-    kind: &'static str,
+    kind: String,
+    retryable: bool,
     message: String,
 }
 
-pub fn fail(kind: &'static str, message: impl Into<String>) -> Failure {
+/// As Wippy's modules do: what failed here fails again if tried again.
+pub fn fail(kind: impl Into<String>, message: impl Into<String>) -> Failure {
     Failure {
-        kind,
+        kind: kind.into(),
+        retryable: false,
         message: message.into(),
+    }
+}
+
+impl From<CallError> for Failure {
+    /// A failed call's error, with the kind and retryability its function gave it.
+    fn from(error: CallError) -> Self {
+        Failure {
+            kind: error.kind.unwrap_or_else(|| INTERNAL.to_string()),
+            retryable: error.retryable.unwrap_or(false),
+            message: error.message,
+        }
     }
 }
 
 impl IntoLua for Failure {
     fn into_lua(self, lua: &Lua) -> mlua::Result<Value> {
-        let mut error = LuaError::new(lua, self.kind, self.message);
-        // As Wippy's modules do: what failed here fails again if tried again.
-        error.retryable = Some(false);
+        let mut error = LuaError::new(lua, &self.kind, self.message);
+        error.retryable = Some(self.retryable);
         Ok(Value::UserData(lua.create_userdata(error)?))
     }
 }
 
 /// The error's text when `value` is an error object.
 pub fn as_error_text(value: &Value) -> Option<String> {
-    match value {
-        Value::UserData(data) => data.borrow::<LuaError>().ok().map(|e| e.text()),
-        _ => None,
-    }
+    as_call_error(value).map(|error| error.message)
+}
+
+/// An error object as the error of a call: its kind, retryability and text.
+pub fn as_call_error(value: &Value) -> Option<CallError> {
+    let Value::UserData(data) = value else {
+        return None;
+    };
+    let error = data.borrow::<LuaError>().ok()?;
+    Some(CallError {
+        kind: Some(error.kind.clone()),
+        retryable: error.retryable,
+        message: error.text(),
+    })
 }
 
 fn stack(lua: &Lua) -> String {

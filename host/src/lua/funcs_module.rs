@@ -4,8 +4,8 @@
 use mlua::{Lua, Table, Value, Variadic};
 
 use super::convert::{from_payload, to_payload};
-use super::errors_module::{INTERNAL, NOT_FOUND, fail};
-use crate::process::{ProcessContext, call_function};
+use super::errors_module::{Failure, INVALID};
+use crate::process::{CallError, ProcessContext, call_function};
 use crate::registry::EntryId;
 use crate::values::Payload;
 
@@ -27,14 +27,12 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                         call_function(&ctx, &EntryId::resolve(&id, &ctx.entry.namespace), args)
                             .await
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(CallError::of(Some(INVALID), e)),
                 };
                 match outcome {
                     Ok(value) => Ok((from_payload(&lua, &value)?, None)),
-                    Err(error) if error.starts_with("no function") => {
-                        Ok((Value::Nil, Some(fail(NOT_FOUND, error))))
-                    }
-                    Err(error) => Ok((Value::Nil, Some(fail(INTERNAL, error)))),
+                    // The callee's own kind when it gave one, as in Wippy.
+                    Err(error) => Ok((Value::Nil, Some(Failure::from(error)))),
                 }
             }
         })?,

@@ -18,7 +18,7 @@ mod time_module;
 
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic};
 
-use crate::process::{ExitResult, OutputStream, ProcessContext, Stdio};
+use crate::process::{CallError, ExitResult, OutputStream, ProcessContext, Stdio};
 use crate::registry::{EntryKind, LUA_MODULES, LuaEntry, WIPPY_ONLY_MODULES};
 use crate::values::Payload;
 
@@ -32,19 +32,20 @@ pub async fn run_process(context: ProcessContext, args: Vec<Payload>) -> ExitRes
     };
     match run_entry(&context, entry, args).await {
         Ok(value) => ExitResult::ok(value),
-        Err(error) => ExitResult::failed(error),
+        Err(error) => ExitResult::failed(error.message),
     }
 }
 
 /// Loads the entry's script in a fresh state and runs it: the function named by `method`
 /// (returned in a table, or global) with `args`, or, when there is none, the script itself.
+/// An error object it returns keeps its kind.
 pub(crate) async fn run_entry(
     context: &ProcessContext,
     entry: &LuaEntry,
     args: Vec<Payload>,
-) -> Result<Payload, String> {
+) -> Result<Payload, CallError> {
     let id = &context.entry;
-    let fail = |error: mlua::Error| format!("`{id}` failed: {}", describe(&error));
+    let fail = |error: mlua::Error| CallError::from(format!("`{id}` failed: {}", describe(&error)));
     let lua = new_state(context, entry).map_err(fail)?;
     // Runs each call so that an error object raised to the top ends it with its text.
     let run = errors_module::top_level(&lua).map_err(fail)?;
@@ -79,11 +80,14 @@ pub(crate) async fn run_entry(
     };
     match process_module::outcome_of(values) {
         Ok(value) => to_payload(&value)
-            .map_err(|e| format!("`{id}` returned a value that cannot leave it: {e}")),
-        Err(error) => Err(match to_payload(&error) {
-            Ok(Payload::String(text)) => text,
-            Ok(other) => other.to_string(),
-            Err(e) => e,
+            .map_err(|e| format!("`{id}` returned a value that cannot leave it: {e}").into()),
+        Err(error) => Err(match errors_module::as_call_error(&error) {
+            Some(error) => error,
+            None => CallError::from(match to_payload(&error) {
+                Ok(Payload::String(text)) => text,
+                Ok(other) => other.to_string(),
+                Err(e) => e,
+            }),
         }),
     }
 }

@@ -6,30 +6,62 @@ use super::ProcessContext;
 use crate::registry::{EntryId, EntryKind};
 use crate::values::Payload;
 
+/// Why a function call failed: its message, and its kind when the function gave one (a Lua
+/// function's `return nil, errors.new{kind = ...}`), so that its caller sees the same kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallError {
+    pub kind: Option<String>,
+    pub retryable: Option<bool>,
+    pub message: String,
+}
+
+impl From<String> for CallError {
+    fn from(message: String) -> Self {
+        Self::of(None, message)
+    }
+}
+
+impl CallError {
+    pub fn of(kind: Option<&str>, message: String) -> Self {
+        Self {
+            kind: kind.map(str::to_string),
+            retryable: None,
+            message,
+        }
+    }
+}
+
 pub async fn call_function(
     caller: &ProcessContext,
     id: &EntryId,
     args: Vec<Payload>,
-) -> Result<Payload, String> {
-    let entry = (caller.node.registry().get(id))
-        .ok_or_else(|| format!("no function `{id}` in the registry"))?;
+) -> Result<Payload, CallError> {
+    let entry = (caller.node.registry().get(id)).ok_or_else(|| {
+        CallError::of(
+            Some("NotFound"),
+            format!("no function `{id}` in the registry"),
+        )
+    })?;
     let pool = match &entry.kind {
         EntryKind::FunctionLua(lua) => lua.pool,
         EntryKind::FunctionWasm(wasm) | EntryKind::FunctionWat(wasm) => wasm.pool,
         other => {
-            return Err(format!(
+            return Err(CallError::from(format!(
                 "`{id}` is a {}; only function.lua, function.wasm and function.wat entries can be called",
                 other.name()
-            ));
+            )));
         }
     };
     let pool = caller.node.call_pool(id, pool);
-    let _turn = pool.acquire(id).await?;
+    let _turn =
+        (pool.acquire(id).await).map_err(|message| CallError::of(Some("Unavailable"), message))?;
     match &entry.kind {
         EntryKind::FunctionLua(lua_entry) => {
             let frame = caller.node.begin_call(caller, id);
             let outcome = crate::lua::run_entry(&frame, lua_entry, args).await;
-            caller.node.end_call(&frame, &outcome);
+            caller
+                .node
+                .end_call(&frame, outcome.as_ref().map_err(|e| e.message.as_str()));
             outcome
         }
         _ => {
@@ -37,7 +69,7 @@ pub async fn call_function(
                 entry: id.clone(),
                 ..caller.clone()
             };
-            super::wasm::call(&callee, args).await
+            Ok(super::wasm::call(&callee, args).await?)
         }
     }
 }

@@ -140,10 +140,10 @@ impl Node {
     }
 
     /// Ends a call made with [`Node::begin_call`]: its names are released and its links told.
-    pub fn end_call(&self, frame: &ProcessContext, outcome: &Result<Payload, String>) {
+    pub fn end_call(&self, frame: &ProcessContext, outcome: Result<&Payload, &str>) {
         let result = match outcome {
             Ok(value) => ExitResult::ok(value.clone()),
-            Err(error) => ExitResult::failed(error.clone()),
+            Err(error) => ExitResult::failed(error),
         };
         self.finish(&frame.pid, result);
     }
