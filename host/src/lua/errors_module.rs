@@ -3,9 +3,13 @@
 //! error, as in `errors.new("x"):kind(errors.INVALID)`), which print, concatenate and compare
 //! by their text; and the `errors` global: `new`, `wrap`, `is` and the kind constants. The
 //! modules here return them as the `err` of `nil, err`. Wippy's string functions take them
-//! too, so `string.find(err, "not found")` works as it does there.
+//! too, so `string.find(err, "not found")` works as it does there (the eight that inspect text
+//! are wrapped: Lua 5.4 does not turn userdata into strings).
 
-use mlua::{AnyUserData, IntoLua, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
+use mlua::{
+    AnyUserData, Function, IntoLua, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods,
+    Value,
+};
 
 use super::convert::{from_payload, to_payload};
 use crate::process::CallError;
@@ -98,7 +102,7 @@ impl IntoLua for Failure {
     fn into_lua(self, lua: &Lua) -> mlua::Result<Value> {
         let mut error = LuaError::new(lua, &self.kind, self.message);
         error.retryable = Some(self.retryable);
-        Ok(Value::UserData(lua.create_userdata(error)?))
+        object(lua, error)
     }
 }
 
@@ -185,10 +189,10 @@ impl UserData for LuaError {
 fn with(lua: &Lua, error: &LuaError, change: impl FnOnce(&mut LuaError)) -> mlua::Result<Value> {
     let mut copy = error.clone();
     change(&mut copy);
-    Ok(Value::UserData(lua.create_userdata(copy)?))
+    object(lua, copy)
 }
 
-/// Installs the `errors` global and lets the string functions take error objects.
+/// Installs the `errors` global.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let errors = lua.create_table()?;
     for (name, kind) in KINDS {
@@ -214,7 +218,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
                 }
                 other => LuaError::new(lua, "", text_of(&other)?),
             };
-            lua.create_userdata(error)
+            object(lua, error)
         })?,
     )?;
     errors.set(
@@ -228,7 +232,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
                 other => LuaError::new(lua, "", text_of(other)?),
             };
             error.context.insert(0, context);
-            lua.create_userdata(error)
+            object(lua, error)
         })?,
     )?;
     errors.set(
@@ -240,46 +244,59 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
             })
         })?,
     )?;
-    let globals = lua.globals();
-    globals.set("errors", errors)?;
-
-    let is_error = lua.create_function(|_, value: Value| Ok(as_error_text(&value).is_some()))?;
-    let wrap: mlua::Function = lua
-        .load(
-            r#"local string, is_error, names = ...
-            local type, tostring = type, tostring
-            for _, name in ipairs(names) do
-              local f = string[name]
-              string[name] = function(s, ...)
-                if type(s) == "userdata" and is_error(s) then s = tostring(s) end
-                return f(s, ...)
-              end
-            end"#,
-        )
-        .set_name("=errors")
-        .into_function()?;
-    let string: Table = globals.get("string")?;
-    wrap.call::<()>((string, is_error, STRING_FUNCTIONS.to_vec()))?;
+    lua.globals().set("errors", errors)?;
     Ok(())
 }
 
-/// A function that runs `f(...)` and, when it raises an error object, raises its text instead,
-/// so the error that ends a process reads as the script wrote it.
-pub fn top_level(lua: &Lua) -> mlua::Result<mlua::Function> {
-    let is_error = lua.create_function(|_, value: Value| Ok(as_error_text(&value).is_some()))?;
-    lua.load(
-        r#"local is_error = ...
-        local type, tostring, xpcall, error, pack, unpack = type, tostring, xpcall, error, table.pack, table.unpack
-        local function as_text(e)
-          if type(e) == "userdata" and is_error(e) then return tostring(e) end
-          return e
-        end
-        return function(f, ...)
-          local results = pack(xpcall(f, as_text, ...))
-          if results[1] then return unpack(results, 2, results.n) end
-          error(results[2], 0)
-        end"#,
-    )
-    .set_name("=wippy")
-    .call(is_error)
+/// Marks a state whose string functions read error objects.
+struct StringsReadErrors;
+
+/// Lets the string functions take error objects (as their text) from now on. Done when a state
+/// makes its first error object, so states that never see one do not pay for the wrappers.
+fn strings_read_errors(lua: &Lua) -> mlua::Result<()> {
+    if lua.app_data_ref::<StringsReadErrors>().is_some() {
+        return Ok(());
+    }
+    lua.set_app_data(StringsReadErrors);
+    let string: Table = lua.globals().get("string")?;
+    for name in STRING_FUNCTIONS {
+        let original: Function = string.get(*name)?;
+        let reads_errors = lua.create_function(move |lua, mut args: MultiValue| {
+            if let Some(text) = args.front().and_then(as_error_text) {
+                args.pop_front();
+                args.push_front(Value::String(lua.create_string(text)?));
+            }
+            original.call::<MultiValue>(args)
+        })?;
+        string.set(*name, reads_errors)?;
+    }
+    Ok(())
+}
+
+/// A new error object in `lua`.
+fn object(lua: &Lua, error: LuaError) -> mlua::Result<Value> {
+    strings_read_errors(lua)?;
+    Ok(Value::UserData(lua.create_userdata(error)?))
+}
+
+/// Calls `f(args)` through `xpcall` with a handler that turns a raised error object into its
+/// text, so the error that ends a process reads as the script wrote it; other errors pass
+/// through as they are. The outcome is what `f` returned, or the error as a Lua value.
+pub async fn call_reading_errors(
+    lua: &Lua,
+    f: Function,
+    args: MultiValue,
+) -> mlua::Result<Result<MultiValue, Value>> {
+    let xpcall: Function = lua.globals().get("xpcall")?;
+    let as_text = lua.create_function(|lua, error: Value| match as_error_text(&error) {
+        Some(text) => Ok(Value::String(lua.create_string(text)?)),
+        None => Ok(error),
+    })?;
+    let mut call = MultiValue::from_vec(vec![Value::Function(f), Value::Function(as_text)]);
+    call.extend(args);
+    let mut results: MultiValue = xpcall.call_async(call).await?;
+    match results.pop_front() {
+        Some(Value::Boolean(true)) => Ok(Ok(results)),
+        _ => Ok(Err(results.pop_front().unwrap_or(Value::Nil))),
+    }
 }

@@ -47,12 +47,10 @@ pub(crate) async fn run_entry(
     let id = &context.entry;
     let fail = |error: mlua::Error| CallError::from(format!("`{id}` failed: {}", describe(&error)));
     let lua = new_state(context, entry).map_err(fail)?;
-    // Runs each call so that an error object raised to the top ends it with its text.
-    let run = errors_module::top_level(&lua).map_err(fail)?;
     let chunk = (lua.load(&entry.source).set_name(format!("={id}")))
         .into_function()
         .map_err(fail)?;
-    let returned: MultiValue = run.call_async(chunk).await.map_err(fail)?;
+    let returned = run(&lua, chunk, MultiValue::new(), &fail).await?;
     let exported = match returned.front() {
         Some(Value::Table(table)) => table
             .get::<Option<Function>>(entry.method.as_str())
@@ -68,13 +66,11 @@ pub(crate) async fn run_entry(
     };
     let values = match main {
         Some(main) => {
-            let mut call = vec![Value::Function(main)];
-            for arg in &args {
-                call.push(from_payload(&lua, arg).map_err(fail)?);
-            }
-            run.call_async::<MultiValue>(MultiValue::from_vec(call))
-                .await
-                .map_err(fail)?
+            let args = (args.iter())
+                .map(|arg| from_payload(&lua, arg))
+                .collect::<mlua::Result<MultiValue>>()
+                .map_err(fail)?;
+            run(&lua, main, args, &fail).await?
         }
         None => returned,
     };
@@ -89,6 +85,28 @@ pub(crate) async fn run_entry(
                 Err(e) => e,
             }),
         }),
+    }
+}
+
+/// Calls `f(args)`; an error raised out of it (an error object as its text) is the failure.
+async fn run(
+    lua: &Lua,
+    f: Function,
+    args: MultiValue,
+    fail: &impl Fn(mlua::Error) -> CallError,
+) -> Result<MultiValue, CallError> {
+    match errors_module::call_reading_errors(lua, f, args).await {
+        Ok(Ok(values)) => Ok(values),
+        Ok(Err(Value::Error(error))) => Err(fail(*error)),
+        Ok(Err(Value::String(text))) => {
+            Err(fail(mlua::Error::RuntimeError(text.to_string_lossy())))
+        }
+        Ok(Err(other)) => Err(fail(mlua::Error::RuntimeError(
+            other
+                .to_string()
+                .unwrap_or_else(|_| other.type_name().to_string()),
+        ))),
+        Err(error) => Err(fail(error)),
     }
 }
 
@@ -130,7 +148,6 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     globals.set("channel", channel.clone())?;
     loaded.set("channel", channel)?;
 
-    let preload: Table = package.get("preload")?;
     for &module in LUA_MODULES {
         if entry.modules.iter().any(|m| m == module) {
             let table = match module {
@@ -142,19 +159,27 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
             };
             globals.set(module, table.clone())?;
             loaded.set(module, table)?;
-        } else {
-            let message = format!(
-                "module `{module}` is not enabled for `{}`; add it to the entry's `modules: [{module}]`",
-                context.entry
-            );
-            preload.set(module, failing_loader(&lua, message)?)?;
         }
     }
-    for &module in WIPPY_ONLY_MODULES {
-        let message =
-            format!("module `{module}` is a Wippy module that wippy-rs does not provide yet");
-        preload.set(module, failing_loader(&lua, message)?)?;
-    }
+    // After `package.preload`, one searcher explains the modules this entry may not use.
+    let entry_id = context.entry.clone();
+    let missing = lua.create_function(move |_, name: String| -> mlua::Result<Value> {
+        Err(mlua::Error::runtime(if WIPPY_ONLY_MODULES.contains(&name.as_str()) {
+            format!("module `{name}` is a Wippy module that wippy-rs does not provide yet")
+        } else {
+            format!(
+                "module `{name}` is not enabled for `{entry_id}`; add it to the entry's `modules: [{name}]`"
+            )
+        }))
+    })?;
+    let searcher = lua.create_function(move |_, name: String| {
+        let known =
+            LUA_MODULES.contains(&name.as_str()) || WIPPY_ONLY_MODULES.contains(&name.as_str());
+        Ok(known.then(|| missing.clone()))
+    })?;
+    let searchers: Table = package.get("searchers")?;
+    searchers.raw_insert(2, searcher)?;
+    let preload: Table = package.get("preload")?;
     let registry = context.node.registry();
     for (alias, library) in &entry.imports {
         let Some(source) = registry
@@ -173,11 +198,6 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
         )?;
     }
     Ok(lua)
-}
-
-/// A `require` loader that raises `message`.
-fn failing_loader(lua: &Lua, message: String) -> mlua::Result<Function> {
-    lua.create_function(move |_, ()| Err::<Value, _>(mlua::Error::runtime(message.clone())))
 }
 
 fn print_function(lua: &Lua, context: &ProcessContext) -> mlua::Result<Function> {
