@@ -108,7 +108,7 @@ async fn supervise(
 /// The wait before the `attempt`-th restart in a row (1-based).
 fn backoff(initial: Duration, factor: f64, max: Duration, attempt: u32) -> Duration {
     let scaled = initial.as_secs_f64() * factor.powi(attempt as i32 - 1);
-    Duration::from_secs_f64(scaled.min(max.as_secs_f64()))
+    Duration::try_from_secs_f64(scaled.min(max.as_secs_f64())).unwrap_or(max)
 }
 
 /// `delay` varied by up to ±`jitter` of itself, so services that fail together do not all
@@ -119,7 +119,8 @@ fn jittered(delay: Duration, jitter: f64) -> Duration {
         .build_hasher()
         .finish();
     let unit = (random as f64 / u64::MAX as f64) * 2.0 - 1.0;
-    delay.mul_f64((1.0 + jitter * unit).max(0.0))
+    Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 + jitter * unit).max(0.0))
+        .unwrap_or(delay)
 }
 
 #[cfg(test)]
