@@ -13,6 +13,7 @@ mod json_module;
 mod message;
 mod process_module;
 mod registry_module;
+mod sandbox;
 mod spawner;
 mod time_module;
 
@@ -47,7 +48,7 @@ pub(crate) async fn run_entry(
     let id = &context.entry;
     let fail = |error: mlua::Error| CallError::from(format!("`{id}` failed: {}", describe(&error)));
     let lua = new_state(context, entry).map_err(fail)?;
-    let chunk = (lua.load(&entry.source).set_name(format!("={id}")))
+    let chunk = (sandbox::chunk(&lua, &entry.source, format!("={id}")))
         .into_function()
         .map_err(fail)?;
     let returned = run(&lua, chunk, MultiValue::new(), &fail).await?;
@@ -140,6 +141,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     package.set("path", "")?;
     package.set("cpath", "")?;
     errors_module::install(&lua)?;
+    sandbox::seal(&lua)?;
     let loaded: Table = package.get("loaded")?;
     let process = process_module::create(&lua, context)?;
     globals.set("process", process.clone())?;
@@ -193,7 +195,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
         preload.set(
             alias.as_str(),
             lua.create_function(move |lua, ()| {
-                lua.load(&source).set_name(name.clone()).call::<Value>(())
+                sandbox::chunk(lua, &source, name.clone()).call::<Value>(())
             })?,
         )?;
     }
@@ -224,8 +226,13 @@ fn print_function(lua: &Lua, context: &ProcessContext) -> mlua::Result<Function>
 
 /// The message of a Lua error, without mlua's wrapping or Lua's stack traceback.
 fn describe(error: &mlua::Error) -> String {
+    let text = describe_plainly(error);
+    sandbox::describe_memory(&text).unwrap_or(text)
+}
+
+fn describe_plainly(error: &mlua::Error) -> String {
     match error {
-        mlua::Error::CallbackError { cause, .. } => describe(cause),
+        mlua::Error::CallbackError { cause, .. } => describe_plainly(cause),
         mlua::Error::RuntimeError(message) | mlua::Error::SyntaxError { message, .. } => message
             .split("\nstack traceback:")
             .next()

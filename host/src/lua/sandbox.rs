@@ -1,0 +1,45 @@
+//! What keeps one Lua process from harming the others: its state's memory is capped (an
+//! allocation past the cap fails in that process only, never aborts the runtime), and it loads
+//! text chunks only (crafted bytecode can crash the VM, so `load` refuses binary chunks and
+//! `string.dump` is gone).
+
+use mlua::chunk::{Chunk, ChunkMode};
+use mlua::{Function, Lua, MultiValue, Table, Value};
+
+/// The memory a Lua state may hold.
+pub const MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+
+/// Lua's own wording when an allocation fails.
+const OUT_OF_MEMORY: &str = "not enough memory";
+
+pub fn seal(lua: &Lua) -> mlua::Result<()> {
+    lua.set_memory_limit(MAX_MEMORY_BYTES)?;
+    let globals = lua.globals();
+    let load: Function = globals.get("load")?;
+    // load(chunk, name, mode, env) with the mode forced to text; `env` stays absent when absent.
+    let text_only = lua.create_function(move |lua, args: MultiValue| {
+        let mut args: Vec<Value> = args.into_iter().collect();
+        args.resize(args.len().max(3), Value::Nil);
+        args[2] = Value::String(lua.create_string("t")?);
+        load.call::<MultiValue>(MultiValue::from_vec(args))
+    })?;
+    globals.set("load", text_only)?;
+    let string: Table = globals.get("string")?;
+    string.set("dump", Value::Nil)?;
+    Ok(())
+}
+
+/// Source text as a chunk, refusing bytecode whatever it starts with.
+pub fn chunk<'a>(lua: &'a Lua, source: &'a str, name: String) -> Chunk<'a> {
+    lua.load(source).set_name(name).set_mode(ChunkMode::Text)
+}
+
+/// A failure message for people: an exhausted state names its limit.
+pub fn describe_memory(message: &str) -> Option<String> {
+    message.contains(OUT_OF_MEMORY).then(|| {
+        format!(
+            "it needed more memory than a Lua process may hold ({} MiB)",
+            MAX_MEMORY_BYTES >> 20
+        )
+    })
+}

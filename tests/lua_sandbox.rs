@@ -1,0 +1,73 @@
+//! A Lua process cannot harm the others: its memory is capped and it loads text chunks only.
+//! Each attempt ends that process with a clear error while a healthy process beside it
+//! finishes.
+
+mod support;
+
+use support::Project;
+
+/// `script` as the `main` command, with a healthy Lua process to spawn beside it.
+fn sandbox_project(script: &str) -> Project {
+    let project = Project::new();
+    project.write("src/main.lua", script);
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - {name: healthy, kind: process.lua, modules: [time], source: "time.sleep('50ms') return 'still here'"}
+  - name: bomb
+    kind: process.lua
+    source: |
+      local s = "0123456789abcdef"
+      while true do s = s .. s end
+  - {name: main, kind: process.lua, source: file://main.lua, meta: {command: {name: main}}}
+"#,
+    );
+    project
+}
+
+#[test]
+fn a_lua_memory_bomb_ends_its_process_and_nothing_else() {
+    let project = sandbox_project(
+        r#"process.spawn_monitored("app:bomb", "app:processes")
+process.spawn_monitored("app:healthy", "app:processes")
+local results = {}
+for _ = 1, 2 do
+  local exit = process.receive("30s")
+  results[#results + 1] = tostring(exit.value) .. " / " .. tostring(exit.error)
+end
+table.sort(results)
+for _, line in ipairs(results) do print(line) end
+"#,
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "nil / `app:bomb` failed: it needed more memory than a Lua process may hold (256 MiB)\nstill here / nil\n"
+    );
+}
+
+#[test]
+fn bytecode_cannot_be_loaded_and_string_dump_is_gone() {
+    let project = sandbox_project(
+        r#"print("dump", string.dump)
+print(load("\27Lua\84\0", "crafted", "b"))
+print(load("return 1 + 1")())
+print(load("return x", "with env", "t", {x = 7})())
+"#,
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "dump\tnil\nnil\tattempt to load a binary chunk (mode is 't')\n2\n7\n"
+    );
+    // A registry source that is bytecode is refused too.
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries:\n  - {name: main, kind: process.lua, source: \"\\eLua\\x54\\0\", meta: {command: {name: main}}}\n",
+    );
+    let err = project.wippy(&["run", "main"]).failed().to_string();
+    assert!(
+        err.contains("`app:main` failed:") && err.contains("attempt to load a binary chunk"),
+        "{err}"
+    );
+}
