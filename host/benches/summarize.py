@@ -27,6 +27,7 @@ def main() -> None:
     ours = mean_ns(root, "instantiate_and_call_greet", "wippy")
     rust = mean_ns(root, "spawn_exit_round_trip", "from_rust")
     lua = mean_ns(root, "spawn_exit_round_trip", "from_lua")
+    lua_process = mean_ns(root, "spawn_exit_round_trip", "lua_process_from_rust")
     call = mean_ns(root, "lua_to_wasm_call", "")
     warm = mean_ns(root, "cli_run_greet", "artifact_cache_warm")
     cold = mean_ns(root, "cli_run_greet", "artifact_cache_cold")
@@ -35,6 +36,7 @@ def main() -> None:
         ("instantiate + call `greet`, wippy (limits, epoch, capabilities)", f"{fmt(ours)} ({ours / bare:.2f}x bare)"),
         ("spawn→EXIT round trip from Rust (`Node::exec`)", f"{fmt(rust)} ({1e9 / rust:,.0f}/s)"),
         ("spawn→EXIT round trip from Lua (`process.exec`)", f"{fmt(lua)} ({1e9 / lua:,.0f}/s)"),
+        ("a Lua process (`return 1`) spawned and exited, from Rust", f"{fmt(lua_process)} ({1e9 / lua_process:,.0f}/s)"),
         ("Lua→WASM call (`funcs.call` of a function.wasm)", fmt(call)),
         ("`wippy run greet World`, artifact cache warm", fmt(warm)),
         ("`wippy run greet World`, artifact cache cold", fmt(cold)),

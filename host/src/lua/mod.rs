@@ -199,6 +199,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
             })?,
         )?;
     }
+    sandbox::cap_memory(&lua)?;
     Ok(lua)
 }
 
