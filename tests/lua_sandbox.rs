@@ -21,6 +21,12 @@ entries:
     source: |
       local s = "0123456789abcdef"
       while true do s = s .. s end
+  - name: small_bomb
+    kind: process.lua
+    limits: {max_memory_bytes: 16777216}
+    source: |
+      local parts = {}
+      while true do parts[#parts + 1] = string.rep("x", 4096) end
   - {name: main, kind: process.lua, source: file://main.lua, meta: {command: {name: main}}}
 "#,
     );
@@ -43,7 +49,7 @@ for _, line in ipairs(results) do print(line) end
     );
     assert_eq!(
         project.wippy(&["run", "main"]).ok(),
-        "nil / `app:bomb` failed: it needed more memory than a Lua process may hold (256 MiB)\nstill here / nil\n"
+        "nil / `app:bomb` failed: it needed more memory than its limit of 256 MiB (limits.max_memory_bytes; the default is 256 MiB)\nstill here / nil\n"
     );
 }
 
@@ -68,6 +74,30 @@ print(load("return x", "with env", "t", {x = 7})())
     let err = project.wippy(&["run", "main"]).failed().to_string();
     assert!(
         err.contains("`app:main` failed:") && err.contains("attempt to load a binary chunk"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_entry_sets_its_own_lua_memory_limit_and_no_fuel() {
+    let project = sandbox_project(
+        r#"process.spawn_monitored("app:small_bomb", "app:processes")
+local exit = process.receive("30s")
+print(exit.error)
+"#,
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "`app:small_bomb` failed: it needed more memory than its limit of 16 MiB (limits.max_memory_bytes; the default is 256 MiB)\n"
+    );
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries:\n  - {name: main, kind: process.lua, source: 'return 1', limits: {max_fuel: 10}}\n",
+    );
+    let err = project.wippy(&["check"]).failed().to_string();
+    assert!(
+        err.contains("`limits.max_fuel` is not a field of process.lua")
+            && err.contains("bound a Lua entry's time with `limits.max_execution_ms`"),
         "{err}"
     );
 }

@@ -247,3 +247,31 @@ pub fn wippy_with_stdin(project: &Project, args: &[&str], input: &[u8]) -> Run {
     child.stdin.take().unwrap().write_all(input).unwrap();
     Run::of(child.wait_with_output().unwrap())
 }
+
+/// Like [`Project::wippy`], but a run still going after `limit` is killed and fails the test
+/// (so a regression that hangs shows up as a failure, not a stuck test run).
+pub fn wippy_within(project: &Project, args: &[&str], limit: std::time::Duration) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .arg("-C")
+        .arg(project.root())
+        .args(args)
+        .env("WIPPY_CACHE_DIR", project.cache_dir())
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot start the wippy binary");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let run = Run::of(child.wait_with_output().unwrap());
+            panic!(
+                "`wippy {}` still ran after {limit:?}: {run:#?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Run::of(child.wait_with_output().unwrap())
+}

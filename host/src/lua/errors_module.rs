@@ -12,6 +12,7 @@ use mlua::{
 };
 
 use super::convert::{from_payload, to_payload};
+use super::preempt::Preemptible;
 use crate::process::CallError;
 use crate::values::Payload;
 
@@ -294,7 +295,10 @@ pub async fn call_reading_errors(
     })?;
     let mut call = MultiValue::from_vec(vec![Value::Function(f), Value::Function(as_text)]);
     call.extend(args);
-    let mut results: MultiValue = xpcall.call_async(call).await?;
+    // Run on a thread of our own, so the watchdog knows which Lua thread to preempt.
+    let thread = lua.create_thread(xpcall)?;
+    let state = thread.to_pointer();
+    let mut results: MultiValue = Preemptible::new(thread.into_async(call)?, state).await?;
     match results.pop_front() {
         Some(Value::Boolean(true)) => Ok(Ok(results)),
         _ => Ok(Err(results.pop_front().unwrap_or(Value::Nil))),

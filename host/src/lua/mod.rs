@@ -6,11 +6,13 @@
 
 mod channel_module;
 mod convert;
+mod coroutines;
 mod ctx_module;
 mod errors_module;
 mod funcs_module;
 mod json_module;
 mod message;
+mod preempt;
 mod process_module;
 mod registry_module;
 mod sandbox;
@@ -46,7 +48,30 @@ pub(crate) async fn run_entry(
     args: Vec<Payload>,
 ) -> Result<Payload, CallError> {
     let id = &context.entry;
-    let fail = |error: mlua::Error| CallError::from(format!("`{id}` failed: {}", describe(&error)));
+    let run = run_script(context, entry, args);
+    let Some(ms) = entry.limits.max_execution_ms else {
+        return run.await;
+    };
+    // The script yields at least every few milliseconds (see `preempt`), so the limit
+    // reaches even a loop that never waits.
+    match tokio::time::timeout(std::time::Duration::from_millis(ms), run).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(CallError::from(format!(
+            "`{id}` failed: it ran longer than its limit of {ms} ms (limits.max_execution_ms) and was stopped"
+        ))),
+    }
+}
+
+async fn run_script(
+    context: &ProcessContext,
+    entry: &LuaEntry,
+    args: Vec<Payload>,
+) -> Result<Payload, CallError> {
+    let id = &context.entry;
+    let memory = sandbox::memory_limit(entry);
+    let fail = |error: mlua::Error| {
+        CallError::from(format!("`{id}` failed: {}", describe(&error, memory)))
+    };
     let lua = new_state(context, entry).map_err(fail)?;
     let chunk = (sandbox::chunk(&lua, &entry.source, format!("={id}")))
         .into_function()
@@ -141,6 +166,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     package.set("path", "")?;
     package.set("cpath", "")?;
     errors_module::install(&lua)?;
+    coroutines::install(&lua)?;
     sandbox::seal(&lua)?;
     let loaded: Table = package.get("loaded")?;
     let process = process_module::create(&lua, context)?;
@@ -199,7 +225,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
             })?,
         )?;
     }
-    sandbox::cap_memory(&lua)?;
+    sandbox::cap_memory(&lua, sandbox::memory_limit(entry))?;
     Ok(lua)
 }
 
@@ -226,9 +252,9 @@ fn print_function(lua: &Lua, context: &ProcessContext) -> mlua::Result<Function>
 }
 
 /// The message of a Lua error, without mlua's wrapping or Lua's stack traceback.
-fn describe(error: &mlua::Error) -> String {
+fn describe(error: &mlua::Error, memory_limit: usize) -> String {
     let text = describe_plainly(error);
-    sandbox::describe_memory(&text).unwrap_or(text)
+    sandbox::describe_memory(&text, memory_limit).unwrap_or(text)
 }
 
 fn describe_plainly(error: &mlua::Error) -> String {

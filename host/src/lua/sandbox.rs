@@ -6,8 +6,10 @@
 use mlua::chunk::{Chunk, ChunkMode};
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
-/// The memory a Lua state may hold.
-pub const MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+use crate::registry::LuaEntry;
+
+/// The memory a Lua state may hold when its entry sets no `limits.max_memory_bytes`.
+pub const DEFAULT_MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
 
 /// Lua's own wording when an allocation fails.
 const OUT_OF_MEMORY: &str = "not enough memory";
@@ -28,10 +30,17 @@ pub fn seal(lua: &Lua) -> mlua::Result<()> {
     Ok(())
 }
 
+/// The entry's memory cap.
+pub fn memory_limit(entry: &LuaEntry) -> usize {
+    (entry.limits.max_memory_bytes)
+        .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX))
+        .unwrap_or(DEFAULT_MAX_MEMORY_BYTES)
+}
+
 /// Caps the state's memory. Called last when a state is made: with a cap set, mlua guards
 /// every allocation it makes through the API, which would slow the setup down by a sixth.
-pub fn cap_memory(lua: &Lua) -> mlua::Result<()> {
-    lua.set_memory_limit(MAX_MEMORY_BYTES).map(|_| ())
+pub fn cap_memory(lua: &Lua, bytes: usize) -> mlua::Result<()> {
+    lua.set_memory_limit(bytes).map(|_| ())
 }
 
 /// Source text as a chunk, refusing bytecode whatever it starts with.
@@ -40,11 +49,15 @@ pub fn chunk<'a>(lua: &'a Lua, source: &'a str, name: String) -> Chunk<'a> {
 }
 
 /// A failure message for people: an exhausted state names its limit.
-pub fn describe_memory(message: &str) -> Option<String> {
+pub fn describe_memory(message: &str, limit: usize) -> Option<String> {
     message.contains(OUT_OF_MEMORY).then(|| {
+        let size = match limit {
+            bytes if bytes % (1 << 20) == 0 => format!("{} MiB", bytes >> 20),
+            bytes => format!("{bytes} bytes"),
+        };
         format!(
-            "it needed more memory than a Lua process may hold ({} MiB)",
-            MAX_MEMORY_BYTES >> 20
+            "it needed more memory than its limit of {size} (limits.max_memory_bytes; the default is {} MiB)",
+            DEFAULT_MAX_MEMORY_BYTES >> 20
         )
     })
 }

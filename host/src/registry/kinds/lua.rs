@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::not_a_field;
 use super::pool::{Pool, PoolSpec};
+use super::wasm::Limits;
 use crate::registry::{EntryId, LoadError, Note, closest};
 
 /// Modules an entry may list in `modules` (`process` and `channel` are always there).
@@ -64,6 +65,8 @@ pub(in crate::registry) struct LuaSpec {
     #[serde(default)]
     imports: BTreeMap<String, String>,
     pool: Option<PoolSpec>,
+    #[serde(default)]
+    limits: Option<Limits>,
 }
 
 /// A `process.lua`, `function.lua` or `library.lua` entry.
@@ -77,6 +80,8 @@ pub struct LuaEntry {
     pub imports: BTreeMap<String, EntryId>,
     /// How calls of a `function.lua` are bounded.
     pub pool: Pool,
+    /// `max_execution_ms` and `max_memory_bytes` (the Lua state's cap); no fuel.
+    pub limits: Limits,
 }
 
 impl LuaSpec {
@@ -97,6 +102,19 @@ impl LuaSpec {
             "pool",
             kind != "function.lua" && self.pool.is_some(),
             "only function.lua entries have a pool",
+        )?;
+        not_a_field(
+            kind,
+            "limits",
+            kind == "library.lua" && self.limits.is_some(),
+            "a library runs inside the process that requires it, under that entry's limits",
+        )?;
+        let limits = self.limits.unwrap_or_default();
+        not_a_field(
+            kind,
+            "limits.max_fuel",
+            limits.max_fuel.is_some(),
+            "fuel counts WebAssembly instructions; bound a Lua entry's time with `limits.max_execution_ms`",
         )?;
         for (i, module) in self.modules.iter().enumerate() {
             let name = module.as_str();
@@ -136,6 +154,7 @@ impl LuaSpec {
                 Some(spec) => spec.resolve()?,
                 None => Pool::default(),
             },
+            limits,
         })
     }
 }

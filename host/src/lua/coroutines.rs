@@ -1,0 +1,98 @@
+//! `coroutine.resume` and `coroutine.wrap` that let a coroutine wait and be preempted.
+//!
+//! Lua's own `resume` is a C call that cannot pass a yield on: an async function
+//! (`process.receive`, `time.sleep`, a channel) called inside a coroutine would hand mlua's
+//! internal "pending" marker back to the resumer, and a preemption would look like
+//! `coroutine.yield()`. Here `resume` is an async function that drives the coroutine as mlua
+//! drives a process: a wait inside the coroutine suspends the whole process until it is
+//! ready, and a preemption lets the scheduler run others, then carries on, unseen by the
+//! script. Everything else about coroutines is Lua's: what `resume` returns, `wrap`'s
+//! errors, `status`, `close`, `isyieldable`, `running`.
+
+use std::pin::Pin;
+
+use futures_util::Stream;
+use mlua::thread::ThreadStatus;
+use mlua::{Lua, MultiValue, Table, Thread, Value, ffi};
+
+use super::preempt::{Preemptible, take_preempted};
+
+/// `create` runs the body under `xpcall`, so its error reaches `resume` as a value (mlua
+/// would turn a table raised through its thread into text).
+const PRELUDE: &str = r#"
+local coroutine, resume = ...
+local create, xpcall, error, type = coroutine.create, xpcall, error, type
+local function keep(e) return e end
+function coroutine.create(f)
+  if type(f) ~= "function" then
+    error("bad argument #1 to 'create' (function expected, got " .. type(f) .. ")", 2)
+  end
+  return create(function(...) return xpcall(f, keep, ...) end)
+end
+coroutine.resume = resume
+local function raise(ok, ...)
+  if ok then return ... end
+  local e = ...
+  error(e, type(e) == "string" and 2 or 0)
+end
+function coroutine.wrap(f)
+  local co = coroutine.create(f)
+  return function(...) return raise(resume(co, ...)) end
+end
+"#;
+
+pub fn install(lua: &Lua) -> mlua::Result<()> {
+    let coroutine: Table = lua.globals().get("coroutine")?;
+    let resume = lua.create_async_function(|lua, (co, args): (Thread, MultiValue)| async move {
+        resume(&lua, co, args).await
+    })?;
+    lua.load(PRELUDE)
+        .set_name("=coroutine")
+        .call::<()>((coroutine, resume))
+}
+
+async fn resume(lua: &Lua, co: Thread, args: MultiValue) -> mlua::Result<MultiValue> {
+    let refused = |why: &str| -> mlua::Result<MultiValue> {
+        Ok(MultiValue::from_vec(vec![
+            Value::Boolean(false),
+            Value::String(lua.create_string(why)?),
+        ]))
+    };
+    match co.status() {
+        ThreadStatus::Resumable => {}
+        ThreadStatus::Running | ThreadStatus::Normal => {
+            return refused("cannot resume non-suspended coroutine");
+        }
+        ThreadStatus::Finished | ThreadStatus::Error => {
+            return refused("cannot resume dead coroutine");
+        }
+    }
+    let state = co.to_pointer() as usize;
+    let mut stream = co.clone().into_async::<MultiValue>(args)?;
+    loop {
+        let next = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx));
+        match Preemptible::new(next, state as *const std::ffi::c_void).await {
+            Some(Ok(values)) if take_preempted() => {
+                debug_assert!(values.is_empty());
+                if resumer_can_yield(lua) {
+                    tokio::task::yield_now().await;
+                }
+            }
+            // The body ended: the shim's `xpcall` said how.
+            Some(Ok(values)) if co.status() == ThreadStatus::Finished => return Ok(values),
+            Some(Ok(mut values)) => {
+                values.push_front(Value::Boolean(true));
+                return Ok(values);
+            }
+            Some(Err(error)) => return refused(&error.to_string()),
+            None => return refused("cannot resume dead coroutine"),
+        }
+    }
+}
+
+/// Whether the thread calling `resume` may yield (not inside a metamethod run by C, say).
+fn resumer_can_yield(lua: &Lua) -> bool {
+    let state = lua.current_thread().to_pointer() as *mut ffi::lua_State;
+    // SAFETY: the current thread is alive: it is running this call.
+    unsafe { ffi::lua_isyieldable(state) != 0 }
+}

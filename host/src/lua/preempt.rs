@@ -1,0 +1,226 @@
+//! Preemption for Lua, the way WASM guests get it from epochs: a Lua thread that runs past a
+//! time slice yields to the scheduler, so a spinning script cannot starve the other
+//! processes, and `terminate`, `cancel` and `limits.max_execution_ms` reach it (they drop the
+//! process's future, which they can only do while it yields).
+//!
+//! A count hook costs every instruction (a loop runs 2.2× slower with one installed), so none
+//! is installed while Lua runs well. A watchdog thread notices an OS thread that has been in
+//! one Lua run for over a tick and sends it a signal; the handler installs the hook on the Lua
+//! thread running there — the way `lua.c` stops a script on Ctrl-C, which is what
+//! `lua_sethook` is written to allow — and the hook yields at the next instruction. The
+//! yield reaches the resumer: mlua's async thread for a process's main flow, or
+//! [`crate::lua`]'s `coroutine.resume`, which yields further up (see `coroutines.rs`).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use mlua::ffi;
+
+/// How long a Lua thread runs before it is asked to yield: between one and two ticks.
+const TICK: Duration = Duration::from_millis(2);
+
+/// The signal that asks a thread to install the hook. Its default action is to ignore it,
+/// so one arriving before the handler or after a thread's Lua is done harms nothing (Go
+/// preempts goroutines with the same signal, for the same reason).
+const SIGNAL: libc::c_int = libc::SIGURG;
+
+/// Marks a Lua thread (in its extra space) that the hook yielded; the hook's next call, on
+/// the first instruction after the resume, removes it instead of yielding again.
+const YIELDED: usize = 0x5945_4c44;
+
+thread_local! {
+    /// The Lua thread this OS thread is running now, for the signal handler; null when none.
+    static RUNNING: Cell<*mut ffi::lua_State> = const { Cell::new(ptr::null_mut()) };
+    /// Set by the hook as it yields, so the resumer can tell it from `coroutine.yield()`.
+    static PREEMPTED: Cell<bool> = const { Cell::new(false) };
+    /// This OS thread as the watchdog sees it.
+    static SLOT: SlotHandle = SlotHandle::register();
+}
+
+/// The watchdog's clock, in ticks since it started.
+static TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// Every OS thread that has run Lua, while it lives.
+static SLOTS: Mutex<Vec<Arc<Slot>>> = Mutex::new(Vec::new());
+
+struct Slot {
+    thread: libc::pthread_t,
+    /// 1 + the tick at which the thread's current Lua run started; 0 while it runs none.
+    busy_since: AtomicU64,
+}
+
+struct SlotHandle(Arc<Slot>);
+
+impl SlotHandle {
+    fn register() -> Self {
+        start();
+        let slot = Arc::new(Slot {
+            // SAFETY: pthread_self has no preconditions.
+            thread: unsafe { libc::pthread_self() },
+            busy_since: AtomicU64::new(0),
+        });
+        lock_slots().push(slot.clone());
+        SlotHandle(slot)
+    }
+}
+
+impl Drop for SlotHandle {
+    /// Leaves the list before the thread ends, so the watchdog never signals a thread that is
+    /// gone (it signals only while holding the same lock).
+    fn drop(&mut self) {
+        lock_slots().retain(|slot| !Arc::ptr_eq(slot, &self.0));
+    }
+}
+
+fn lock_slots() -> std::sync::MutexGuard<'static, Vec<Arc<Slot>>> {
+    SLOTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Installs the signal handler and starts the watchdog, once per runtime.
+fn start() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        // SAFETY: the handler only reads a thread-local and calls `lua_sethook`, which Lua
+        // documents as callable from a signal handler.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(SIGNAL, &action, ptr::null_mut());
+        }
+        let spawned = std::thread::Builder::new()
+            .name("wippy-lua-watchdog".into())
+            .spawn(watch);
+        if let Err(error) = spawned {
+            log::warn!("Lua processes will not be preempted: no watchdog thread ({error})");
+        }
+    });
+}
+
+fn watch() {
+    loop {
+        std::thread::sleep(TICK);
+        let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
+        for slot in lock_slots().iter() {
+            let since = slot.busy_since.load(Ordering::Relaxed);
+            if since != 0 && since < now {
+                // SAFETY: the thread is alive: it leaves the list (under this lock) before
+                // it ends.
+                unsafe { libc::pthread_kill(slot.thread, SIGNAL) };
+            }
+        }
+    }
+}
+
+extern "C" fn on_signal(_signal: libc::c_int) {
+    let state = RUNNING.with(Cell::get);
+    if !state.is_null() {
+        // SAFETY: `state` is the Lua thread this OS thread is running: it lives until the
+        // run ends, which clears RUNNING first. Lua allows this call from a signal handler.
+        unsafe { ffi::lua_sethook(state, Some(hook), ffi::LUA_MASKCOUNT, 1) };
+    }
+}
+
+/// Yields the Lua thread at its next instruction, once.
+unsafe extern "C-unwind" fn hook(state: *mut ffi::lua_State, _debug: *mut ffi::lua_Debug) {
+    // SAFETY: Lua calls the hook on a live thread; its extra space is ours (mlua uses none).
+    unsafe {
+        let mark = ffi::lua_getextraspace(state) as *mut usize;
+        if *mark == YIELDED || ffi::lua_isyieldable(state) == 0 {
+            // Back after a preemption, or inside a call that cannot yield (a metamethod run
+            // by C, a `require`d chunk): carry on; the watchdog asks again next tick.
+            *mark = 0;
+            ffi::lua_sethook(state, None, 0, 0);
+            return;
+        }
+        // The hook stays installed across the yield, which is how mlua tells a hook's yield
+        // from a script's and resumes it without arguments.
+        *mark = YIELDED;
+        PREEMPTED.set(true);
+        ffi::lua_yield(state, 0);
+    }
+}
+
+/// Whether the Lua thread just polled yielded to preemption rather than by itself (clears
+/// the mark).
+pub fn take_preempted() -> bool {
+    PREEMPTED.replace(false)
+}
+
+/// A future that runs Lua on `state` (a Lua thread), under the watchdog's eye while polled.
+pub struct Preemptible<F> {
+    inner: F,
+    /// The `lua_State` pointer; an address rather than a pointer so the future stays `Send`.
+    state: usize,
+}
+
+impl<F> Preemptible<F> {
+    /// `state` is the Lua thread `inner` resumes, as `Thread::to_pointer` gives it.
+    pub fn new(inner: F, state: *const std::ffi::c_void) -> Self {
+        Self {
+            inner,
+            state: state as usize,
+        }
+    }
+}
+
+impl<F: Future + Unpin> Future for Preemptible<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _running = Running::enter(self.state as *mut ffi::lua_State);
+        let polled = Pin::new(&mut self.inner).poll(cx);
+        if polled.is_pending() {
+            // A preemption seen by mlua's own thread future; nothing else reads the mark.
+            PREEMPTED.set(false);
+        }
+        polled
+    }
+}
+
+/// While it lives, `state` is the Lua thread this OS thread runs; the outermost one starts
+/// the watchdog's clock for the thread. Restores what was there when dropped (also when a
+/// poll unwinds), so the handler never sees a thread that has ended.
+struct Running {
+    previous: *mut ffi::lua_State,
+    outermost: bool,
+}
+
+impl Running {
+    fn enter(state: *mut ffi::lua_State) -> Self {
+        let previous = RUNNING.replace(state);
+        // (A thread being torn down has no slot left; its Lua then runs unwatched.)
+        let outermost = SLOT
+            .try_with(|slot| {
+                let busy = &slot.0.busy_since;
+                let idle = busy.load(Ordering::Relaxed) == 0;
+                if idle {
+                    busy.store(TICKS.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                }
+                idle
+            })
+            .unwrap_or(false);
+        Self {
+            previous,
+            outermost,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.outermost {
+            let _ = SLOT.try_with(|slot| slot.0.busy_since.store(0, Ordering::Relaxed));
+        }
+        RUNNING.set(self.previous);
+    }
+}

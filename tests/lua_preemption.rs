@@ -1,0 +1,155 @@
+//! A Lua process that never waits is preempted like a WASM guest: it cannot starve the
+//! others, `terminate` and `limits.max_execution_ms` stop it, and coroutines keep Lua's
+//! semantics while they wait and are preempted. Each run has a deadline, so a regression that
+//! hangs fails the test instead of stalling the suite.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Project, wippy_within};
+
+/// Spinners of every shape, healthy processes, and `script` as the `main` command.
+fn spin_project(script: &str) -> Project {
+    let project = Project::new();
+    project.write("src/main.lua", script);
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - {name: spin, kind: process.lua, source: "local n = 0 while true do n = n + 1 end"}
+  - name: spin_in_coroutine
+    kind: process.lua
+    source: "coroutine.wrap(function() while true do end end)()"
+  - name: spin_catching
+    kind: process.lua
+    source: "while true do pcall(function() for i = 1, 1e9 do end end) end"
+  - name: spin_limited
+    kind: process.lua
+    limits: {max_execution_ms: 200}
+    meta: {command: {name: spin_limited}}
+    source: "while true do end"
+  - name: spin_function
+    kind: function.lua
+    limits: {max_execution_ms: 100}
+    source: "local function handler() while true do end end return {handler = handler}"
+    method: handler
+  - {name: healthy, kind: process.lua, modules: [time], source: "time.sleep('50ms') return 'still here'"}
+  - {name: main, kind: process.lua, modules: [time, funcs], source: file://main.lua, meta: {command: {name: main}}}
+"#,
+    );
+    project
+}
+
+#[test]
+fn spinning_lua_processes_neither_starve_the_others_nor_outlive_terminate() {
+    // Six spinners on two cores: without preemption the healthy process never runs.
+    let project = spin_project(
+        r#"local spinners = {}
+for _, name in ipairs({"spin", "spin", "spin_in_coroutine", "spin_in_coroutine", "spin_catching", "spin_catching"}) do
+  spinners[#spinners + 1] = process.spawn_monitored("app:" .. name, "app:processes")
+end
+time.sleep("20ms")
+process.spawn_monitored("app:healthy", "app:processes")
+local exit = process.receive("10s")
+print(exit.value)
+for _, pid in ipairs(spinners) do process.terminate(pid) end
+local ended = 0
+for _ = 1, #spinners do
+  local exit = process.receive("10s")
+  if exit and exit.error == "terminated" then ended = ended + 1 end
+end
+print(ended .. " spinners terminated")
+"#,
+    );
+    let run = wippy_within(&project, &["run", "main"], Duration::from_secs(60));
+    assert_eq!(run.ok(), "still here\n6 spinners terminated\n");
+}
+
+#[test]
+fn max_execution_ms_stops_a_spinning_lua_command_and_function() {
+    let project = spin_project(
+        r#"local value, err = funcs.call("app:spin_function")
+print(value, err)
+return "the caller carried on"
+"#,
+    );
+    let err = wippy_within(&project, &["run", "spin_limited"], Duration::from_secs(60))
+        .failed()
+        .to_string();
+    assert_eq!(
+        err,
+        "error: `app:spin_limited` failed: it ran longer than its limit of 200 ms (limits.max_execution_ms) and was stopped\n"
+    );
+    let run = wippy_within(&project, &["run", "main"], Duration::from_secs(60));
+    assert_eq!(
+        run.ok(),
+        "nil\t`app:spin_function` failed: it ran longer than its limit of 100 ms (limits.max_execution_ms) and was stopped\nthe caller carried on\n"
+    );
+}
+
+#[test]
+fn a_spinning_lua_command_stops_on_ctrl_c() {
+    let project = spin_project("while true do end");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .arg("-C")
+        .arg(project.root())
+        .args(["run", "main"])
+        .env("WIPPY_CACHE_DIR", project.cache_dir())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling our own child by its pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("wippy ignored Ctrl-C while a Lua command spun");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn coroutines_wait_and_keep_lua_semantics() {
+    let project = spin_project(
+        r##"-- A coroutine may wait: the whole process waits with it.
+local co = coroutine.create(function(a, b)
+  local c = coroutine.yield(a + b)
+  time.sleep("5ms")
+  process.send(process.pid(), "note", c * 2)
+  local message = process.receive("1s")
+  return message:payload():data(), coroutine.isyieldable()
+end)
+print(coroutine.resume(co, 1, 2))
+print(coroutine.status(co))
+print(coroutine.resume(co, 21))
+print(coroutine.status(co), coroutine.resume(co))
+-- Errors reach resume as the value raised; wrap raises them.
+local failing = coroutine.create(function() error({code = 7}) end)
+local ok, e = coroutine.resume(failing)
+print(ok, type(e), e.code, coroutine.status(failing))
+print(pcall(coroutine.wrap(function() error("boom") end)))
+local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+print(gen(), gen(), gen())
+-- Where Lua cannot yield, a wait is a clear error, never a host value.
+print(pcall(table.sort, {3, 2, 1}, function(a, b) time.sleep("1ms") return a < b end))
+print(select("#", coroutine.running()), coroutine.resume(coroutine.running()))
+"##,
+    );
+    let run = wippy_within(&project, &["run", "main"], Duration::from_secs(60));
+    assert_eq!(
+        run.ok(),
+        "true\t3\n\
+         suspended\n\
+         true\t42\ttrue\n\
+         dead\tfalse\tcannot resume dead coroutine\n\
+         false\ttable\t7\tdead\n\
+         false\tapp:main:17: boom\n\
+         1\t2\t3\n\
+         false\tattempt to yield across a C-call boundary\n\
+         2\tfalse\tcannot resume non-suspended coroutine\n"
+    );
+}
