@@ -118,7 +118,7 @@ impl host::Host for ProcessState {
     ) -> Result<(), String> {
         let ctx = self.actor()?;
         let payload = Payload::from_json_text(&payload)?;
-        ctx.node.send(Some(&ctx.pid), &destination, &topic, payload)
+        (ctx.node.send(Some(&ctx.pid), &destination, &topic, payload)).map_err(|e| e.to_string())
     }
 
     async fn receive(&mut self, timeout_ms: Option<u64>) -> Option<host::Received> {

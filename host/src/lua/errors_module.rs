@@ -20,6 +20,7 @@ pub const NOT_FOUND: &str = "NotFound";
 pub const INVALID: &str = "Invalid";
 pub const INTERNAL: &str = "Internal";
 pub const ALREADY_EXISTS: &str = "AlreadyExists";
+pub const RATE_LIMITED: &str = "RateLimited";
 
 const KINDS: &[(&str, &str)] = &[
     ("NOT_FOUND", NOT_FOUND),
@@ -31,7 +32,7 @@ const KINDS: &[(&str, &str)] = &[
     ("CANCELED", "Canceled"),
     ("CONFLICT", "Conflict"),
     ("TIMEOUT", "Timeout"),
-    ("RATE_LIMITED", "RateLimited"),
+    ("RATE_LIMITED", RATE_LIMITED),
     ("UNKNOWN", ""),
 ];
 
@@ -77,6 +78,14 @@ pub struct Failure {
     kind: String,
     retryable: bool,
     message: String,
+}
+
+/// What may work when tried again later (a full mailbox).
+pub fn fail_for_now(kind: impl Into<String>, message: impl Into<String>) -> Failure {
+    Failure {
+        retryable: true,
+        ..fail(kind, message)
+    }
 }
 
 /// As Wippy's modules do: what failed here fails again if tried again.

@@ -6,10 +6,12 @@ use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
 use super::channel_module::{Delivery, LuaChannel};
 use super::convert::{envelope_to_lua, from_payload, to_payload};
-use super::errors_module::{ALREADY_EXISTS, Failure, INTERNAL, INVALID, NOT_FOUND, fail};
+use super::errors_module::{
+    ALREADY_EXISTS, Failure, INTERNAL, INVALID, NOT_FOUND, RATE_LIMITED, fail, fail_for_now,
+};
 use super::spawner::{SPAWNS, Spawner, args_to_payloads};
 use super::time_module::duration;
-use crate::process::{Pid, ProcessContext, SpawnRequest};
+use crate::process::{Pid, ProcessContext, SendError, SpawnRequest};
 use crate::registry::EntryId;
 use crate::values::Payload;
 
@@ -90,12 +92,19 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     1 => to_payload(&payload[0]),
                     _ => args_to_payloads(&payload).map(Payload::List),
                 };
-                let outcome = payload
-                    .and_then(|payload| ctx.node.send(Some(&ctx.pid), &dest, &topic, payload));
-                Ok(match outcome {
-                    Ok(()) => (Some(true), None),
-                    Err(e) => (None, Some(fail(NOT_FOUND, e))),
-                })
+                let payload = match payload {
+                    Ok(payload) => payload,
+                    Err(e) => return Ok((None, Some(fail(INVALID, e)))),
+                };
+                Ok(
+                    match ctx.node.send(Some(&ctx.pid), &dest, &topic, payload) {
+                        Ok(()) => (Some(true), None),
+                        Err(SendError::NotRunning(e)) => (None, Some(fail(NOT_FOUND, e))),
+                        Err(SendError::MailboxFull(e)) => {
+                            (None, Some(fail_for_now(RATE_LIMITED, e)))
+                        }
+                    },
+                )
             },
         )?,
     )?;

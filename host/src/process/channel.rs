@@ -63,6 +63,11 @@ impl<T> Channel<T> {
         }
     }
 
+    /// Values waiting to be received.
+    pub fn len(&self) -> usize {
+        self.inner.state.lock().unwrap().queue.len()
+    }
+
     pub fn same(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }

@@ -48,33 +48,46 @@ pub struct Mailbox {
     pub inbox: Channel<Envelope>,
     topics: Mutex<HashMap<String, Channel<Envelope>>>,
     trap_links: AtomicBool,
+    /// Unread messages it may hold, inbox and topics together.
+    max_messages: usize,
 }
 
-impl Default for Mailbox {
-    fn default() -> Self {
+/// A message was refused: this many were waiting unread already.
+#[derive(Debug)]
+pub struct MailboxFull(pub usize);
+
+impl Mailbox {
+    pub fn new(max_messages: usize) -> Self {
         Self {
             events: Channel::unbounded(),
             inbox: Channel::unbounded(),
             topics: Mutex::new(HashMap::new()),
             trap_links: AtomicBool::new(false),
+            max_messages,
         }
     }
-}
 
-impl Mailbox {
-    pub fn deliver(&self, envelope: Envelope) {
+    /// Queues a message (unless `max_messages` wait unread) or an event (always: there is
+    /// one per monitor, link or cancel, each bounded by the processes that exist).
+    pub fn deliver(&self, envelope: Envelope) -> Result<(), MailboxFull> {
         let target = match &envelope {
             Envelope::Event(_) => self.events.clone(),
             Envelope::Message(message) => {
+                // Held while counting and queueing, so concurrent senders cannot overshoot.
                 let topics = self.topics.lock().unwrap();
-                topics
-                    .get(&message.topic)
-                    .cloned()
-                    .unwrap_or_else(|| self.inbox.clone())
+                let waiting = self.inbox.len() + topics.values().map(Channel::len).sum::<usize>();
+                if waiting >= self.max_messages {
+                    return Err(MailboxFull(waiting));
+                }
+                let target =
+                    (topics.get(&message.topic).cloned()).unwrap_or_else(|| self.inbox.clone());
+                // A closed mailbox belongs to a process that has ended.
+                let _ = target.try_send(envelope);
+                return Ok(());
             }
         };
-        // Unbounded: never full; a closed mailbox belongs to a process that has ended.
         let _ = target.try_send(envelope);
+        Ok(())
     }
 
     /// Messages with `topic` go to the returned channel from now on, not to the inbox; those

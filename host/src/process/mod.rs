@@ -23,7 +23,8 @@ pub use limits::{DEFAULT_MAX_MEMORY_BYTES, EPOCH_TICK, MemoryLimiter};
 pub use mailbox::{Envelope, Event, Mailbox, Message};
 pub(crate) use node::now_nanos;
 pub use node::{
-    ContextValues, ExitResult, Node, ProcessContext, SpawnRequest, Spawned, terminal_host,
+    ContextValues, ExitResult, Node, ProcessContext, SendError, SpawnRequest, Spawned,
+    terminal_host,
 };
 pub use output::{LabelledOutput, LineSink, OutputStream, RuntimeOutput};
 pub use pid::Pid;

@@ -22,6 +22,7 @@ pub use entry::{
 pub(crate) use error::display_path;
 pub use error::{LoadError, LoadErrors};
 pub use id::EntryId;
+pub use kinds::hosts::DEFAULT_MAX_MAILBOX_MESSAGES;
 pub use kinds::lifecycle::{Lifecycle, RestartPolicy};
 pub use kinds::lua::{LUA_MODULES, WIPPY_ONLY_MODULES};
 pub use kinds::pool::Pool;

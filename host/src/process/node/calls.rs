@@ -12,7 +12,7 @@ use crate::engine::{CoreFunction, PreparedEntry, Runtime};
 use crate::process::Pid;
 use crate::process::call_pool::CallPool;
 use crate::process::mailbox::Mailbox;
-use crate::registry::{EntryId, Pool, Registry};
+use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId, Pool, Registry};
 use crate::values::Payload;
 
 /// An entry's prepared component, made once by whichever process needs it first.
@@ -116,7 +116,7 @@ impl Node {
         let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
         let host = caller.pid.host();
         let pid = Pid::new(&host, sequence);
-        let mailbox = Arc::new(Mailbox::default());
+        let mailbox = Arc::new(Mailbox::new(DEFAULT_MAX_MAILBOX_MESSAGES));
         self.inner.processes.lock().unwrap().insert(
             pid.clone(),
             Record {

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
 use super::call_pool::CallPool;
-use super::mailbox::{Envelope, Event, Mailbox, Message};
+use super::mailbox::{Envelope, Event, Mailbox, MailboxFull, Message};
 use super::{LineSink, Pid, Stdio};
 use crate::engine::Runtime;
 use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
@@ -142,7 +142,8 @@ impl Node {
         }
         let at = now_nanos();
         for monitor in &record.monitors {
-            self.deliver(
+            // Events are never refused.
+            let _ = self.deliver(
                 monitor,
                 Envelope::Event(Event::Exit {
                     from: pid.clone(),
@@ -179,7 +180,8 @@ impl Node {
             .map(|r| r.receives && r.mailbox.trap_links());
         match traps {
             Some(true) => {
-                self.deliver(
+                // Events are never refused.
+                let _ = self.deliver(
                     target,
                     Envelope::Event(Event::LinkDown {
                         from: from.clone(),
@@ -193,7 +195,9 @@ impl Node {
         }
     }
 
-    fn deliver(&self, target: &Pid, envelope: Envelope) -> bool {
+    /// Queues `envelope` for `target`: `false` when it is not running. A message to a full
+    /// mailbox is refused with the reason.
+    fn deliver(&self, target: &Pid, envelope: Envelope) -> Result<bool, String> {
         let mailbox = self
             .inner
             .processes
@@ -201,12 +205,14 @@ impl Node {
             .unwrap()
             .get(target)
             .map(|r| r.mailbox.clone());
-        match mailbox {
-            Some(mailbox) => {
-                mailbox.deliver(envelope);
-                true
-            }
-            None => false,
+        let Some(mailbox) = mailbox else {
+            return Ok(false);
+        };
+        match mailbox.deliver(envelope) {
+            Ok(()) => Ok(true),
+            Err(MailboxFull(waiting)) => Err(format!(
+                "the mailbox of process {target} is full: {waiting} messages wait unread (its host's `host.max_mailbox_messages`); the receiver is not keeping up — send less often, wait for its replies, or raise the bound"
+            )),
         }
     }
 
@@ -253,17 +259,19 @@ impl Node {
         dest: &str,
         topic: &str,
         payload: Payload,
-    ) -> Result<(), String> {
-        let pid = self.resolve(dest)?;
+    ) -> Result<(), SendError> {
+        let pid = self.resolve(dest).map_err(SendError::NotRunning)?;
         let message = Envelope::Message(Message {
             from: from.cloned(),
             topic: topic.to_string(),
             payload,
         });
-        if self.deliver(&pid, message) {
-            Ok(())
-        } else {
-            Err(format!("process {pid} not found: it is not running"))
+        match self.deliver(&pid, message) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SendError::NotRunning(format!(
+                "process {pid} not found: it is not running"
+            ))),
+            Err(full) => Err(SendError::MailboxFull(full)),
         }
     }
 
@@ -285,7 +293,8 @@ impl Node {
             .get(&pid)
             .is_some_and(|r| r.receives);
         if receives {
-            self.deliver(
+            // Events are never refused.
+            let _ = self.deliver(
                 &pid,
                 Envelope::Event(Event::Cancel {
                     from: from.cloned(),
@@ -361,5 +370,21 @@ impl Node {
 
     pub fn process_count(&self) -> usize {
         self.inner.processes.lock().unwrap().len()
+    }
+}
+
+/// Why a message was not queued.
+#[derive(Debug)]
+pub enum SendError {
+    NotRunning(String),
+    /// The receiver is not keeping up; sending later may work.
+    MailboxFull(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::NotRunning(why) | SendError::MailboxFull(why) => f.write_str(why),
+        }
     }
 }

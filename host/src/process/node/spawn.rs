@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use super::{ExitResult, IMPLIED_TERMINAL, Node, ProcessContext, Record, terminal_host};
 use crate::process::mailbox::{Envelope, Mailbox, Message};
 use crate::process::{Pid, Stdio, wasm};
-use crate::registry::{EntryId, EntryKind};
+use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId, EntryKind};
 use crate::values::Payload;
 
 /// What to start, where, and how it is tied to its parent.
@@ -104,10 +104,19 @@ impl Node {
                 ));
             }
         };
-        let bounded = match host_kind {
-            EntryKind::ProcessHost(settings) => settings.max_processes,
-            _ => None,
+        let (bounded, max_messages) = match host_kind {
+            EntryKind::ProcessHost(settings) => {
+                (settings.max_processes, settings.max_mailbox_messages)
+            }
+            _ => (None, DEFAULT_MAX_MAILBOX_MESSAGES),
         };
+        if request.messages.len() > max_messages {
+            return Err(format!(
+                "{} first messages do not fit the mailbox of a process on `{}` (`host.max_mailbox_messages` is {max_messages}); send fewer, or raise the bound",
+                request.messages.len(),
+                request.host
+            ));
+        }
         if let Some(limit) = bounded {
             let mut per_host = self.inner.per_host.lock().unwrap();
             let live = per_host.entry(request.host.clone()).or_default();
@@ -129,7 +138,7 @@ impl Node {
             },
             other => other,
         };
-        let mailbox = Arc::new(Mailbox::default());
+        let mailbox = Arc::new(Mailbox::new(max_messages));
         // A WASM actor has no `set_options`: it always hears of linked failures as events.
         if entry
             .kind
@@ -193,7 +202,8 @@ impl Node {
             context: request.context,
         };
         for (topic, payload) in request.messages {
-            mailbox.deliver(Envelope::Message(Message {
+            // They fit: counted above.
+            let _ = mailbox.deliver(Envelope::Message(Message {
                 from: request.parent.clone(),
                 topic,
                 payload,

@@ -22,6 +22,7 @@ struct HostSettingsSpec {
     queue_size: Option<usize>,
     local_queue_size: Option<usize>,
     max_processes: Option<usize>,
+    max_mailbox_messages: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -33,11 +34,18 @@ pub(in crate::registry) struct TerminalHostSpec {
 }
 
 /// A `process.host`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessHost {
     /// At most this many live processes; a spawn beyond it fails with a clear error.
     pub max_processes: Option<usize>,
+    /// Messages that may wait unread in one process's mailbox; a send beyond fails.
+    pub max_mailbox_messages: usize,
 }
+
+/// A mailbox holds this many unread messages unless its host says otherwise: far more than
+/// a process that keeps up ever holds, little enough (tens of MiB) that a flood cannot take
+/// the node's memory.
+pub const DEFAULT_MAX_MAILBOX_MESSAGES: usize = 100_000;
 
 /// A `terminal.host`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,8 +77,17 @@ impl ProcessHostSpec {
                 .field("host.max_processes")
                 .fix("give a positive number, or leave it out for no bound"));
         }
+        if host.max_mailbox_messages == Some(0) {
+            return Err(LoadError::new("`0` would let no message reach a process")
+                .field("host.max_mailbox_messages")
+                .fix(format!(
+                    "give a positive number, or leave it out for the default ({DEFAULT_MAX_MAILBOX_MESSAGES})"
+                )));
+        }
         Ok(ProcessHost {
             max_processes: host.max_processes,
+            max_mailbox_messages: (host.max_mailbox_messages)
+                .unwrap_or(DEFAULT_MAX_MAILBOX_MESSAGES),
         })
     }
 }
