@@ -74,6 +74,11 @@ impl StdoutStream for LabelledOutput {
     }
 }
 
+/// The longest line held back for its newline: a guest writing without newlines gets its
+/// output in lines of this length (as Docker splits long log lines) instead of growing a
+/// buffer without bound.
+const MAX_LINE: usize = 64 * 1024;
+
 /// Buffers a partial line until its newline arrives (or the stream closes).
 struct LineWriter {
     output: LabelledOutput,
@@ -114,6 +119,13 @@ impl AsyncWrite for LineWriter {
             }
             rest = &after[1..];
         }
+        while self.pending.len() + rest.len() >= MAX_LINE {
+            let (head, tail) = rest.split_at(MAX_LINE - self.pending.len());
+            let mut whole = std::mem::take(&mut self.pending);
+            whole.extend_from_slice(head);
+            self.emit(&whole);
+            rest = tail;
+        }
         self.pending.extend_from_slice(rest);
         Poll::Ready(Ok(buf.len()))
     }
@@ -132,5 +144,61 @@ impl AsyncWrite for LineWriter {
 impl Drop for LineWriter {
     fn drop(&mut self) {
         self.flush_partial();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<Vec<u8>>>);
+
+    impl LineSink for Lines {
+        fn write_line(&self, _: OutputStream, _: &str, line: &[u8]) {
+            self.0.lock().unwrap().push(line.to_vec());
+        }
+    }
+
+    fn writer(lines: &Arc<Lines>) -> LineWriter {
+        LineWriter {
+            output: LabelledOutput::new(Arc::from("x"), OutputStream::Stdout, lines.clone()),
+            pending: Vec::new(),
+        }
+    }
+
+    fn write(writer: &mut LineWriter, bytes: &[u8]) {
+        let waker = std::task::Waker::noop();
+        let polled = Pin::new(writer).poll_write(&mut Context::from_waker(waker), bytes);
+        assert!(matches!(polled, Poll::Ready(Ok(n)) if n == bytes.len()));
+    }
+
+    #[test]
+    fn output_without_newlines_is_cut_into_bounded_lines() {
+        let lines = Arc::new(Lines::default());
+        let mut out = writer(&lines);
+        for _ in 0..256 {
+            write(&mut out, &[b'x'; 4096]);
+            assert!(out.pending.len() < MAX_LINE);
+        }
+        write(&mut out, b"tail\nnext");
+        drop(out);
+        let lines = lines.0.lock().unwrap();
+        let lengths: Vec<usize> = lines.iter().map(Vec::len).collect();
+        assert_eq!(lengths, [vec![MAX_LINE; 16], vec![4, 4]].concat());
+        assert_eq!(lines[16], b"tail");
+        assert_eq!(lines[17], b"next");
+    }
+
+    #[test]
+    fn lines_split_across_writes_arrive_whole() {
+        let lines = Arc::new(Lines::default());
+        let mut out = writer(&lines);
+        write(&mut out, b"hel");
+        write(&mut out, b"lo\r\nwor");
+        write(&mut out, b"ld\n");
+        assert_eq!(*lines.0.lock().unwrap(), [b"hello".to_vec(), b"world".to_vec()]);
     }
 }
