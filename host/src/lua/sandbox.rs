@@ -27,6 +27,9 @@ pub fn seal(lua: &Lua) -> mlua::Result<()> {
     globals.set("load", text_only)?;
     let string: Table = globals.get("string")?;
     string.set("dump", Value::Nil)?;
+    // mlua's safe mode refuses it already; absent reads better than a call that fails.
+    let package: Table = globals.get("package")?;
+    package.set("loadlib", Value::Nil)?;
     Ok(())
 }
 
