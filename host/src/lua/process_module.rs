@@ -13,7 +13,7 @@ use super::spawner::{SPAWNS, Spawner, args_to_payloads};
 use super::time_module::duration;
 use crate::process::{Pid, ProcessContext, SendError, SpawnRequest};
 use crate::registry::EntryId;
-use crate::values::Payload;
+use crate::values::{Payload, parse_duration};
 
 type Outcome = (Value, Option<Failure>);
 
@@ -119,13 +119,24 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     let ctx = context.clone();
     module.set(
         "cancel",
-        lua.create_function(move |_, (dest, reason): (String, Option<String>)| {
+        lua.create_function(move |_, (dest, second): (String, Value)| {
+            // Wippy's documented second argument is a deadline (milliseconds, or text like
+            // "5s"); its code reads a reason. Either works here.
+            let (reason, deadline) = match &second {
+                Value::Integer(ms) if *ms >= 0 => ("cancelled".to_string(), Some(*ms as u64)),
+                Value::Number(ms) if *ms >= 0.0 => ("cancelled".to_string(), Some(*ms as u64)),
+                Value::String(text) => {
+                    let text = text.to_string_lossy();
+                    match parse_duration(&text) {
+                        Ok(d) => ("cancelled".to_string(), Some(d.as_millis() as u64)),
+                        Err(_) => (text, None),
+                    }
+                }
+                _ => ("cancelled".to_string(), None),
+            };
+            let deadline = deadline.map(std::time::Duration::from_millis);
             Ok(result(
-                ctx.node.cancel(
-                    Some(&ctx.pid),
-                    &dest,
-                    reason.as_deref().unwrap_or("cancelled"),
-                ),
+                ctx.node.cancel(Some(&ctx.pid), &dest, &reason, deadline),
                 NOT_FOUND,
             ))
         })?,

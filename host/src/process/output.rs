@@ -199,6 +199,9 @@ mod tests {
         write(&mut out, b"hel");
         write(&mut out, b"lo\r\nwor");
         write(&mut out, b"ld\n");
-        assert_eq!(*lines.0.lock().unwrap(), [b"hello".to_vec(), b"world".to_vec()]);
+        assert_eq!(
+            *lines.0.lock().unwrap(),
+            [b"hello".to_vec(), b"world".to_vec()]
+        );
     }
 }

@@ -282,8 +282,16 @@ impl Node {
     }
 
     /// Asks a process to stop: a Lua process gets a CANCEL event it may handle; a process
-    /// that cannot receive is terminated with the reason.
-    pub fn cancel(&self, from: Option<&Pid>, dest: &str, reason: &str) -> Result<(), String> {
+    /// that cannot receive is terminated with the reason. With a `deadline`, one still running
+    /// when it passes is terminated (a process that never looks at its events, or spins,
+    /// cannot ignore it).
+    pub fn cancel(
+        &self,
+        from: Option<&Pid>,
+        dest: &str,
+        reason: &str,
+        deadline: Option<std::time::Duration>,
+    ) -> Result<(), String> {
         let pid = self.resolve(dest)?;
         let receives = self
             .inner
@@ -292,18 +300,37 @@ impl Node {
             .unwrap()
             .get(&pid)
             .is_some_and(|r| r.receives);
-        if receives {
-            // Events are never refused.
-            let _ = self.deliver(
-                &pid,
-                Envelope::Event(Event::Cancel {
-                    from: from.cloned(),
-                    at: now_nanos(),
-                    reason: reason.to_string(),
-                }),
-            );
-        } else {
+        if !receives {
             self.kill(&pid, format!("cancelled: {reason}"));
+            return Ok(());
+        }
+        // Events are never refused.
+        let _ = self.deliver(
+            &pid,
+            Envelope::Event(Event::Cancel {
+                from: from.cloned(),
+                at: now_nanos(),
+                reason: reason.to_string(),
+            }),
+        );
+        if let Some(deadline) = deadline {
+            let node = self.clone();
+            let reason = reason.to_string();
+            tokio::spawn(async move {
+                tokio::time::sleep(deadline).await;
+                // A process that has ended is gone from the table: nothing happens.
+                let why = match reason.as_str() {
+                    "cancelled" => String::new(),
+                    reason => format!(" ({reason})"),
+                };
+                node.kill(
+                    &pid,
+                    format!(
+                        "cancelled{why}: still running at its deadline, {} ms later, so it was terminated",
+                        deadline.as_millis()
+                    ),
+                );
+            });
         }
         Ok(())
     }
