@@ -135,6 +135,36 @@ fn round_trips(c: &mut Criterion) {
     });
 }
 
+/// Lua in a tight loop: in a bare mlua state and in a wippy process, where the watchdog
+/// preempts it every few milliseconds (the cost of Lua preemption).
+fn lua_compute(c: &mut Criterion) {
+    const ITERATIONS: i64 = 10_000_000;
+    let fixture = Fixture::new();
+    let rt = tokio();
+    let node = rt.block_on(async { fixture.node() });
+    let mut group = c.benchmark_group("lua_compute_10m_iterations");
+    group.sample_size(10);
+    group.bench_function("bare_mlua", |b| {
+        let lua = mlua::Lua::new();
+        let main: mlua::Function = lua
+            .load(format!("{} return main", fixture::LUA_LOOP))
+            .eval()
+            .unwrap();
+        b.iter(|| main.call::<i64>(ITERATIONS).unwrap())
+    });
+    group.bench_function("wippy_process", |b| {
+        b.iter(|| {
+            rt.block_on(node.exec(SpawnRequest::new(
+                EntryId::new("app", "compute_loop"),
+                EntryId::new("app", "processes"),
+                vec![Payload::Integer(ITERATIONS)],
+            )))
+            .unwrap()
+        })
+    });
+    group.finish();
+}
+
 fn cli_greet(c: &mut Criterion) {
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello");
     let cache = tempfile::tempdir().unwrap();
@@ -167,6 +197,6 @@ fn cli_greet(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
-    targets = instantiate, round_trips, cli_greet
+    targets = instantiate, round_trips, lua_compute, cli_greet
 }
 criterion_main!(benches);

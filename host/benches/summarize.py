@@ -29,6 +29,8 @@ def main() -> None:
     lua = mean_ns(root, "spawn_exit_round_trip", "from_lua")
     lua_process = mean_ns(root, "spawn_exit_round_trip", "lua_process_from_rust")
     call = mean_ns(root, "lua_to_wasm_call", "")
+    bare_lua = mean_ns(root, "lua_compute_10m_iterations", "bare_mlua")
+    lua_loop = mean_ns(root, "lua_compute_10m_iterations", "wippy_process")
     warm = mean_ns(root, "cli_run_greet", "artifact_cache_warm")
     cold = mean_ns(root, "cli_run_greet", "artifact_cache_cold")
     rows = [
@@ -38,6 +40,8 @@ def main() -> None:
         ("spawn→EXIT round trip from Lua (`process.exec`)", f"{fmt(lua)} ({1e9 / lua:,.0f}/s)"),
         ("a Lua process (`return 1`) spawned and exited, from Rust", f"{fmt(lua_process)} ({1e9 / lua_process:,.0f}/s)"),
         ("Lua→WASM call (`funcs.call` of a function.wasm)", fmt(call)),
+        ("Lua loop of 10M iterations, bare mlua (same run)", fmt(bare_lua)),
+        ("Lua loop of 10M iterations in a process (preempted every 2–4 ms)", f"{fmt(lua_loop)} ({lua_loop / bare_lua:.2f}x bare)"),
         ("`wippy run greet World`, artifact cache warm", fmt(warm)),
         ("`wippy run greet World`, artifact cache cold", fmt(cold)),
     ]

@@ -64,7 +64,7 @@ impl<T> Channel<T> {
     }
 
     /// Values waiting to be received.
-    pub fn len(&self) -> usize {
+    pub fn waiting(&self) -> usize {
         self.inner.state.lock().unwrap().queue.len()
     }
 

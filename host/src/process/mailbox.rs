@@ -75,7 +75,8 @@ impl Mailbox {
             Envelope::Message(message) => {
                 // Held while counting and queueing, so concurrent senders cannot overshoot.
                 let topics = self.topics.lock().unwrap();
-                let waiting = self.inbox.len() + topics.values().map(Channel::len).sum::<usize>();
+                let waiting =
+                    self.inbox.waiting() + topics.values().map(Channel::waiting).sum::<usize>();
                 if waiting >= self.max_messages {
                     return Err(MailboxFull(waiting));
                 }
