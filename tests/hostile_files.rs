@@ -1,0 +1,291 @@
+//! Hostile files are contained: what the loaders are pointed at (registry YAML, `file://`
+//! targets, component files, the compiled-artifact cache) cannot make the host hang, read
+//! outside the project, allocate without bound, or run code other than what was pinned.
+//! Every run here has a deadline, so a loader that blocks fails its test instead of hanging.
+
+mod support;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{HEADER, Project, Run, wasm_entry};
+
+/// Longer than any of these runs takes, even on a busy machine; a blocked loader never ends.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Runs `wippy -C <project> <args>` with the project's cache and `env`, from the project
+/// folder, and fails the test if it has not finished within [`DEADLINE`].
+fn wippy(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
+    command
+        .arg("-C")
+        .arg(project.root())
+        .args(args)
+        .current_dir(project.root())
+        .env("WIPPY_CACHE_DIR", project.cache_dir())
+        .env_remove("RUST_BACKTRACE")
+        .env_remove(BUDGET)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("cannot start the wippy binary");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            pipe.read_to_end(&mut text).ok();
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("`wippy {}` did not finish within {DEADLINE:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+const BUDGET: &str = "WIPPY_MAX_REGISTRY_BYTES";
+
+fn mkfifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// A registry with one Lua command, `hi`, so a load that works is visible in `run list`.
+fn lua_project() -> Project {
+    let project = Project::new();
+    project.write("src/hi.lua", "return { main = function() return 'hi' end }\n");
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries:\n  - {name: hi, kind: process.lua, source: file://hi.lua, meta: {command: {name: hi}}}\n",
+    );
+    project
+}
+
+#[test]
+fn a_fifo_named_like_a_registry_file_is_refused_at_once() {
+    let project = lua_project();
+    mkfifo(&project.root().join("src/pipe.yaml"));
+    let run = wippy(&project, &["run", "list"], &[]);
+    let err = run.failed();
+    assert!(
+        err.contains("pipe.yaml: this is a FIFO (named pipe), not a regular file, so it cannot be a registry file. Remove it, or rename it so that its name does not end in .yaml or .yml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_reference_to_a_fifo_socket_or_device_is_refused_at_once() {
+    let project = lua_project();
+    mkfifo(&project.root().join("src/pipe.lua"));
+    let _socket = std::os::unix::net::UnixListener::bind(project.root().join("src/sock.lua"))
+        .expect("cannot create a unix socket");
+    std::os::unix::fs::symlink("/dev/zero", project.root().join("src/zero.lua")).unwrap();
+    for (file, what) in [
+        ("pipe.lua", "which is a FIFO (named pipe), not a regular file"),
+        ("sock.lua", "which is a socket, not a regular file"),
+        ("zero.lua", "resolves to /dev/zero, outside the source folder"),
+    ] {
+        project.write(
+            "src/app.yaml",
+            format!("namespace: app\nentries:\n  - {{name: s, kind: library.lua, source: file://{file}}}\n"),
+        );
+        let run = wippy(&project, &["run", "list"], &[]);
+        let err = run.failed();
+        assert!(
+            err.contains(&format!("app.yaml:3: field `source`: `file://{file}`")),
+            "{err}"
+        );
+        assert!(err.contains(what), "{file}: {err}");
+    }
+}
+
+#[test]
+fn symlink_loops_in_the_source_folder_end_and_each_file_loads_once() {
+    let project = lua_project();
+    let src = project.root().join("src");
+    std::fs::create_dir_all(src.join("a/b")).unwrap();
+    std::os::unix::fs::symlink("..", src.join("a/b/up")).unwrap();
+    std::os::unix::fs::symlink(".", src.join("here")).unwrap();
+    std::os::unix::fs::symlink(&src, src.join("a/root")).unwrap();
+    std::os::unix::fs::symlink("self", src.join("self")).unwrap();
+    std::os::unix::fs::symlink("ping", src.join("pong")).unwrap();
+    std::os::unix::fs::symlink("pong", src.join("ping")).unwrap();
+    // The same registry file twice, through a link: loaded once, so no duplicate IDs.
+    std::os::unix::fs::symlink("../app.yaml", src.join("a/again.yaml")).unwrap();
+    let run = wippy(&project, &["run", "list"], &[]);
+    assert!(run.ok().contains("hi"), "{run:#?}");
+
+    // A link into a hidden folder is inside the source folder: followed.
+    project.write(
+        "src/.vendor/lib/more.yaml",
+        "namespace: vendor\nentries:\n  - {name: more, kind: process.lua, source: file://more.lua, meta: {command: {name: more}}}\n",
+    );
+    project.write("src/.vendor/lib/more.lua", "return 'more'\n");
+    std::os::unix::fs::symlink(".vendor/lib", src.join("lib")).unwrap();
+    let list = wippy(&project, &["run", "list"], &[]);
+    assert!(list.ok().contains("vendor:more"), "{list:#?}");
+
+    // A looping symlink named like a registry file is an error, not a hang.
+    std::os::unix::fs::symlink("loop.yaml", src.join("loop.yaml")).unwrap();
+    let run = wippy(&project, &["run", "list"], &[]);
+    let err = run.failed();
+    assert!(
+        err.contains("loop.yaml: this symlink cannot be followed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_symlink_out_of_the_source_folder_loads_nothing_from_outside() {
+    let project = lua_project();
+    let outside = project.root().join("outside");
+    project.write(
+        "outside/evil.yaml",
+        "namespace: evil\nentries:\n  - {name: evil, kind: process.lua, source: file://evil.lua, meta: {command: {name: evil}}}\n",
+    );
+    project.write("outside/evil.lua", "return 'pwned'\n");
+    project.write("outside/data.txt", "just data\n");
+    let src = project.root().join("src");
+
+    std::os::unix::fs::symlink(&outside, src.join("ext")).unwrap();
+    let run = wippy(&project, &["run", "list"], &[]);
+    let err = run.failed();
+    assert!(
+        err.contains(&format!(
+            "ext: this symlink leads to {}, outside the source folder {}; registry files are loaded only from inside it",
+            outside.display(),
+            src.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("rename the link to start with `.`"), "{err}");
+    assert!(!run.stdout.contains("evil"), "{run:#?}");
+    let evil = wippy(&project, &["run", "evil"], &[]);
+    assert!(!evil.stdout.contains("pwned"), "{evil:#?}");
+
+    // Renamed hidden, the walk skips it: the project loads and the outside entry is not there.
+    std::fs::rename(src.join("ext"), src.join(".ext")).unwrap();
+    let list = wippy(&project, &["run", "list"], &[]);
+    assert!(list.ok().contains("app:hi"), "{list:#?}");
+    assert!(!list.stdout.contains("evil"), "{list:#?}");
+
+    // A single registry file linked from outside is refused the same way.
+    std::os::unix::fs::symlink(outside.join("evil.yaml"), src.join("evil.yaml")).unwrap();
+    let err = wippy(&project, &["run", "list"], &[]).failed().to_string();
+    assert!(err.contains("evil.yaml: this symlink leads to"), "{err}");
+    std::fs::remove_file(src.join("evil.yaml")).unwrap();
+
+    // A link to an outside file that is not YAML is not a registry file: left alone.
+    std::os::unix::fs::symlink(outside.join("data.txt"), src.join("data.txt")).unwrap();
+    assert!(wippy(&project, &["run", "list"], &[]).ok().contains("app:hi"));
+}
+
+/// `count` Lua commands whose `source` is the same file `src/shared.lua` of `size` bytes.
+fn shared_source_project(count: usize, size: usize) -> Project {
+    let project = Project::new();
+    let mut script = String::from("return { main = function() return 'shared' end }\n");
+    script += &"-- padding\n".repeat((size - script.len()) / 11);
+    project.write("src/shared.lua", &script);
+    let mut yaml = String::from("namespace: app\nentries:\n");
+    for i in 0..count {
+        yaml += &format!(
+            "  - {{name: s{i}, kind: process.lua, source: file://shared.lua, meta: {{command: {{name: s{i}}}}}}}\n"
+        );
+    }
+    project.write("src/app.yaml", yaml);
+    project
+}
+
+#[test]
+fn a_file_named_by_many_entries_is_loaded_once() {
+    // 500 entries naming one 100 KiB script: 50 MB if each held its own copy, 100 KiB shared.
+    let project = shared_source_project(500, 100 * 1024);
+    let budget = [(BUDGET, "204800")];
+    let list = wippy(&project, &["run", "list"], &budget);
+    assert!(list.ok().contains("s499"), "{list:#?}");
+    let run = wippy(&project, &["run", "s250"], &budget);
+    assert_eq!(run.ok(), "shared\n");
+}
+
+#[test]
+fn the_registry_budget_names_the_file_the_limit_and_the_fix() {
+    let project = shared_source_project(3, 100 * 1024);
+    project.write("src/other.lua", "x".repeat(120 * 1024));
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml.clone() + "  - {name: other, kind: library.lua, source: file://other.lua}\n",
+    );
+    let run = wippy(&project, &["run", "list"], &[(BUDGET, "204800")]);
+    let err = run.failed();
+    let other = project.root().join("src/other.lua");
+    assert!(
+        err.contains(&format!("app.yaml:6: field `source`: `file://other.lua` ({}) would bring the text this registry loads to", other.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("over its budget of 204800 bytes (200 KiB). If the project needs that much, raise the budget with WIPPY_MAX_REGISTRY_BYTES=<bytes> (the default is 268435456, 256 MiB)"),
+        "{err}"
+    );
+    // One error, not one per file that was not loaded.
+    assert!(!err.contains("\n\n"), "{err}");
+    // Raised, it loads; by default, too.
+    assert!(wippy(&project, &["run", "list"], &[(BUDGET, "400000")]).ok().contains("s2"));
+    assert!(wippy(&project, &["run", "list"], &[]).ok().contains("s2"));
+
+    // Copies into fields other than `source` count each time.
+    project.write(
+        "src/app.yaml",
+        yaml + "  - {name: doc, kind: library.lua, source: \"return 1\", meta: {a: file://shared.lua, b: file://shared.lua}}\n",
+    );
+    let err = wippy(&project, &["run", "list"], &[(BUDGET, "300000")])
+        .failed()
+        .to_string();
+    assert!(
+        err.contains("field `meta.b`: another copy of `file://shared.lua` would bring"),
+        "{err}"
+    );
+
+    let bad = wippy(&project, &["run", "list"], &[(BUDGET, "lots")]);
+    assert!(
+        bad.failed().contains("WIPPY_MAX_REGISTRY_BYTES=`lots` is not a number of bytes above 0. Set it to a whole number of bytes"),
+        "{bad:#?}"
+    );
+}
+
+#[test]
+fn one_file_over_64_mib_is_refused_without_reading_it() {
+    let project = lua_project();
+    // Sparse: the size is what counts, and nothing is read.
+    let big = std::fs::File::create(project.root().join("src/big.lua")).unwrap();
+    big.set_len(64 * 1024 * 1024 + 1).unwrap();
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries:\n  - {name: big, kind: library.lua, source: file://big.lua}\n",
+    );
+    let err = wippy(&project, &["run", "list"], &[(BUDGET, "1000000000")])
+        .failed()
+        .to_string();
+    assert!(
+        err.contains("which is 67108865 bytes, more than the 64 MiB one file the registry loads may hold. Keep large data out of the registry"),
+        "{err}"
+    );
+}
