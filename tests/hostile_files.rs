@@ -289,3 +289,212 @@ fn one_file_over_64_mib_is_refused_without_reading_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_fifo_or_device_as_a_component_file_is_refused_at_once() {
+    let project = Project::new();
+    mkfifo(&project.root().join("wasm/pipe.wasm"));
+    let zero_hash = format!("sha256:{}", "0".repeat(64));
+    let mut yaml = HEADER.to_string();
+    yaml += "  - {name: dev, kind: fs.directory, directory: /dev}\n";
+    yaml += &wasm_entry("pipe", "pipe.wasm", &zero_hash, "run", Some("pipe"));
+    yaml += &format!(
+        "  - {{name: zero, kind: process.wasm, fs: dev, path: zero, hash: {zero_hash}, method: run, meta: {{command: {{name: zero}}}}}}\n"
+    );
+    project.write("src/app.yaml", yaml);
+    let pipe = project.root().join("wasm/pipe.wasm");
+    let err = wippy(&project, &["run", "pipe"], &[]).failed().to_string();
+    assert!(
+        err.contains(&format!(
+            "entry `app:pipe`, field `path`: the component file {} is a FIFO (named pipe), not a regular file",
+            pipe.display()
+        )),
+        "{err}"
+    );
+    let err = wippy(&project, &["run", "zero"], &[]).failed().to_string();
+    assert!(
+        err.contains("field `path`: the component file /dev/zero is a character device, not a regular file"),
+        "{err}"
+    );
+    // `check` reads every component, and stops at neither.
+    let check = wippy(&project, &["check"], &[]);
+    let err = check.failed();
+    assert!(err.contains("is a FIFO (named pipe)"), "{check:#?}");
+    assert!(err.contains("is a character device"), "{check:#?}");
+}
+
+/// A component whose `compute` answers 666, whatever it is asked: what a planted artifact
+/// would run.
+const IMPOSTOR: &str = r#"(component
+  (core module $m (func (export "compute") (param i32 i32) (result i32) i32.const 666))
+  (core instance $i (instantiate $m))
+  (func (export "compute") (param "a" u32) (param "b" u32) (result u32)
+    (canon lift (core func $i "compute"))))"#;
+
+/// `compute` (the hello guest: 6 7 → 42) and `impostor` (→ 666) as commands, each run once
+/// so both are in the cache; returns the project and the two cache files.
+fn cached_pair() -> (Project, std::path::PathBuf, std::path::PathBuf) {
+    let project = Project::new();
+    let hello = project.add_guest("hello");
+    let impostor = wat::parse_str(IMPOSTOR).unwrap();
+    project.write("wasm/impostor.wasm", &impostor);
+    let mut yaml = HEADER.to_string();
+    yaml += &wasm_entry("compute", "hello.wasm", &hello, "compute", Some("compute"));
+    yaml += &wasm_entry(
+        "impostor",
+        "impostor.wasm",
+        &support::sha256(&impostor),
+        "compute",
+        Some("impostor"),
+    );
+    project.write("src/app.yaml", yaml);
+    assert_eq!(wippy(&project, &["run", "compute", "6", "7"], &[]).ok(), "42\n");
+    assert_eq!(wippy(&project, &["run", "impostor", "6", "7"], &[]).ok(), "666\n");
+    let cached = |hash: &str| {
+        let hex = hash.strip_prefix("sha256:").unwrap();
+        std::fs::read_dir(project.cache_dir())
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(hex))
+            .unwrap_or_else(|| panic!("no cache file for {hash}"))
+    };
+    let (ours, theirs) = (cached(&hello), cached(&support::sha256(&impostor)));
+    (project, ours, theirs)
+}
+
+#[test]
+fn an_artifact_planted_under_another_components_name_is_not_run() {
+    let (project, ours, theirs) = cached_pair();
+    std::fs::copy(&theirs, &ours).unwrap();
+    let run = wippy(&project, &["run", "compute", "6", "7"], &[]);
+    assert_eq!(run.ok(), "42\n", "the pinned component ran, not the planted one");
+    assert!(
+        run.stderr.contains(&format!(
+            "wippy warn: ignoring the artifact cache file {}: it was compiled from sha256:",
+            ours.display()
+        )),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains(", not from this component (sha256:"), "{run:#?}");
+    // Recompiled and stored again: the next run loads its own artifact.
+    let again = wippy(&project, &["-v", "run", "compute", "6", "7"], &[]);
+    assert_eq!(again.ok(), "42\n");
+    assert!(again.stderr.contains("loaded from the artifact cache"), "{again:#?}");
+}
+
+#[test]
+fn a_tampered_or_truncated_artifact_is_recompiled_not_loaded() {
+    let (project, ours, _) = cached_pair();
+    let intact = std::fs::read(&ours).unwrap();
+    let mut flipped = intact.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x01;
+    for (what, bytes) in [
+        ("one bit of code flipped", flipped),
+        ("cut in half", intact[..intact.len() / 2].to_vec()),
+        ("only the header", intact[..88].to_vec()),
+    ] {
+        std::fs::write(&ours, &bytes).unwrap();
+        let run = wippy(&project, &["-v", "run", "compute", "6", "7"], &[]);
+        assert_eq!(run.ok(), "42\n", "{what}");
+        assert!(
+            run.stderr.contains("ignoring the corrupt artifact cache file"),
+            "{what}: {run:#?}"
+        );
+        assert!(run.stderr.contains("compiled in"), "{what}: {run:#?}");
+        assert_eq!(std::fs::read(&ours).unwrap(), intact, "{what}: rewritten");
+    }
+
+    // A FIFO where the artifact should be: no hang, compiled, and replaced by a file.
+    std::fs::remove_file(&ours).unwrap();
+    mkfifo(&ours);
+    assert_eq!(wippy(&project, &["run", "compute", "6", "7"], &[]).ok(), "42\n");
+    assert!(std::fs::metadata(&ours).unwrap().is_file());
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn the_cache_is_private_and_a_writable_one_is_not_used() {
+    let (project, ours, _) = cached_pair();
+    let cache = project.cache_dir();
+    assert_eq!(mode(&cache), 0o700, "created private");
+    assert_eq!(mode(&ours), 0o600);
+
+    // A file others may write is not trusted; it is replaced by a private one.
+    set_mode(&ours, 0o666);
+    let run = wippy(&project, &["run", "compute", "6", "7"], &[]);
+    assert_eq!(run.ok(), "42\n");
+    assert!(
+        run.stderr.contains(&format!(
+            "wippy warn: ignoring the artifact cache file {}: it is writable by its group or by others (mode 666)",
+            ours.display()
+        )),
+        "{run:#?}"
+    );
+    assert_eq!(mode(&ours), 0o600);
+
+    // A folder its group may write is not used at all: one warning, compiled in memory.
+    set_mode(&cache, 0o770);
+    std::fs::remove_file(&ours).unwrap();
+    let run = wippy(&project, &["-v", "run", "compute", "6", "7"], &[]);
+    assert_eq!(run.ok(), "42\n");
+    let warning = format!(
+        "wippy warn: not using the artifact cache {}: it is writable by its group or by others (mode 770), so they could plant compiled code that wippy would run; compiling without it. Make it private with `chmod 700 {}`, or set WIPPY_CACHE_DIR=off\n",
+        cache.display(),
+        cache.display()
+    );
+    assert!(run.stderr.contains(&warning), "{run:#?}");
+    assert_eq!(run.stderr.matches("not using the artifact cache").count(), 1);
+    assert!(
+        run.stderr.contains("compiled in") && run.stderr.contains("(artifact cache unavailable)"),
+        "{run:#?}"
+    );
+    assert!(!ours.exists(), "nothing was stored in the untrusted folder");
+
+    // Missing folders are created private, parents included.
+    let nested = project.root().join("fresh/artifacts");
+    let run = wippy(
+        &project,
+        &["run", "compute", "6", "7"],
+        &[("WIPPY_CACHE_DIR", nested.to_str().unwrap())],
+    );
+    assert_eq!(run.ok(), "42\n");
+    assert_eq!(mode(&nested), 0o700);
+    assert_eq!(mode(&project.root().join("fresh")), 0o700);
+    assert_eq!(std::fs::read_dir(&nested).unwrap().count(), 1);
+}
+
+#[test]
+fn wippy_cache_dir_off_compiles_every_time_and_stores_nothing() {
+    let project = Project::new();
+    let hello = project.add_guest("hello");
+    let mut yaml = HEADER.to_string();
+    yaml += &wasm_entry("compute", "hello.wasm", &hello, "compute", Some("compute"));
+    project.write("src/app.yaml", yaml);
+    let xdg = project.root().join("xdg");
+    let env = [
+        ("WIPPY_CACHE_DIR", "off"),
+        ("XDG_CACHE_HOME", xdg.to_str().unwrap()),
+    ];
+    for _ in 0..2 {
+        let run = wippy(&project, &["-v", "run", "compute", "6", "7"], &env);
+        assert_eq!(run.ok(), "42\n");
+        assert!(
+            run.stderr.contains("compiled in") && run.stderr.contains("(artifact cache unavailable)"),
+            "{run:#?}"
+        );
+        assert!(!run.stderr.contains("warn"), "{run:#?}");
+    }
+    assert!(!project.root().join("off").exists(), "no folder named `off`");
+    assert!(!xdg.exists(), "the default cache was not used either");
+    assert!(!project.cache_dir().exists());
+}
