@@ -49,7 +49,10 @@ fn wippy(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Run {
         if started.elapsed() > DEADLINE {
             child.kill().ok();
             child.wait().ok();
-            panic!("`wippy {}` did not finish within {DEADLINE:?}", args.join(" "));
+            panic!(
+                "`wippy {}` did not finish within {DEADLINE:?}",
+                args.join(" ")
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -71,7 +74,10 @@ fn mkfifo(path: &Path) {
 /// A registry with one Lua command, `hi`, so a load that works is visible in `run list`.
 fn lua_project() -> Project {
     let project = Project::new();
-    project.write("src/hi.lua", "return { main = function() return 'hi' end }\n");
+    project.write(
+        "src/hi.lua",
+        "return { main = function() return 'hi' end }\n",
+    );
     project.write(
         "src/app.yaml",
         "namespace: app\nentries:\n  - {name: hi, kind: process.lua, source: file://hi.lua, meta: {command: {name: hi}}}\n",
@@ -99,9 +105,15 @@ fn a_file_reference_to_a_fifo_socket_or_device_is_refused_at_once() {
         .expect("cannot create a unix socket");
     std::os::unix::fs::symlink("/dev/zero", project.root().join("src/zero.lua")).unwrap();
     for (file, what) in [
-        ("pipe.lua", "which is a FIFO (named pipe), not a regular file"),
+        (
+            "pipe.lua",
+            "which is a FIFO (named pipe), not a regular file",
+        ),
         ("sock.lua", "which is a socket, not a regular file"),
-        ("zero.lua", "resolves to /dev/zero, outside the source folder"),
+        (
+            "zero.lua",
+            "resolves to /dev/zero, outside the source folder",
+        ),
     ] {
         project.write(
             "src/app.yaml",
@@ -195,7 +207,11 @@ fn a_symlink_out_of_the_source_folder_loads_nothing_from_outside() {
 
     // A link to an outside file that is not YAML is not a registry file: left alone.
     std::os::unix::fs::symlink(outside.join("data.txt"), src.join("data.txt")).unwrap();
-    assert!(wippy(&project, &["run", "list"], &[]).ok().contains("app:hi"));
+    assert!(
+        wippy(&project, &["run", "list"], &[])
+            .ok()
+            .contains("app:hi")
+    );
 }
 
 /// `count` Lua commands whose `source` is the same file `src/shared.lua` of `size` bytes.
@@ -223,6 +239,17 @@ fn a_file_named_by_many_entries_is_loaded_once() {
     assert!(list.ok().contains("s499"), "{list:#?}");
     let run = wippy(&project, &["run", "s250"], &budget);
     assert_eq!(run.ok(), "shared\n");
+
+    // Through the library: one text, shared, and shown in full as the entry's data.
+    let registry = wippy::registry::Registry::load(project.root()).unwrap();
+    let source = |name: &str| {
+        let id = wippy::registry::EntryId::new("app", name);
+        let entry = registry.get(&id).unwrap();
+        assert_eq!(entry.fields["source"], "file://shared.lua");
+        assert_eq!(entry.data()["source"], *entry.kind.lua().unwrap().source);
+        entry.kind.lua().unwrap().source.clone()
+    };
+    assert!(std::sync::Arc::ptr_eq(&source("s0"), &source("s499")));
 }
 
 #[test]
@@ -248,7 +275,11 @@ fn the_registry_budget_names_the_file_the_limit_and_the_fix() {
     // One error, not one per file that was not loaded.
     assert!(!err.contains("\n\n"), "{err}");
     // Raised, it loads; by default, too.
-    assert!(wippy(&project, &["run", "list"], &[(BUDGET, "400000")]).ok().contains("s2"));
+    assert!(
+        wippy(&project, &["run", "list"], &[(BUDGET, "400000")])
+            .ok()
+            .contains("s2")
+    );
     assert!(wippy(&project, &["run", "list"], &[]).ok().contains("s2"));
 
     // Copies into fields other than `source` count each time.
@@ -313,7 +344,9 @@ fn a_fifo_or_device_as_a_component_file_is_refused_at_once() {
     );
     let err = wippy(&project, &["run", "zero"], &[]).failed().to_string();
     assert!(
-        err.contains("field `path`: the component file /dev/zero is a character device, not a regular file"),
+        err.contains(
+            "field `path`: the component file /dev/zero is a character device, not a regular file"
+        ),
         "{err}"
     );
     // `check` reads every component, and stops at neither.
@@ -348,8 +381,14 @@ fn cached_pair() -> (Project, std::path::PathBuf, std::path::PathBuf) {
         Some("impostor"),
     );
     project.write("src/app.yaml", yaml);
-    assert_eq!(wippy(&project, &["run", "compute", "6", "7"], &[]).ok(), "42\n");
-    assert_eq!(wippy(&project, &["run", "impostor", "6", "7"], &[]).ok(), "666\n");
+    assert_eq!(
+        wippy(&project, &["run", "compute", "6", "7"], &[]).ok(),
+        "42\n"
+    );
+    assert_eq!(
+        wippy(&project, &["run", "impostor", "6", "7"], &[]).ok(),
+        "666\n"
+    );
     let cached = |hash: &str| {
         let hex = hash.strip_prefix("sha256:").unwrap();
         std::fs::read_dir(project.cache_dir())
@@ -367,7 +406,11 @@ fn an_artifact_planted_under_another_components_name_is_not_run() {
     let (project, ours, theirs) = cached_pair();
     std::fs::copy(&theirs, &ours).unwrap();
     let run = wippy(&project, &["run", "compute", "6", "7"], &[]);
-    assert_eq!(run.ok(), "42\n", "the pinned component ran, not the planted one");
+    assert_eq!(
+        run.ok(),
+        "42\n",
+        "the pinned component ran, not the planted one"
+    );
     assert!(
         run.stderr.contains(&format!(
             "wippy warn: ignoring the artifact cache file {}: it was compiled from sha256:",
@@ -375,11 +418,17 @@ fn an_artifact_planted_under_another_components_name_is_not_run() {
         )),
         "{run:#?}"
     );
-    assert!(run.stderr.contains(", not from this component (sha256:"), "{run:#?}");
+    assert!(
+        run.stderr.contains(", not from this component (sha256:"),
+        "{run:#?}"
+    );
     // Recompiled and stored again: the next run loads its own artifact.
     let again = wippy(&project, &["-v", "run", "compute", "6", "7"], &[]);
     assert_eq!(again.ok(), "42\n");
-    assert!(again.stderr.contains("loaded from the artifact cache"), "{again:#?}");
+    assert!(
+        again.stderr.contains("loaded from the artifact cache"),
+        "{again:#?}"
+    );
 }
 
 #[test]
@@ -398,7 +447,8 @@ fn a_tampered_or_truncated_artifact_is_recompiled_not_loaded() {
         let run = wippy(&project, &["-v", "run", "compute", "6", "7"], &[]);
         assert_eq!(run.ok(), "42\n", "{what}");
         assert!(
-            run.stderr.contains("ignoring the corrupt artifact cache file"),
+            run.stderr
+                .contains("ignoring the corrupt artifact cache file"),
             "{what}: {run:#?}"
         );
         assert!(run.stderr.contains("compiled in"), "{what}: {run:#?}");
@@ -408,7 +458,10 @@ fn a_tampered_or_truncated_artifact_is_recompiled_not_loaded() {
     // A FIFO where the artifact should be: no hang, compiled, and replaced by a file.
     std::fs::remove_file(&ours).unwrap();
     mkfifo(&ours);
-    assert_eq!(wippy(&project, &["run", "compute", "6", "7"], &[]).ok(), "42\n");
+    assert_eq!(
+        wippy(&project, &["run", "compute", "6", "7"], &[]).ok(),
+        "42\n"
+    );
     assert!(std::fs::metadata(&ours).unwrap().is_file());
 }
 
@@ -453,7 +506,10 @@ fn the_cache_is_private_and_a_writable_one_is_not_used() {
         cache.display()
     );
     assert!(run.stderr.contains(&warning), "{run:#?}");
-    assert_eq!(run.stderr.matches("not using the artifact cache").count(), 1);
+    assert_eq!(
+        run.stderr.matches("not using the artifact cache").count(),
+        1
+    );
     assert!(
         run.stderr.contains("compiled in") && run.stderr.contains("(artifact cache unavailable)"),
         "{run:#?}"
@@ -489,12 +545,16 @@ fn wippy_cache_dir_off_compiles_every_time_and_stores_nothing() {
         let run = wippy(&project, &["-v", "run", "compute", "6", "7"], &env);
         assert_eq!(run.ok(), "42\n");
         assert!(
-            run.stderr.contains("compiled in") && run.stderr.contains("(artifact cache unavailable)"),
+            run.stderr.contains("compiled in")
+                && run.stderr.contains("(artifact cache unavailable)"),
             "{run:#?}"
         );
         assert!(!run.stderr.contains("warn"), "{run:#?}");
     }
-    assert!(!project.root().join("off").exists(), "no folder named `off`");
+    assert!(
+        !project.root().join("off").exists(),
+        "no folder named `off`"
+    );
     assert!(!xdg.exists(), "the default cache was not used either");
     assert!(!project.cache_dir().exists());
 }

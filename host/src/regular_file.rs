@@ -20,7 +20,10 @@ pub enum ReadError {
     /// Not a regular file; what it is instead, such as "a FIFO (named pipe)".
     NotRegular(&'static str),
     /// More than `limit` bytes.
-    TooLarge { size: u64, limit: u64 },
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
     Io(io::Error),
 }
 
@@ -87,8 +90,7 @@ pub fn read_to_limit(file: File, size: u64, limit: u64) -> Result<Vec<u8>, ReadE
         return Err(ReadError::TooLarge { size, limit });
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)?;
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge {
             size: bytes.len() as u64,

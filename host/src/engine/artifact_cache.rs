@@ -141,16 +141,17 @@ fn prepare(dir: &Path) -> Result<(), (String, String)> {
             .create(dir)
             .map_err(|e| (format!("it cannot be created: {e}"), elsewhere.clone()))?;
     }
-    let metadata =
-        std::fs::metadata(dir).map_err(|e| (format!("it cannot be opened: {e}"), elsewhere.clone()))?;
+    let metadata = std::fs::metadata(dir)
+        .map_err(|e| (format!("it cannot be opened: {e}"), elsewhere.clone()))?;
     if !metadata.is_dir() {
         return Err(("it is not a folder".to_string(), elsewhere));
     }
     match untrusted(&metadata) {
         None => Ok(()),
-        Some(reason) if metadata.uid() == euid() => {
-            Err((reason, format!("Make it private with `chmod 700 {}`", dir.display())))
-        }
+        Some(reason) if metadata.uid() == euid() => Err((
+            reason,
+            format!("Make it private with `chmod 700 {}`", dir.display()),
+        )),
         Some(reason) => Err((reason, elsewhere)),
     }
 }

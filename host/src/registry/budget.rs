@@ -103,7 +103,10 @@ mod tests {
             error.starts_with("`file://c` would bring the text this registry loads to 11 bytes, over its budget of 10 bytes (10 bytes)"),
             "{error}"
         );
-        assert!(error.contains("WIPPY_MAX_REGISTRY_BYTES=<bytes>"), "{error}");
+        assert!(
+            error.contains("WIPPY_MAX_REGISTRY_BYTES=<bytes>"),
+            "{error}"
+        );
         assert!(budget.exhausted());
     }
 

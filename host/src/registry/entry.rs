@@ -303,9 +303,12 @@ impl EntrySource<'_> {
                     .resolve(notes)?,
             ),
             "process.wasm" | "function.wasm" | "function.wat" => {
-                let wasm = self
-                    .fields::<WasmSpec>(kind, fields)?
-                    .resolve(kind, ns, self.source_text.clone(), notes)?;
+                let wasm = self.fields::<WasmSpec>(kind, fields)?.resolve(
+                    kind,
+                    ns,
+                    self.source_text.clone(),
+                    notes,
+                )?;
                 match kind {
                     "process.wasm" => EntryKind::ProcessWasm(wasm),
                     "function.wasm" => EntryKind::FunctionWasm(wasm),
@@ -313,9 +316,12 @@ impl EntrySource<'_> {
                 }
             }
             "process.lua" | "function.lua" | "library.lua" => {
-                let lua = self
-                    .fields::<LuaSpec>(kind, fields)?
-                    .resolve(kind, ns, self.source_text.clone(), notes)?;
+                let lua = self.fields::<LuaSpec>(kind, fields)?.resolve(
+                    kind,
+                    ns,
+                    self.source_text.clone(),
+                    notes,
+                )?;
                 match kind {
                     "process.lua" => EntryKind::ProcessLua(lua),
                     "function.lua" => EntryKind::FunctionLua(lua),

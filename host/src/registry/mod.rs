@@ -15,6 +15,7 @@ mod source_files;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use budget::{BUDGET_VARIABLE, DEFAULT_BUDGET, FILE_LIMIT};
 pub use digest::Sha256Digest;
 pub(crate) use entry::closest;
 pub use entry::{
@@ -28,7 +29,6 @@ pub use kinds::lifecycle::{Lifecycle, RestartPolicy};
 pub use kinds::lua::{LUA_MODULES, WIPPY_ONLY_MODULES};
 pub use kinds::pool::Pool;
 pub use kinds::wasm::{Limits, Transport, WasiConfig, WasiEnv, WasiMount, WasmCode, WasmFile};
-pub use budget::{BUDGET_VARIABLE, DEFAULT_BUDGET, FILE_LIMIT};
 pub use project::Project;
 
 use budget::Budget;

@@ -123,11 +123,11 @@ impl Project {
         let target = match link.canonicalize() {
             Ok(target) => target,
             Err(e) if yaml => {
-                return Err(LoadError::new(format!(
-                    "this symlink cannot be followed: {e}"
-                ))
-                .file(link)
-                .fix("point it at a registry file inside the source folder, or remove it"));
+                return Err(
+                    LoadError::new(format!("this symlink cannot be followed: {e}"))
+                        .file(link)
+                        .fix("point it at a registry file inside the source folder, or remove it"),
+                );
             }
             Err(_) => return Ok(None),
         };
