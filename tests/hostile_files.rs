@@ -5,62 +5,15 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use support::{HEADER, Project, Run, wasm_entry};
 
-/// Longer than any of these runs takes, even on a busy machine; a blocked loader never ends.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Runs `wippy -C <project> <args>` with the project's cache and `env`, from the project
-/// folder, and fails the test if it has not finished within [`DEADLINE`].
+/// `wippy -C <project> <args>` with a deadline, from the project folder, with `env` and
+/// without a registry budget from the caller's environment.
 fn wippy(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
-    command
-        .arg("-C")
-        .arg(project.root())
-        .args(args)
-        .current_dir(project.root())
-        .env("WIPPY_CACHE_DIR", project.cache_dir())
-        .env_remove("RUST_BACKTRACE")
-        .env_remove(BUDGET)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("cannot start the wippy binary");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            pipe.read_to_end(&mut text).ok();
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            child.kill().ok();
-            child.wait().ok();
-            panic!(
-                "`wippy {}` did not finish within {DEADLINE:?}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code(),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
+    support::wippy_within(project, args, env, &[BUDGET])
 }
 
 const BUDGET: &str = "WIPPY_MAX_REGISTRY_BYTES";
