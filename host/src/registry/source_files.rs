@@ -60,10 +60,7 @@ impl SourceFiles {
             })
         })?;
         self.budget
-            .charge(
-                bytes.len() as u64,
-                &format!("the registry file {}", path.display()),
-            )
+            .charge(bytes.len() as u64, "this file")
             .map_err(place)?;
         String::from_utf8(bytes)
             .map_err(|e| place(LoadError::new(format!("the file is not UTF-8 text: {e}"))))
