@@ -275,7 +275,7 @@ fn one_file_over_64_mib_is_refused_without_reading_it() {
 }
 
 #[test]
-fn a_fifo_or_device_as_a_component_file_is_refused_at_once() {
+fn a_component_file_that_is_a_fifo_a_device_or_huge_is_refused_at_once() {
     let project = Project::new();
     mkfifo(&project.root().join("wasm/pipe.wasm"));
     let zero_hash = format!("sha256:{}", "0".repeat(64));
@@ -302,7 +302,19 @@ fn a_fifo_or_device_as_a_component_file_is_refused_at_once() {
         ),
         "{err}"
     );
-    // `check` reads every component, and stops at neither.
+    // A file too large to be a component is refused before it is read (this one is sparse).
+    let huge = std::fs::File::create(project.root().join("wasm/huge.wasm")).unwrap();
+    huge.set_len(1024 * 1024 * 1024 + 1).unwrap();
+    project.write(
+        "src/huge.yaml",
+        format!("namespace: big\nentries:\n  - {{name: huge, kind: process.wasm, fs: app:wasm, path: huge.wasm, hash: {zero_hash}, method: run, meta: {{command: {{name: huge}}}}}}\n"),
+    );
+    let err = wippy(&project, &["run", "huge"], &[]).failed().to_string();
+    assert!(
+        err.contains("huge.wasm is 1073741825 bytes, more than the 1 GiB a component may be"),
+        "{err}"
+    );
+    // `check` reads every component, and stops at none of them.
     let check = wippy(&project, &["check"], &[]);
     let err = check.failed();
     assert!(err.contains("is a FIFO (named pipe)"), "{check:#?}");

@@ -18,6 +18,9 @@ pub struct ComponentFile {
 }
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
+/// Components are held whole in memory to be hashed and compiled; WebAssembly tools
+/// (wasmparser) refuse modules over 1 GiB anyway, so a larger file is refused before reading.
+const COMPONENT_LIMIT: u64 = 1024 * 1024 * 1024;
 /// Bytes 4..8 of a core module (version 1); components use a different layer/version.
 const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
 
@@ -71,7 +74,7 @@ pub fn read_module(
     // cap-std resolves the path inside `dir` and refuses anything (a symlink included) that
     // would lead outside it; only a regular file is read (a FIFO would block, a device such
     // as /dev/zero never end).
-    let bytes = regular_file::read_in(&dir, relative, u64::MAX).map_err(|e| {
+    let bytes = regular_file::read_in(&dir, relative, COMPONENT_LIMIT).map_err(|e| {
         let problem = match e {
             ReadError::NotRegular(kind) => format!(
                 "the component file {} is {kind}, not a regular file",
@@ -95,7 +98,7 @@ pub fn read_module(
                 host_path.display()
             ),
             ReadError::TooLarge { size, .. } => format!(
-                "the component file {} is too large to read ({size} bytes)",
+                "the component file {} is {size} bytes, more than the 1 GiB a component may be",
                 host_path.display()
             ),
         };
