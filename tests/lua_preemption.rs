@@ -66,7 +66,7 @@ table.sort(ended)
 print(table.concat(ended, "\n"))
 "#,
     );
-    let run = wippy_within(&project, &["run", "main"], Duration::from_secs(60));
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
     assert_eq!(
         run.ok(),
         "still here\n\
@@ -83,14 +83,14 @@ print(value, err)
 return "the caller carried on"
 "#,
     );
-    let err = wippy_within(&project, &["run", "spin_limited"], Duration::from_secs(60))
+    let err = wippy_within(&project, &["run", "spin_limited"], &[], &[])
         .failed()
         .to_string();
     assert_eq!(
         err,
         "error: `app:spin_limited` failed: it ran longer than its limit of 200 ms (limits.max_execution_ms) and was stopped\n"
     );
-    let run = wippy_within(&project, &["run", "main"], Duration::from_secs(60));
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
     assert_eq!(
         run.ok(),
         "nil\t`app:spin_function` failed: it ran longer than its limit of 100 ms (limits.max_execution_ms) and was stopped\nthe caller carried on\n"
@@ -147,7 +147,7 @@ print(pcall(table.sort, {3, 2, 1}, function(a, b) time.sleep("1ms") return a < b
 print(select("#", coroutine.running()), coroutine.resume(coroutine.running()))
 "##,
     );
-    let run = wippy_within(&project, &["run", "main"], Duration::from_secs(60));
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
     assert_eq!(
         run.ok(),
         "true\t3\n\

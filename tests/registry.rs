@@ -154,7 +154,8 @@ fn lua_service_and_wat_kinds_load_and_unrelated_yaml_is_ignored() {
     let script = registry.get(&EntryId::new("app", "script")).unwrap();
     assert_eq!(script.kind.name(), "process.lua");
     assert_eq!(
-        script.fields["source"], "return function() return 42 end\n",
+        script.data()["source"],
+        "return function() return 42 end\n",
         "file:// was replaced by the text"
     );
     assert_eq!(registry.entries().count(), 4);

@@ -15,3 +15,6 @@ pub mod lua;
 pub mod process;
 pub mod registry;
 pub mod values;
+
+/// Opening only regular files, within a size limit: shared by the registry and the engine.
+pub(crate) mod regular_file;

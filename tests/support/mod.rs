@@ -248,30 +248,59 @@ pub fn wippy_with_stdin(project: &Project, args: &[&str], input: &[u8]) -> Run {
     Run::of(child.wait_with_output().unwrap())
 }
 
-/// Like [`Project::wippy`], but a run still going after `limit` is killed and fails the test
-/// (so a regression that hangs shows up as a failure, not a stuck test run).
-pub fn wippy_within(project: &Project, args: &[&str], limit: std::time::Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wippy"))
+/// Longer than any run in the tests takes, even on a busy machine.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `wippy -C <project> <args>` from the project folder, with its artifact cache, `env`
+/// set and `unset` removed, and fails the test if the run has not ended within [`DEADLINE`]:
+/// a run that blocks (a loader stuck on a FIFO, say) fails instead of hanging the suite.
+pub fn wippy_within(project: &Project, args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Run {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
+    command
         .arg("-C")
         .arg(project.root())
         .args(args)
+        .current_dir(project.root())
         .env("WIPPY_CACHE_DIR", project.cache_dir())
-        .env_remove("RUST_BACKTRACE")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("cannot start the wippy binary");
+        .env_remove("RUST_BACKTRACE");
+    for name in unset {
+        command.env_remove(name);
+    }
+    command
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("cannot start the wippy binary");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            pipe.read_to_end(&mut text).ok();
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let run = Run::of(child.wait_with_output().unwrap());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > DEADLINE {
+            child.kill().ok();
+            child.wait().ok();
             panic!(
-                "`wippy {}` still ran after {limit:?}: {run:#?}",
+                "`wippy {}` did not finish within {DEADLINE:?}",
                 args.join(" ")
             );
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Run {
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
-    Run::of(child.wait_with_output().unwrap())
 }

@@ -49,7 +49,7 @@ pub fn registry(project: Option<PathBuf>, command: RegistryCommand) -> Result<Ex
             println!("id: {}", entry.id);
             println!("kind: {}", entry.kind.name());
             println!("declared at: {}:{}", display_path(&entry.file), entry.line);
-            let mut rest = entry.fields.clone();
+            let mut rest = entry.data();
             if !entry.meta.is_empty() {
                 rest.insert(
                     "meta".to_string(),

@@ -7,14 +7,20 @@ use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 
 use crate::registry::{Entry, LoadError, Registry, Sha256Digest, WasmFile};
+use crate::regular_file::{self, ReadError};
 
 pub struct ComponentFile {
     /// The file on the host, for messages.
     pub path: PathBuf,
     pub bytes: Vec<u8>,
+    /// The sha256 of `bytes`, computed here (and equal to the pinned hash).
+    pub digest: Sha256Digest,
 }
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
+/// Components are held whole in memory to be hashed and compiled; WebAssembly tools
+/// (wasmparser) refuse modules over 1 GiB anyway, so a larger file is refused before reading.
+const COMPONENT_LIMIT: u64 = 1024 * 1024 * 1024;
 /// Bytes 4..8 of a core module (version 1); components use a different layer/version.
 const CORE_MODULE_VERSION: [u8; 4] = [1, 0, 0, 0];
 
@@ -66,19 +72,38 @@ pub fn read_module(
             .fix("create the directory or fix the `directory` of that fs.directory entry")
     })?;
     // cap-std resolves the path inside `dir` and refuses anything (a symlink included) that
-    // would lead outside it.
-    let bytes = dir.read(relative).map_err(|e| {
-        let error = entry.error(match e.kind() {
-            ErrorKind::NotFound => format!("the component file {} does not exist", host_path.display()),
-            ErrorKind::PermissionDenied if e.to_string().contains("outside") => format!(
-                "{} leads outside the fs directory `{}` (through a symlink); access is confined to {}",
-                host_path.display(),
-                pinned.fs,
-                root.display()
+    // would lead outside it; only a regular file is read (a FIFO would block, a device such
+    // as /dev/zero never end).
+    let bytes = regular_file::read_in(&dir, relative, COMPONENT_LIMIT).map_err(|e| {
+        let problem = match e {
+            ReadError::NotRegular(kind) => format!(
+                "the component file {} is {kind}, not a regular file",
+                host_path.display()
             ),
-            _ => format!("the component file {} cannot be read: {e}", host_path.display()),
-        });
-        error
+            ReadError::Io(e) if e.kind() == ErrorKind::NotFound => {
+                format!("the component file {} does not exist", host_path.display())
+            }
+            ReadError::Io(e)
+                if e.kind() == ErrorKind::PermissionDenied && e.to_string().contains("outside") =>
+            {
+                format!(
+                    "{} leads outside the fs directory `{}` (through a symlink); access is confined to {}",
+                    host_path.display(),
+                    pinned.fs,
+                    root.display()
+                )
+            }
+            ReadError::Io(e) => format!(
+                "the component file {} cannot be read: {e}",
+                host_path.display()
+            ),
+            ReadError::TooLarge { size, .. } => format!(
+                "the component file {} is {size} bytes, more than the 1 GiB a component may be",
+                host_path.display()
+            ),
+        };
+        entry
+            .error(problem)
             .field("path")
             .fix("build the component, or correct `path` (it is relative to the fs directory)")
     })?;
@@ -108,5 +133,6 @@ pub fn read_module(
     Ok(ComponentFile {
         path: host_path,
         bytes,
+        digest: actual,
     })
 }

@@ -12,7 +12,7 @@ mod prepared;
 
 use wasmtime::component::Component;
 
-pub use artifact_cache::{ArtifactCache, CacheOutcome};
+pub use artifact_cache::{ArtifactCache, CACHE_VARIABLE, CacheOutcome};
 pub use core_function::CoreFunction;
 pub use exports::{ExportedFunc, resolve_method};
 pub use prepared::PreparedEntry;
@@ -82,7 +82,7 @@ impl Runtime {
         let started = std::time::Instant::now();
         let (component, outcome) = self
             .cache
-            .load_or_compile(&self.engine, &pinned.hash, &file.bytes)
+            .load_or_compile(&self.engine, &file.digest, &file.bytes)
             .map_err(|e| {
                 entry
                     .error(format!(

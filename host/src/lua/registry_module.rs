@@ -97,7 +97,7 @@ fn entry_table(lua: &Lua, entry: &Entry) -> mlua::Result<Table> {
     table.set("kind", entry.kind.name())?;
     let meta = Payload::from(&Json::Object(entry.meta.clone()));
     table.set("meta", from_payload(lua, &meta)?)?;
-    let data = Payload::from(&Json::Object(entry.fields.clone()));
+    let data = Payload::from(&Json::Object(entry.data()));
     table.set("data", from_payload(lua, &data)?)?;
     Ok(table)
 }

@@ -1,13 +1,15 @@
 //! One registry file: YAML text → namespace, shared meta and raw entries, with `file://`
-//! references already replaced by the text they name.
+//! references resolved to the text they name.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
 use super::LoadError;
+use super::source_files::SourceFiles;
 
 /// Registry files are written by people, so a syntax error must say where: serde-saphyr is a
 /// pure-Rust parser that reports line and column, gives spans for each entry (so entry errors
@@ -31,13 +33,16 @@ pub struct Document {
 
 pub struct RawEntry {
     pub line: u64,
+    /// As written, except that `file://` strings other than `source` hold the text they name.
     pub fields: Value,
+    /// The text of `source: file://…` (or `data.source`), shared with every entry naming the
+    /// same file; `fields` keeps the reference.
+    pub source_text: Option<Arc<str>>,
 }
 
 /// Parses `file`; `Ok(None)` when it is YAML but not a registry file (no top-level `namespace`).
-pub fn parse(file: &Path, source_root: &Path) -> Result<Option<Document>, LoadError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| LoadError::new(format!("cannot read the file: {e}")).file(file))?;
+pub fn parse(file: &Path, files: &mut SourceFiles) -> Result<Option<Document>, LoadError> {
+    let text = files.yaml(file)?;
     let probe: Value = serde_saphyr::from_str(&text).map_err(|e| syntax_error(file, &e))?;
     if probe.get("namespace").is_none() {
         return Ok(None);
@@ -51,14 +56,31 @@ pub fn parse(file: &Path, source_root: &Path) -> Result<Option<Document>, LoadEr
                 .fix("use a non-empty name without `:`, such as `app` or `app.tools`"),
         );
     }
-    let base = file.parent().unwrap_or(source_root);
+    let base = file.parent().unwrap_or(file);
     let mut entries = Vec::with_capacity(raw.entries.len());
     for spanned in raw.entries {
         let line = spanned.referenced.line();
         let mut fields = spanned.value;
-        interpolate_files(&mut fields, base, source_root, &mut String::new())
+        // Wippy's long form keeps the kind's fields under `data:`.
+        let shared = match fields.get("data") {
+            Some(Value::Object(_)) => "data.source",
+            _ => "source",
+        };
+        let mut interpolation = Interpolation {
+            files,
+            base,
+            shared,
+            source_text: None,
+        };
+        interpolation
+            .visit(&mut fields, &mut String::new())
             .map_err(|e| e.file(file).line(line))?;
-        entries.push(RawEntry { line, fields });
+        let source_text = interpolation.source_text;
+        entries.push(RawEntry {
+            line,
+            fields,
+            source_text,
+        });
     }
     Ok(Some(Document {
         file: file.to_path_buf(),
@@ -82,70 +104,56 @@ fn syntax_error(file: &Path, error: &serde_saphyr::Error) -> LoadError {
     }
 }
 
-/// Replaces every string of the form `file://rel/path` with that file's text. The path is
-/// relative to the YAML file (`file:///x`, as in Wippy, to the source folder) and may not
-/// leave the source folder, symlinks included.
-fn interpolate_files(
-    value: &mut Value,
-    base: &Path,
-    source_root: &Path,
-    field: &mut String,
-) -> Result<(), LoadError> {
-    match value {
-        Value::String(text) => {
-            if let Some(relative) = text.strip_prefix("file://") {
-                *text = read_referenced_file(relative, base, source_root)
-                    .map_err(|e| e.field(field.clone()))?;
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                let len = field.len();
-                field.push_str(&format!("[{i}]"));
-                interpolate_files(item, base, source_root, field)?;
-                field.truncate(len);
-            }
-        }
-        Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                let len = field.len();
-                if !field.is_empty() {
-                    field.push('.');
-                }
-                field.push_str(key);
-                interpolate_files(item, base, source_root, field)?;
-                field.truncate(len);
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+/// Resolves the `file://` strings of one entry. Paths are relative to the YAML file
+/// (`file:///x`, as in Wippy, to the source folder) and may not leave the source folder,
+/// symlinks included. The `source` field keeps its reference and gets the shared text, since
+/// that is where scripts (often one file for many entries) go; any other field gets a copy,
+/// which counts against the budget each time.
+struct Interpolation<'a> {
+    files: &'a mut SourceFiles,
+    base: &'a Path,
+    /// The field path whose text is shared.
+    shared: &'static str,
+    source_text: Option<Arc<str>>,
 }
 
-fn read_referenced_file(
-    relative: &str,
-    base: &Path,
-    source_root: &Path,
-) -> Result<String, LoadError> {
-    let path = match relative.strip_prefix('/') {
-        Some(from_root) => source_root.join(from_root),
-        None => base.join(relative),
-    };
-    let resolved = path.canonicalize().map_err(|e| {
-        LoadError::new(format!(
-            "`file://{relative}` names {}, which cannot be opened: {e}",
-            path.display()
-        ))
-        .fix("check the path; it is relative to the YAML file")
-    })?;
-    if !resolved.starts_with(source_root) {
-        return Err(LoadError::new(format!(
-            "`file://{relative}` resolves to {}, outside the source folder {}",
-            resolved.display(),
-            source_root.display()
-        ))
-        .fix("keep referenced files inside the source folder"));
+impl Interpolation<'_> {
+    fn visit(&mut self, value: &mut Value, field: &mut String) -> Result<(), LoadError> {
+        match value {
+            Value::String(string) => {
+                if let Some(reference) = string.strip_prefix("file://") {
+                    let text = (self.files.referenced(reference, self.base))
+                        .map_err(|e| e.field(field.clone()))?;
+                    if field.as_str() == self.shared {
+                        self.source_text = Some(text);
+                    } else {
+                        (self.files.charge_copy(reference, text.len()))
+                            .map_err(|e| e.field(field.clone()))?;
+                        *string = text.to_string();
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let len = field.len();
+                    field.push_str(&format!("[{i}]"));
+                    self.visit(item, field)?;
+                    field.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    let len = field.len();
+                    if !field.is_empty() {
+                        field.push('.');
+                    }
+                    field.push_str(key);
+                    self.visit(item, field)?;
+                    field.truncate(len);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
-    std::fs::read_to_string(&resolved)
-        .map_err(|e| LoadError::new(format!("`file://{relative}` cannot be read as text: {e}")))
 }

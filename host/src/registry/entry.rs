@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -28,8 +29,13 @@ pub struct Entry {
     pub line: u64,
     /// The file's `meta` with the entry's own `meta` merged over it.
     pub meta: Map<String, Value>,
-    /// The kind-specific fields as written (after `file://` interpolation), for display.
+    /// The kind-specific fields as written, with `file://` references replaced by their text
+    /// except in `source`, whose text is [`source_text`](Self::source_text). [`data`](Self::data)
+    /// puts it back.
     pub fields: Map<String, Value>,
+    /// The text of `source: file://…`, shared by every entry that names the same file, so that
+    /// a script named by many entries is held once.
+    pub source_text: Option<Arc<str>>,
     pub kind: EntryKind,
     /// What `wippy check` should tell about the entry: keys accepted without effect, and the like.
     pub notes: Vec<Note>,
@@ -138,6 +144,16 @@ pub struct Command {
 }
 
 impl Entry {
+    /// The kind-specific fields with every `file://` reference replaced by its text, as Wippy
+    /// shows an entry's data. Made on demand: `source` may be large and shared.
+    pub fn data(&self) -> Map<String, Value> {
+        let mut data = self.fields.clone();
+        if let (Some(text), Some(source)) = (&self.source_text, data.get_mut("source")) {
+            *source = Value::String(text.to_string());
+        }
+        data
+    }
+
     pub fn command(&self) -> Option<Command> {
         serde_json::from_value(self.meta.get("command")?.clone()).ok()
     }
@@ -169,6 +185,8 @@ pub(super) struct EntrySource<'a> {
     pub namespace: &'a str,
     pub file_meta: &'a Map<String, Value>,
     pub project_root: &'a Path,
+    /// The text of the entry's `source: file://…`, if it has one.
+    pub source_text: Option<Arc<str>>,
 }
 
 impl EntrySource<'_> {
@@ -239,6 +257,7 @@ impl EntrySource<'_> {
             line: self.line,
             meta,
             fields,
+            source_text: self.source_text.clone(),
             kind,
             notes,
         };
@@ -284,9 +303,12 @@ impl EntrySource<'_> {
                     .resolve(notes)?,
             ),
             "process.wasm" | "function.wasm" | "function.wat" => {
-                let wasm = self
-                    .fields::<WasmSpec>(kind, fields)?
-                    .resolve(kind, ns, notes)?;
+                let wasm = self.fields::<WasmSpec>(kind, fields)?.resolve(
+                    kind,
+                    ns,
+                    self.source_text.clone(),
+                    notes,
+                )?;
                 match kind {
                     "process.wasm" => EntryKind::ProcessWasm(wasm),
                     "function.wasm" => EntryKind::FunctionWasm(wasm),
@@ -294,9 +316,12 @@ impl EntrySource<'_> {
                 }
             }
             "process.lua" | "function.lua" | "library.lua" => {
-                let lua = self
-                    .fields::<LuaSpec>(kind, fields)?
-                    .resolve(kind, ns, notes)?;
+                let lua = self.fields::<LuaSpec>(kind, fields)?.resolve(
+                    kind,
+                    ns,
+                    self.source_text.clone(),
+                    notes,
+                )?;
                 match kind {
                     "process.lua" => EntryKind::ProcessLua(lua),
                     "function.lua" => EntryKind::FunctionLua(lua),

@@ -1,6 +1,7 @@
 //! The registry: every entry declared in a project's YAML files, typed and cross-checked.
 //! Loading is all-or-nothing; all problems found are reported together.
 
+mod budget;
 mod digest;
 mod document;
 mod entry;
@@ -9,10 +10,12 @@ mod fs_path;
 mod id;
 mod kinds;
 mod project;
+mod source_files;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use budget::{BUDGET_VARIABLE, DEFAULT_BUDGET, FILE_LIMIT};
 pub use digest::Sha256Digest;
 pub(crate) use entry::closest;
 pub use entry::{
@@ -29,7 +32,9 @@ pub use kinds::pool::Pool;
 pub use kinds::wasm::{Limits, Transport, WasiConfig, WasiEnv, WasiMount, WasmCode, WasmFile};
 pub use project::Project;
 
+use budget::Budget;
 use entry::EntrySource;
+use source_files::SourceFiles;
 
 #[derive(Debug)]
 pub struct Registry {
@@ -38,13 +43,18 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Loads every registry file of the project at `root`.
+    /// Loads every registry file of the project at `root`, within the budget
+    /// `WIPPY_MAX_REGISTRY_BYTES` sets (see [`DEFAULT_BUDGET`]).
     pub fn load(root: &Path) -> Result<Self, LoadErrors> {
         let project = Project::open(root)?;
+        let mut files = SourceFiles::open(&project.source, Budget::from_env()?)?;
         let mut errors = Vec::new();
         let mut entries: BTreeMap<EntryId, Entry> = BTreeMap::new();
         for file in project.yaml_files()? {
-            let document = match document::parse(&file, &project.source) {
+            if files.exhausted() {
+                break;
+            }
+            let document = match document::parse(&file, &mut files) {
                 Ok(Some(document)) => document,
                 Ok(None) => continue,
                 Err(error) => {
@@ -59,6 +69,7 @@ impl Registry {
                     namespace: &document.namespace,
                     file_meta: &document.meta,
                     project_root: &project.root,
+                    source_text: raw.source_text,
                 };
                 let entry = match source.parse(raw.fields) {
                     Ok(entry) => entry,
@@ -83,6 +94,10 @@ impl Registry {
                 }
                 entries.insert(entry.id.clone(), entry);
             }
+        }
+        if files.exhausted() {
+            // What was not loaded would show up as dangling references: say only what matters.
+            return Err(LoadErrors(errors));
         }
         let registry = Self { project, entries };
         registry.check_references(&mut errors);

@@ -2,6 +2,7 @@
 //! modules it may `require`, and the libraries it imports under aliases.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -72,7 +73,8 @@ pub(in crate::registry) struct LuaSpec {
 /// A `process.lua`, `function.lua` or `library.lua` entry.
 #[derive(Debug, Clone)]
 pub struct LuaEntry {
-    pub source: String,
+    /// Shared with every entry whose `source` names the same file.
+    pub source: Arc<str>,
     /// The function to call; when the script defines none, the script itself is the body.
     pub method: String,
     pub modules: Vec<String>,
@@ -89,6 +91,7 @@ impl LuaSpec {
         self,
         kind: &str,
         namespace: &str,
+        source_text: Option<Arc<str>>,
         notes: &mut Vec<Note>,
     ) -> Result<LuaEntry, LoadError> {
         not_a_field(
@@ -144,7 +147,7 @@ impl LuaSpec {
                 .fix(fix));
         }
         Ok(LuaEntry {
-            source: self.source,
+            source: source_text.unwrap_or_else(|| self.source.into()),
             method: self.method.unwrap_or_else(|| "main".to_string()),
             modules: self.modules,
             imports: (self.imports.into_iter())

@@ -2,6 +2,7 @@
 //! what it is granted, and how it is limited and called.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -85,8 +86,8 @@ pub struct WasmEntry {
 pub enum WasmCode {
     /// A pinned `.wasm` file (component or core module) in an `fs.directory`.
     File(WasmFile),
-    /// WAT text (`function.wat`'s `source`).
-    Wat(String),
+    /// WAT text (`function.wat`'s `source`), shared with every entry naming the same file.
+    Wat(Arc<str>),
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +155,7 @@ impl WasmSpec {
         self,
         kind: &str,
         namespace: &str,
+        source_text: Option<Arc<str>>,
         notes: &mut Vec<Note>,
     ) -> Result<WasmEntry, LoadError> {
         let required = |field: &str, value: Option<String>| {
@@ -183,7 +185,11 @@ impl WasmSpec {
                     .field("wit")
                     .fix("add the function's signature, e.g. `wit: \"answer: func() -> s32;\"`"));
             }
-            WasmCode::Wat(required("source", self.source)?)
+            match source_text {
+                Some(text) if !text.is_empty() => WasmCode::Wat(text),
+                Some(_) => WasmCode::Wat(required("source", None)?.into()),
+                None => WasmCode::Wat(required("source", self.source)?.into()),
+            }
         } else {
             not_a_field(
                 "source",
