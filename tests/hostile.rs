@@ -26,7 +26,7 @@ fn hostile_project(entries: &[(&str, &str, &str)], script: &str) -> Project {
         yaml += extra;
     }
     project.write("src/main.lua", script);
-    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel]\n";
+    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel, funcs]\n";
     project.write("src/app.yaml", yaml);
     project
 }
@@ -112,7 +112,7 @@ fn a_memory_bomb_hits_max_memory_bytes() {
         "{err}"
     );
     assert!(
-        err.contains("bytes of memory, over its limit of 67108864 bytes (limits.max_memory_bytes)"),
+        err.contains("bytes of memory (all its memories and tables together), over its limit of 67108864 bytes (limits.max_memory_bytes)"),
         "{err}"
     );
     // Within the limit, the same export works.
@@ -206,4 +206,82 @@ fn a_hundred_megabytes_of_stdout_are_delivered_whole() {
     let out = run.ok();
     assert_eq!(out.len(), 100 * 1024 * 1024 + "102400\n".len());
     assert!(out.ends_with("xxx\n102400\n"));
+}
+
+/// A component of four core instances, each with its own memory and table: `grow-each`
+/// grows every memory by `pages` (trapping when a growth is refused) and returns the pages
+/// they hold together; `grow-table` grows one table by `elements`.
+const FOUR_MEMORIES: &str = r#"(component
+  (core module $grower
+    (memory 1)
+    (table 1 funcref)
+    (func (export "grow") (param i32) (result i32)
+      (if (i32.eq (memory.grow (local.get 0)) (i32.const -1)) (then unreachable))
+      (memory.size))
+    (func (export "grow-table") (param i32) (result i32)
+      (if (i32.eq (table.grow (ref.null func) (local.get 0)) (i32.const -1)) (then unreachable))
+      (table.size)))
+  (core instance $a (instantiate $grower))
+  (core instance $b (instantiate $grower))
+  (core instance $c (instantiate $grower))
+  (core instance $d (instantiate $grower))
+  (core module $main
+    (import "a" "grow" (func $a (param i32) (result i32)))
+    (import "b" "grow" (func $b (param i32) (result i32)))
+    (import "c" "grow" (func $c (param i32) (result i32)))
+    (import "d" "grow" (func $d (param i32) (result i32)))
+    (import "a" "grow-table" (func $table (param i32) (result i32)))
+    (func (export "grow-each") (param i32) (result i32)
+      (i32.add
+        (i32.add (call $a (local.get 0)) (call $b (local.get 0)))
+        (i32.add (call $c (local.get 0)) (call $d (local.get 0)))))
+    (func (export "grow-table") (param i32) (result i32) (call $table (local.get 0))))
+  (core instance $main (instantiate $main
+    (with "a" (instance $a)) (with "b" (instance $b))
+    (with "c" (instance $c)) (with "d" (instance $d))))
+  (func (export "grow-each") (param "pages" u32) (result u32)
+    (canon lift (core func $main "grow-each")))
+  (func (export "grow-table") (param "elements" u32) (result u32)
+    (canon lift (core func $main "grow-table"))))"#;
+
+#[test]
+fn max_memory_bytes_counts_every_memory_and_table_of_a_process_together() {
+    let project = hostile_project(
+        &[],
+        r#"process.spawn_monitored("app:grow", "app:processes", 40)
+print("compute still runs", process.exec("app:compute", "app:processes", 6, 7))
+print(process.receive("10s").error)
+print("within the limit", process.exec("app:grow", "app:processes", 16))
+"#,
+    );
+    let component = wat::parse_str(FOUR_MEMORIES).unwrap();
+    project.write("wasm/grow.wasm", &component);
+    let hash = support::sha256(&component);
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    // 8 MiB for the process: 41 pages (2.6 MiB) per memory is far below it, four of them
+    // together are not.
+    let grow = wasm_entry("grow", "grow.wasm", &hash, "grow-each", Some("grow"))
+        + "    limits: {max_memory_bytes: 8388608}\n";
+    let table = wasm_entry("table", "grow.wasm", &hash, "grow-table", Some("table"))
+        + "    limits: {max_memory_bytes: 4194304}\n";
+    project.write("src/app.yaml", yaml + &grow + &table);
+    // Four memories of one page and four one-element tables (8 bytes an element) to start;
+    // the fourth memory's growth would bring the process to 4 × 41 pages + 32 bytes.
+    let needed = 4 * 41 * 65536 + 32;
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        format!(
+            "compute still runs\t42\tnil\n`app:grow` failed: it needed {needed} bytes of memory (all its memories and tables together), over its limit of 8388608 bytes (limits.max_memory_bytes); the guest trapped: wasm `unreachable` instruction executed\nwithin the limit\t68\tnil\n"
+        )
+    );
+    // A table counts too: 600,000 elements take 4.8 MB, over a 4 MiB limit.
+    let err = project
+        .wippy(&["run", "table", "600000"])
+        .failed()
+        .to_string();
+    assert!(
+        err.starts_with("error: `app:table` failed: it needed 5062176 bytes of memory (all its memories and tables together), over its limit of 4194304 bytes (limits.max_memory_bytes)"),
+        "{err}"
+    );
+    assert_eq!(project.wippy(&["run", "table", "100000"]).ok(), "100001\n");
 }

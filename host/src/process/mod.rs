@@ -86,8 +86,8 @@ pub enum Exit {
 
 /// Instantiates the entry in a new store, calls its export with `args`, and drops the store.
 /// The guest yields to the scheduler at every epoch tick, runs out of fuel at
-/// `limits.max_fuel`, cannot grow memory past `limits.max_memory_bytes`, and is stopped at
-/// `limits.max_execution_ms`. A trap, a limit or a host error is returned as a message meant
+/// `limits.max_fuel`, cannot grow its memories and tables together past
+/// `limits.max_memory_bytes`, and is stopped at `limits.max_execution_ms`. A trap, a limit or a host error is returned as a message meant
 /// for people.
 pub async fn run(
     prepared: &PreparedEntry,
@@ -159,7 +159,7 @@ pub fn describe_failure(
 ) -> String {
     if let Some(asked) = memory.refused {
         return format!(
-            "`{id}` failed: it needed {asked} bytes of memory, over its limit of {} bytes (limits.max_memory_bytes); {}",
+            "`{id}` failed: it needed {asked} bytes of memory (all its memories and tables together), over its limit of {} bytes (limits.max_memory_bytes); {}",
             memory.max_bytes(),
             describe_wasmtime_error(error)
         );
