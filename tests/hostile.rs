@@ -285,3 +285,108 @@ print("within the limit", process.exec("app:grow", "app:processes", 16))
     );
     assert_eq!(project.wippy(&["run", "table", "100000"]).ok(), "100001\n");
 }
+
+/// `hoard-files` entries of the hostile guest with a folder mounted at /data: `hoard` and
+/// `open` with the default cap on open handles, `small` with a cap of 64.
+fn hoarding_project(script: &str) -> Project {
+    let project = hostile_project(&[], script);
+    let hostile =
+        support::sha256(&std::fs::read(project.root().join("wasm/hostile.wasm")).unwrap());
+    project.write("data/file.txt", "x");
+    let mut yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    yaml += "  - {name: data, kind: fs.directory, directory: data}\n";
+    for (name, extra) in [
+        ("hoard", ""),
+        ("open", ""),
+        ("small", "    limits: {max_open_handles: 64}\n"),
+    ] {
+        let entry = wasm_entry(name, "hostile.wasm", &hostile, "hoard-files", Some(name));
+        yaml += &with_imports(entry, &["wasi:filesystem"]);
+        yaml += "    wasi: {mounts: [{fs: data, guest: /data, read_only: true}]}\n";
+        yaml += extra;
+    }
+    project.write("src/app.yaml", yaml);
+    project
+}
+
+#[test]
+fn a_guest_hoarding_file_handles_is_stopped_at_max_open_handles_and_others_still_open_files() {
+    let project = hoarding_project(
+        r#"for i = 1, 4 do process.spawn_monitored("app:hoard", "app:processes", "/data/file.txt", 100000) end
+print("another process opens files", process.exec("app:open", "app:processes", "/data/file.txt", 500))
+local errors = {}
+for _ = 1, 4 do
+  local event = process.receive("60s")
+  errors[#errors + 1] = event.error
+end
+for i = 2, 4 do assert(errors[i] == errors[1], errors[i]) end
+print(errors[1])
+print("processes still start", process.exec("app:compute", "app:processes", 6, 7))
+"#,
+    );
+    let out = project.wippy(&["run", "main"]);
+    let stdout = out.ok();
+    assert!(
+        stdout.starts_with("another process opens files\t500\tnil\n`app:hoard` failed: it already held 1024 open handles (files, directories, sockets, streams and the like), its limit (limits.max_open_handles), and asked for another"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("; close handles it no longer needs, or raise the limit\nprocesses still start\t42\tnil\n"),
+        "{stdout}"
+    );
+    // The cap is the entry's own.
+    let err = project
+        .wippy(&["run", "small", "/data/file.txt", "100"])
+        .failed()
+        .to_string();
+    assert!(
+        err.starts_with("error: `app:small` failed: it already held 64 open handles"),
+        "{err}"
+    );
+    assert_eq!(
+        project
+            .wippy(&["run", "small", "/data/file.txt", "50"])
+            .ok(),
+        "50\n"
+    );
+}
+
+/// A preview 1 core module: `hoard(n)` opens `file.txt` in the first mount (fd 3) `n` times
+/// without closing, and returns how many opens succeeded.
+const HOARD_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "file.txt")
+  (func (export "hoard") (param $n i32) (result i32)
+    (local $opened i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $opened) (local.get $n)))
+        (br_if $done (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 8)
+          (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+        (local.set $opened (i32.add (local.get $opened) (i32.const 1)))
+        (br $next)))
+    (local.get $opened)))"#;
+
+#[test]
+fn max_open_handles_also_bounds_a_preview1_core_module() {
+    let project = hoarding_project(
+        r#"local funcs = require("funcs")
+print(funcs.call("app:core_hoard", 100000))
+print(funcs.call("app:core_hoard", 100))
+"#,
+    );
+    project.write("src/hoard.wat", HOARD_WAT);
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml + "  - {name: core_hoard, kind: function.wat, source: file://hoard.wat, wit: \"hoard: func(n: s32) -> s32;\", imports: [wasi1], wasi: {mounts: [{fs: data, guest: /data, read_only: true}]}, limits: {max_open_handles: 256}}\n",
+    );
+    let out = project.wippy(&["run", "main"]);
+    assert!(
+        out.ok().starts_with("nil\t`app:core_hoard` failed: it already held 256 open handles (files, directories, sockets, streams and the like), its limit (limits.max_open_handles), and asked for another"),
+        "{out:#?}"
+    );
+    assert!(out.ok().ends_with("\n100\tnil\n"), "{out:#?}");
+}

@@ -1,10 +1,16 @@
 //! Per-process resource limits: memory (a `ResourceLimiter` that remembers what it refused,
-//! so the exit can say why), and the defaults that apply when an entry sets none.
+//! so the exit can say why), open handles, and the defaults that apply when an entry sets none.
 
 use wasmtime::ResourceLimiter;
+use wasmtime::component::{ResourceTable, ResourceTableError};
 
 /// Memory a process may grow to when its entry sets no `limits.max_memory_bytes`.
 pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Host resources (files, directories, sockets, streams, pollables…) a process may hold at
+/// once when its entry sets no `limits.max_open_handles`. Each may be an OS file descriptor,
+/// which every process on the node draws from; wasmtime's own cap is a million per store.
+pub const DEFAULT_MAX_OPEN_HANDLES: usize = 1024;
 
 /// How often the engine's epoch advances: a running guest yields to the scheduler at least
 /// this often, so no guest can starve the others or miss a terminate.
@@ -76,6 +82,30 @@ impl ResourceLimiter for MemoryLimiter {
         let elements = desired.saturating_sub(current);
         Ok(self.grant(elements.saturating_mul(TABLE_ELEMENT_BYTES)))
     }
+}
+
+/// The table of host resources for one process, holding at most `limit` at once (the default
+/// when `None`). Every WASI resource a guest gets lives in it; a push past the cap fails, and
+/// wasmtime-wasi turns that failure into a trap, which ends the process (see
+/// [`ran_out_of_handles`]). A trap rather than an error code: most of the calls that hand out
+/// a resource (`subscribe`, `get-stdout`, `read-via-stream`…) have no error to return, and
+/// `wasi:filesystem` has no code for "too many open files".
+pub fn limit_handles(table: &mut ResourceTable, limit: Option<u64>) {
+    let limit = limit.map_or(DEFAULT_MAX_OPEN_HANDLES, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+    });
+    table.set_max_capacity(limit);
+}
+
+/// Whether a guest ended because its resource table was full: it held as many handles as
+/// [`limit_handles`] allows and asked for one more.
+pub fn ran_out_of_handles(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ResourceTableError>(),
+            Some(ResourceTableError::Full)
+        )
+    })
 }
 
 #[cfg(test)]
