@@ -1,5 +1,5 @@
 //! Misbehaving exports: infinite loops, memory bombs, deep recursion, output floods, file
-//! handle hoarding.
+//! handle hoarding, symlinks out of a mount.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -65,6 +65,15 @@ impl Guest for Hostile {
         }
         black_box(&files);
         Ok(files.len() as u32)
+    }
+
+    fn make_symlink(mount: String, target: String, link: String) -> Result<(), String> {
+        let (dir, _) = wasip2::filesystem::preopens::get_directories()
+            .into_iter()
+            .find(|(_, path)| *path == mount)
+            .ok_or_else(|| format!("nothing is mounted at {mount}"))?;
+        dir.symlink_at(&target, &link)
+            .map_err(|code| code.name().to_string())
     }
 }
 

@@ -18,6 +18,7 @@ pub mod io;
 pub mod preview1;
 pub mod random;
 pub mod sockets;
+pub mod symlinks;
 
 use std::collections::BTreeSet;
 
