@@ -351,6 +351,28 @@ print("processes still start", process.exec("app:compute", "app:processes", 6, 7
     );
 }
 
+#[test]
+fn the_node_raises_a_low_soft_limit_on_open_files() {
+    let project = hoarding_project("");
+    // Started with a soft limit of 256 open files (the hard limit stays), the node raises it,
+    // so one process can hold 600 files under its own cap of 1,024.
+    let run = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Sn 256 && exec \"$@\"", "sh"])
+        .arg(env!("CARGO_BIN_EXE_wippy"))
+        .arg("-C")
+        .arg(project.root())
+        .args(["run", "open", "/data/file.txt", "600"])
+        .env("WIPPY_CACHE_DIR", project.cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "600\n",
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 /// A preview 1 core module: `hoard(n)` opens `file.txt` in the first mount (fd 3) `n` times
 /// without closing, and returns how many opens succeeded.
 const HOARD_WAT: &str = r#"(module
