@@ -26,7 +26,7 @@ fn hostile_project(entries: &[(&str, &str, &str)], script: &str) -> Project {
         yaml += extra;
     }
     project.write("src/main.lua", script);
-    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel]\n";
+    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n    modules: [time, channel, funcs]\n";
     project.write("src/app.yaml", yaml);
     project
 }
@@ -112,7 +112,7 @@ fn a_memory_bomb_hits_max_memory_bytes() {
         "{err}"
     );
     assert!(
-        err.contains("bytes of memory, over its limit of 67108864 bytes (limits.max_memory_bytes)"),
+        err.contains("bytes of memory (all its memories and tables together), over its limit of 67108864 bytes (limits.max_memory_bytes)"),
         "{err}"
     );
     // Within the limit, the same export works.
@@ -206,4 +206,209 @@ fn a_hundred_megabytes_of_stdout_are_delivered_whole() {
     let out = run.ok();
     assert_eq!(out.len(), 100 * 1024 * 1024 + "102400\n".len());
     assert!(out.ends_with("xxx\n102400\n"));
+}
+
+/// A component of four core instances, each with its own memory and table: `grow-each`
+/// grows every memory by `pages` (trapping when a growth is refused) and returns the pages
+/// they hold together; `grow-table` grows one table by `elements`.
+const FOUR_MEMORIES: &str = r#"(component
+  (core module $grower
+    (memory 1)
+    (table 1 funcref)
+    (func (export "grow") (param i32) (result i32)
+      (if (i32.eq (memory.grow (local.get 0)) (i32.const -1)) (then unreachable))
+      (memory.size))
+    (func (export "grow-table") (param i32) (result i32)
+      (if (i32.eq (table.grow (ref.null func) (local.get 0)) (i32.const -1)) (then unreachable))
+      (table.size)))
+  (core instance $a (instantiate $grower))
+  (core instance $b (instantiate $grower))
+  (core instance $c (instantiate $grower))
+  (core instance $d (instantiate $grower))
+  (core module $main
+    (import "a" "grow" (func $a (param i32) (result i32)))
+    (import "b" "grow" (func $b (param i32) (result i32)))
+    (import "c" "grow" (func $c (param i32) (result i32)))
+    (import "d" "grow" (func $d (param i32) (result i32)))
+    (import "a" "grow-table" (func $table (param i32) (result i32)))
+    (func (export "grow-each") (param i32) (result i32)
+      (i32.add
+        (i32.add (call $a (local.get 0)) (call $b (local.get 0)))
+        (i32.add (call $c (local.get 0)) (call $d (local.get 0)))))
+    (func (export "grow-table") (param i32) (result i32) (call $table (local.get 0))))
+  (core instance $main (instantiate $main
+    (with "a" (instance $a)) (with "b" (instance $b))
+    (with "c" (instance $c)) (with "d" (instance $d))))
+  (func (export "grow-each") (param "pages" u32) (result u32)
+    (canon lift (core func $main "grow-each")))
+  (func (export "grow-table") (param "elements" u32) (result u32)
+    (canon lift (core func $main "grow-table"))))"#;
+
+#[test]
+fn max_memory_bytes_counts_every_memory_and_table_of_a_process_together() {
+    let project = hostile_project(
+        &[],
+        r#"process.spawn_monitored("app:grow", "app:processes", 40)
+print("compute still runs", process.exec("app:compute", "app:processes", 6, 7))
+print(process.receive("10s").error)
+print("within the limit", process.exec("app:grow", "app:processes", 16))
+"#,
+    );
+    let component = wat::parse_str(FOUR_MEMORIES).unwrap();
+    project.write("wasm/grow.wasm", &component);
+    let hash = support::sha256(&component);
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    // 8 MiB for the process: 41 pages (2.6 MiB) per memory is far below it, four of them
+    // together are not.
+    let grow = wasm_entry("grow", "grow.wasm", &hash, "grow-each", Some("grow"))
+        + "    limits: {max_memory_bytes: 8388608}\n";
+    let table = wasm_entry("table", "grow.wasm", &hash, "grow-table", Some("table"))
+        + "    limits: {max_memory_bytes: 4194304}\n";
+    project.write("src/app.yaml", yaml + &grow + &table);
+    // Four memories of one page and four one-element tables (8 bytes an element) to start;
+    // the fourth memory's growth would bring the process to 4 × 41 pages + 32 bytes.
+    let needed = 4 * 41 * 65536 + 32;
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        format!(
+            "compute still runs\t42\tnil\n`app:grow` failed: it needed {needed} bytes of memory (all its memories and tables together), over its limit of 8388608 bytes (limits.max_memory_bytes); the guest trapped: wasm `unreachable` instruction executed\nwithin the limit\t68\tnil\n"
+        )
+    );
+    // A table counts too: 600,000 elements take 4.8 MB, over a 4 MiB limit.
+    let err = project
+        .wippy(&["run", "table", "600000"])
+        .failed()
+        .to_string();
+    assert!(
+        err.starts_with("error: `app:table` failed: it needed 5062176 bytes of memory (all its memories and tables together), over its limit of 4194304 bytes (limits.max_memory_bytes)"),
+        "{err}"
+    );
+    assert_eq!(project.wippy(&["run", "table", "100000"]).ok(), "100001\n");
+}
+
+/// `hoard-files` entries of the hostile guest with a folder mounted at /data: `hoard` and
+/// `open` with the default cap on open handles, `small` with a cap of 64.
+fn hoarding_project(script: &str) -> Project {
+    let project = hostile_project(&[], script);
+    let hostile =
+        support::sha256(&std::fs::read(project.root().join("wasm/hostile.wasm")).unwrap());
+    project.write("data/file.txt", "x");
+    let mut yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    yaml += "  - {name: data, kind: fs.directory, directory: data}\n";
+    for (name, extra) in [
+        ("hoard", ""),
+        ("open", ""),
+        ("small", "    limits: {max_open_handles: 64}\n"),
+    ] {
+        let entry = wasm_entry(name, "hostile.wasm", &hostile, "hoard-files", Some(name));
+        yaml += &with_imports(entry, &["wasi:filesystem"]);
+        yaml += "    wasi: {mounts: [{fs: data, guest: /data, read_only: true}]}\n";
+        yaml += extra;
+    }
+    project.write("src/app.yaml", yaml);
+    project
+}
+
+#[test]
+fn a_guest_hoarding_file_handles_is_stopped_at_max_open_handles_and_others_still_open_files() {
+    let project = hoarding_project(
+        r#"for i = 1, 4 do process.spawn_monitored("app:hoard", "app:processes", "/data/file.txt", 100000) end
+print("another process opens files", process.exec("app:open", "app:processes", "/data/file.txt", 500))
+local errors = {}
+for _ = 1, 4 do
+  local event = process.receive("60s")
+  errors[#errors + 1] = event.error
+end
+for i = 2, 4 do assert(errors[i] == errors[1], errors[i]) end
+print(errors[1])
+print("processes still start", process.exec("app:compute", "app:processes", 6, 7))
+"#,
+    );
+    let out = project.wippy(&["run", "main"]);
+    let stdout = out.ok();
+    assert!(
+        stdout.starts_with("another process opens files\t500\tnil\n`app:hoard` failed: it already held 1024 open handles (files, directories, sockets, streams and the like), its limit (limits.max_open_handles), and asked for another"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("; close handles it no longer needs, or raise the limit\nprocesses still start\t42\tnil\n"),
+        "{stdout}"
+    );
+    // The cap is the entry's own.
+    let err = project
+        .wippy(&["run", "small", "/data/file.txt", "100"])
+        .failed()
+        .to_string();
+    assert!(
+        err.starts_with("error: `app:small` failed: it already held 64 open handles"),
+        "{err}"
+    );
+    assert_eq!(
+        project
+            .wippy(&["run", "small", "/data/file.txt", "50"])
+            .ok(),
+        "50\n"
+    );
+}
+
+#[test]
+fn the_node_raises_a_low_soft_limit_on_open_files() {
+    let project = hoarding_project("");
+    // Started with a soft limit of 256 open files (the hard limit stays), the node raises it,
+    // so one process can hold 600 files under its own cap of 1,024.
+    let run = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Sn 256 && exec \"$@\"", "sh"])
+        .arg(env!("CARGO_BIN_EXE_wippy"))
+        .arg("-C")
+        .arg(project.root())
+        .args(["run", "open", "/data/file.txt", "600"])
+        .env("WIPPY_CACHE_DIR", project.cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "600\n",
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// A preview 1 core module: `hoard(n)` opens `file.txt` in the first mount (fd 3) `n` times
+/// without closing, and returns how many opens succeeded.
+const HOARD_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "file.txt")
+  (func (export "hoard") (param $n i32) (result i32)
+    (local $opened i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $opened) (local.get $n)))
+        (br_if $done (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 8)
+          (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+        (local.set $opened (i32.add (local.get $opened) (i32.const 1)))
+        (br $next)))
+    (local.get $opened)))"#;
+
+#[test]
+fn max_open_handles_also_bounds_a_preview1_core_module() {
+    let project = hoarding_project(
+        r#"local funcs = require("funcs")
+print(funcs.call("app:core_hoard", 100000))
+print(funcs.call("app:core_hoard", 100))
+"#,
+    );
+    project.write("src/hoard.wat", HOARD_WAT);
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml + "  - {name: core_hoard, kind: function.wat, source: file://hoard.wat, wit: \"hoard: func(n: s32) -> s32;\", imports: [wasi1], wasi: {mounts: [{fs: data, guest: /data, read_only: true}]}, limits: {max_open_handles: 256}}\n",
+    );
+    let out = project.wippy(&["run", "main"]);
+    assert!(
+        out.ok().starts_with("nil\t`app:core_hoard` failed: it already held 256 open handles (files, directories, sockets, streams and the like), its limit (limits.max_open_handles), and asked for another"),
+        "{out:#?}"
+    );
+    assert!(out.ok().ends_with("\n100\tnil\n"), "{out:#?}");
 }

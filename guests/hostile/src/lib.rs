@@ -1,4 +1,5 @@
-//! Misbehaving exports: infinite loops, memory bombs, deep recursion, output floods.
+//! Misbehaving exports: infinite loops, memory bombs, deep recursion, output floods, file
+//! handle hoarding, symlinks out of a mount.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -53,6 +54,26 @@ impl Guest for Hostile {
             lines += 1;
         }
         lines
+    }
+
+    fn hoard_files(path: String, count: u32) -> Result<u32, String> {
+        let mut files = Vec::new();
+        for i in 0..count {
+            let file = std::fs::File::open(&path)
+                .map_err(|e| format!("open number {} of {path} failed: {e}", i + 1))?;
+            files.push(file);
+        }
+        black_box(&files);
+        Ok(files.len() as u32)
+    }
+
+    fn make_symlink(mount: String, target: String, link: String) -> Result<(), String> {
+        let (dir, _) = wasip2::filesystem::preopens::get_directories()
+            .into_iter()
+            .find(|(_, path)| *path == mount)
+            .ok_or_else(|| format!("nothing is mounted at {mount}"))?;
+        dir.symlink_at(&target, &link)
+            .map_err(|code| code.name().to_string())
     }
 }
 

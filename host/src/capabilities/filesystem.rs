@@ -1,7 +1,8 @@
 //! `wasi:filesystem`: types and preopens. Owns `wasi.mounts`: each mount preopens an
 //! `fs.directory` at an absolute guest path; `read_only` mounts get read-only directory and
 //! file permissions. wasmtime-wasi confines every path to its preopen (`..` and symlinks
-//! that leave it are refused).
+//! that leave it are refused); the symlinks a guest creates may only point down into the
+//! mount ([`super::symlinks`]).
 
 use std::path::PathBuf;
 
@@ -18,7 +19,10 @@ pub const INTERFACES: &[Interface] = &[
     Interface {
         name: "wasi:filesystem/types",
         requires: &["wasi:io/streams", "wasi:clocks/wall-clock"],
-        link: |l| filesystem::types::add_to_linker::<_, WasiFilesystem>(l, |t| t.filesystem()),
+        link: |l| {
+            filesystem::types::add_to_linker::<_, WasiFilesystem>(l, |t| t.filesystem())?;
+            super::symlinks::guard_component(l)
+        },
     },
     Interface {
         name: "wasi:filesystem/preopens",

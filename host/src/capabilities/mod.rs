@@ -18,6 +18,7 @@ pub mod io;
 pub mod preview1;
 pub mod random;
 pub mod sockets;
+pub mod symlinks;
 
 use std::collections::BTreeSet;
 
@@ -26,8 +27,8 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 pub use denied::{ImportReport, ImportStatus};
 
-use crate::process::{MemoryLimiter, ProcessState, Stdio};
-use crate::registry::{Entry, Registry, WasmEntry};
+use crate::process::{MemoryLimiter, ProcessState, Stdio, limit_handles};
+use crate::registry::{Entry, Limits, Registry, WasmEntry};
 
 /// A WASI interface wippy implements: its unversioned name, the interfaces whose resources
 /// its functions use (granted along with it), and how to add the real thing to a linker.
@@ -186,13 +187,13 @@ impl EntryCapabilities {
     }
 
     /// State for a new process: arguments (`program` first), environment, cwd, stdio,
-    /// mounts, network and HTTP settings, and its memory limiter.
+    /// mounts, network and HTTP settings, its memory limiter and its cap on open handles.
     pub fn new_state(
         &self,
         program: &str,
         cli_args: &[String],
         stdio: &Stdio,
-        memory: MemoryLimiter,
+        limits: &Limits,
     ) -> Result<ProcessState, String> {
         let filesystem = self.grants.allows("wasi:filesystem/preopens");
         let mut builder = self.wasi_builder(program, cli_args, stdio, filesystem)?;
@@ -205,23 +206,33 @@ impl EntryCapabilities {
         Ok(ProcessState::new(
             builder.build(),
             http::HttpHooks::new(&self.http),
-            memory,
+            limits,
         ))
     }
 
     /// A core module's store state: WASI preview 1 (args, environment, cwd, stdio, mounts)
-    /// when the entry grants it.
+    /// when the entry grants it, its memory limiter and its cap on open handles.
     pub fn new_core_state(
         &self,
         program: &str,
         stdio: &Stdio,
-        memory: MemoryLimiter,
+        limits: &Limits,
     ) -> Result<preview1::CoreState, String> {
         let wasi = match self.grants.allows_preview1() {
-            true => Some(self.wasi_builder(program, &[], stdio, true)?.build_p1()),
+            true => {
+                let mut wasi = self.wasi_builder(program, &[], stdio, true)?.build_p1();
+                limit_handles(
+                    wasmtime_wasi::WasiView::ctx(&mut wasi).table,
+                    limits.max_open_handles,
+                );
+                Some(wasi)
+            }
             false => None,
         };
-        Ok(preview1::CoreState { wasi, memory })
+        Ok(preview1::CoreState {
+            wasi,
+            memory: MemoryLimiter::new(limits.max_memory_bytes),
+        })
     }
 
     fn wasi_builder(

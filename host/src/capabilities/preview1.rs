@@ -14,7 +14,7 @@ pub const ALIASES: &[&str] = &[
     "preview1",
     "wasi_snapshot_preview1",
 ];
-const MODULE: &str = "wasi_snapshot_preview1";
+pub(super) const MODULE: &str = "wasi_snapshot_preview1";
 
 /// What a core module's store holds.
 pub struct CoreState {
@@ -23,7 +23,8 @@ pub struct CoreState {
     pub memory: MemoryLimiter,
 }
 
-/// The linker for one core module: preview 1 when granted, else a stand-in for each preview 1
+/// The linker for one core module: preview 1 when granted (symlink targets checked, see
+/// [`super::symlinks`]), else a stand-in for each preview 1
 /// function it imports that fails with the grant to add. Any other import is refused.
 pub fn linker(
     engine: &Engine,
@@ -40,6 +41,7 @@ pub fn linker(
                 .expect("a store's preview 1 context exists whenever preview 1 is linked")
         })
         .map_err(|e| e.to_string())?;
+        super::symlinks::guard_preview1(&mut linker).map_err(|e| e.to_string())?;
     }
     for import in module.imports() {
         let name = format!("{}::{}", import.module(), import.name());

@@ -2,6 +2,7 @@
 
 mod check;
 mod inspect;
+mod open_files;
 mod run;
 
 use std::io::Write;
@@ -111,6 +112,7 @@ pub(crate) fn load_registry(project: Option<PathBuf>) -> Result<Registry, Failur
 }
 
 pub(crate) fn new_runtime() -> Result<Runtime, Failure> {
+    open_files::raise_soft_limit();
     Runtime::new(ArtifactCache::from_env())
         .map_err(|e| Failure::from(format!("cannot start the WebAssembly engine: {e}")))
 }

@@ -8,7 +8,7 @@ use wasmtime_wasi::I32Exit;
 use super::core_signature::{Signature, parse_signature};
 use crate::capabilities::EntryCapabilities;
 use crate::capabilities::preview1::{self, CoreState};
-use crate::process::{MemoryLimiter, Stdio, describe_failure, describe_wasmtime_error};
+use crate::process::{Stdio, describe_failure, describe_wasmtime_error};
 use crate::registry::{EntryId, Limits, Registry, WasmEntry};
 use crate::values::Payload;
 
@@ -121,11 +121,7 @@ impl CoreFunction {
             .collect::<Result<Vec<Val>, String>>()?;
         let state = self
             .capabilities
-            .new_core_state(
-                &id.to_string(),
-                stdio,
-                MemoryLimiter::new(self.limits.max_memory_bytes),
-            )
+            .new_core_state(&id.to_string(), stdio, &self.limits)
             .map_err(|problem| format!("`{id}` cannot start: {problem}"))?;
         let mut store = Store::new(self.pre.module().engine(), state);
         store.limiter(|state| &mut state.memory);

@@ -19,7 +19,9 @@ use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
 pub use functions::{CallError, call_function};
-pub use limits::{DEFAULT_MAX_MEMORY_BYTES, EPOCH_TICK, MemoryLimiter};
+pub use limits::{
+    DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_OPEN_HANDLES, EPOCH_TICK, MemoryLimiter, limit_handles,
+};
 pub use mailbox::{Envelope, Event, Mailbox, Message};
 pub(crate) use node::now_nanos;
 pub use node::{
@@ -87,8 +89,9 @@ pub enum Exit {
 
 /// Instantiates the entry in a new store, calls its export with `args`, and drops the store.
 /// The guest yields to the scheduler at every epoch tick, runs out of fuel at
-/// `limits.max_fuel`, cannot grow memory past `limits.max_memory_bytes`, and is stopped at
-/// `limits.max_execution_ms`. A trap, a limit or a host error is returned as a message meant
+/// `limits.max_fuel`, cannot grow its memories and tables together past
+/// `limits.max_memory_bytes` nor hold more than `limits.max_open_handles` host resources, and
+/// is stopped at `limits.max_execution_ms`. A trap, a limit or a host error is returned as a message meant
 /// for people.
 pub async fn run(
     prepared: &PreparedEntry,
@@ -96,14 +99,13 @@ pub async fn run(
     args: &[Val],
 ) -> Result<Exit, String> {
     let limits = prepared.limits;
-    let memory = MemoryLimiter::new(limits.max_memory_bytes);
     let state = prepared
         .capabilities
         .new_state(
             &prepared.id.to_string(),
             &config.cli_args,
             &config.stdio,
-            memory,
+            &limits,
         )
         .map_err(|problem| format!("`{}` cannot start: {problem}", prepared.id))?;
     let mut state = state;
@@ -158,9 +160,19 @@ pub fn describe_failure(
     limits: &crate::registry::Limits,
     error: &wasmtime::Error,
 ) -> String {
+    // Checked before memory: a refused growth is remembered even when the guest coped with
+    // it, while a full resource table is always what ended this call.
+    if limits::ran_out_of_handles(error) {
+        let held = (limits.max_open_handles)
+            .map_or(DEFAULT_MAX_OPEN_HANDLES.to_string(), |n| n.to_string());
+        return format!(
+            "`{id}` failed: it already held {held} open handles (files, directories, sockets, streams and the like), its limit (limits.max_open_handles), and asked for another{}; close handles it no longer needs, or raise the limit",
+            where_in_guest(error)
+        );
+    }
     if let Some(asked) = memory.refused {
         return format!(
-            "`{id}` failed: it needed {asked} bytes of memory, over its limit of {} bytes (limits.max_memory_bytes); {}",
+            "`{id}` failed: it needed {asked} bytes of memory (all its memories and tables together), over its limit of {} bytes (limits.max_memory_bytes); {}",
             memory.max_bytes(),
             describe_wasmtime_error(error)
         );
@@ -194,20 +206,27 @@ pub fn describe_wasmtime_error(error: &wasmtime::Error) -> String {
             .collect::<Vec<_>>()
             .join(": "),
     };
-    if let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() {
-        let frames: Vec<String> = backtrace
-            .frames()
-            .iter()
-            .filter_map(|frame| frame.func_name())
-            .map(|name| format!("{:#}", rustc_demangle::demangle(name)))
-            .filter(|name| !is_runtime_frame(name))
-            .take(3)
-            .collect();
-        if !frames.is_empty() {
-            text.push_str(&format!(" (in {})", frames.join(" ← ")));
-        }
-    }
+    text.push_str(&where_in_guest(error));
     text
+}
+
+/// ` (in f ← g ← h)`: the guest's innermost named frames when the error happened, or nothing.
+fn where_in_guest(error: &wasmtime::Error) -> String {
+    let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() else {
+        return String::new();
+    };
+    let frames: Vec<String> = backtrace
+        .frames()
+        .iter()
+        .filter_map(|frame| frame.func_name())
+        .map(|name| format!("{:#}", rustc_demangle::demangle(name)))
+        .filter(|name| !is_runtime_frame(name))
+        .take(3)
+        .collect();
+    match frames.is_empty() {
+        true => String::new(),
+        false => format!(" (in {})", frames.join(" ← ")),
+    }
 }
 
 /// Frames of the guest language's own panic and abort machinery, which say nothing about

@@ -2,8 +2,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::limits::MemoryLimiter;
+use super::limits::{MemoryLimiter, limit_handles};
 use crate::capabilities::http::HttpHooks;
+use crate::registry::Limits;
 
 /// Everything one process's store holds.
 pub struct ProcessState {
@@ -17,13 +18,17 @@ pub struct ProcessState {
 }
 
 impl ProcessState {
-    pub fn new(wasi: WasiCtx, http_hooks: HttpHooks, memory: MemoryLimiter) -> Self {
+    /// The store's state under the entry's `limits`: a memory limiter, and a resource table
+    /// capped at `limits.max_open_handles`.
+    pub fn new(wasi: WasiCtx, http_hooks: HttpHooks, limits: &Limits) -> Self {
+        let mut table = ResourceTable::new();
+        limit_handles(&mut table, limits.max_open_handles);
         Self {
             wasi,
             http: WasiHttpCtx::new(),
             http_hooks,
-            table: ResourceTable::new(),
-            memory,
+            table,
+            memory: MemoryLimiter::new(limits.max_memory_bytes),
             actor: None,
         }
     }

@@ -134,8 +134,12 @@ pub struct WasiMount {
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub max_execution_ms: Option<u64>,
+    /// All memories and tables of a process together.
     pub max_memory_bytes: Option<u64>,
     pub max_fuel: Option<u64>,
+    /// Host resources a process may hold at once: files, directories, sockets, streams,
+    /// pollables, HTTP requests.
+    pub max_open_handles: Option<u64>,
 }
 
 impl WasmEntry {
