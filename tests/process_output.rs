@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use support::{HEADER, Project, wasm_entry, with_imports};
 use wasmtime::component::Val;
 use wippy::engine::{ArtifactCache, PreparedEntry, Runtime};
-use wippy::process::{self, LineSink, OutputStream, ProcessConfig, Stdio};
+use wippy::guest::{LineSink, OutputStream, Stdio};
+use wippy::process::{self, ProcessConfig};
 use wippy::registry::{EntryId, Registry};
 
 #[derive(Default)]

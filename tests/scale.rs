@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use support::{HEADER, Project, wasm_entry, with_imports};
 use wippy::engine::{ArtifactCache, Runtime};
-use wippy::process::{Node, RuntimeOutput, SpawnRequest};
+use wippy::guest::RuntimeOutput;
+use wippy::process::{Node, SpawnRequest};
 use wippy::registry::{EntryId, Registry};
 use wippy::values::Payload;
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use support::{HEADER, Project, wasm_entry, with_imports};
 use wippy::engine::{ArtifactCache, Runtime};
-use wippy::process::{Node, RuntimeOutput, start_services};
+use wippy::guest::RuntimeOutput;
+use wippy::process::{Node, start_services};
 use wippy::registry::Registry;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fixture::Fixture;
 use wasmtime::component::{Component, Linker, ResourceTable, Val};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wippy::process::{ProcessConfig, SpawnRequest, Stdio, run};
+use wippy::guest::Stdio;
+use wippy::process::{ProcessConfig, SpawnRequest, run};
 use wippy::registry::EntryId;
 use wippy::values::Payload;
 

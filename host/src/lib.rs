@@ -11,6 +11,7 @@
 pub mod capabilities;
 pub mod cli;
 pub mod engine;
+pub mod guest;
 pub mod lua;
 pub mod process;
 pub mod registry;

@@ -6,7 +6,7 @@ use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::p2::bindings::cli;
 
 use super::Interface;
-use crate::process::Stdio;
+use crate::guest::Stdio;
 use crate::registry::{EntryId, EntryKind, EnvVariable, Registry, WasmEntry};
 
 pub const GROUP: &str = "wasi:cli";

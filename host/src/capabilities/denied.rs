@@ -6,8 +6,8 @@
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, LinkerInstance, ResourceType};
 
+use super::ProcessState;
 use super::{Grants, group_of};
-use crate::process::ProcessState;
 use crate::registry::{Entry, display_path};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,7 @@
 use wasmtime::component::HasSelf;
 
 use super::Interface;
-use crate::process::{ProcessState, call_function};
-use crate::registry::EntryId;
+use super::ProcessState;
 use crate::values::Payload;
 
 mod bindings {
@@ -29,15 +28,7 @@ pub const INTERFACES: &[Interface] = &[Interface {
 
 impl ProcessState {
     async fn call(&mut self, id: &str, args: Vec<Payload>) -> Result<Payload, String> {
-        let caller =
-            (self.actor.clone()).ok_or("this instance is not running as a process on a node")?;
-        call_function(
-            &caller,
-            &EntryId::resolve(id, &caller.entry.namespace),
-            args,
-        )
-        .await
-        .map_err(|error| error.message)
+        self.actor()?.call(id, args).await
     }
 }
 

@@ -18,6 +18,7 @@ pub mod io;
 pub mod preview1;
 pub mod random;
 pub mod sockets;
+mod state;
 pub mod symlinks;
 
 use std::collections::BTreeSet;
@@ -25,9 +26,11 @@ use std::collections::BTreeSet;
 use wasmtime::component::{Component, Linker};
 use wasmtime_wasi::WasiCtxBuilder;
 
+pub use actor::{ActorHost, Pending, host};
 pub use denied::{ImportReport, ImportStatus};
+pub use state::ProcessState;
 
-use crate::process::{MemoryLimiter, ProcessState, Stdio, limit_handles};
+use crate::guest::{MemoryLimiter, Stdio, limit_handles};
 use crate::registry::{Entry, Limits, Registry, WasmEntry};
 
 /// A WASI interface wippy implements: its unversioned name, the interfaces whose resources

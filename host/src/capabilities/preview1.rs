@@ -5,7 +5,7 @@
 use wasmtime::{Engine, ExternType, Linker, Module};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-use crate::process::MemoryLimiter;
+use crate::guest::MemoryLimiter;
 
 /// The names `imports` may use for preview 1.
 pub const ALIASES: &[&str] = &[

@@ -22,8 +22,8 @@ use wasmtime_wasi::filesystem::WasiFilesystemView;
 use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as p1, WasiSnapshotPreview1};
 use wasmtime_wasi::p2::bindings::filesystem::types::{Descriptor, ErrorCode, HostDescriptor};
 
+use super::ProcessState;
 use super::preview1::CoreState;
-use crate::process::ProcessState;
 
 /// The instance wasmtime-wasi links `wasi:filesystem/types` under (its WIT's version).
 const TYPES: &str = "wasi:filesystem/types@0.2.12";

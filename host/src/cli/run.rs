@@ -9,8 +9,9 @@ use wasmtime::component::Val;
 
 use super::{Failure, load_registry, new_runtime};
 use crate::engine::PreparedEntry;
-use crate::process::{self, Exit, ProcessConfig, Stdio};
-use crate::process::{Node, RuntimeOutput, SpawnRequest, terminal_host};
+use crate::guest::{RuntimeOutput, Stdio};
+use crate::process::{self, Exit, ProcessConfig};
+use crate::process::{Node, SpawnRequest, terminal_host};
 use crate::registry::{Entry, EntryId, EntryKind, Registry, closest};
 use crate::values::{self, Payload};
 

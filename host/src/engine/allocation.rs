@@ -5,7 +5,7 @@
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::process::DEFAULT_MAX_MEMORY_BYTES;
+use crate::guest::DEFAULT_MAX_MEMORY_BYTES;
 
 const MEMORY_RESERVATION: u64 = 64 * 1024 * 1024;
 const MEMORY_GUARD: u64 = 64 * 1024;

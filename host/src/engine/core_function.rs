@@ -8,7 +8,7 @@ use wasmtime_wasi::I32Exit;
 use super::core_signature::{Signature, parse_signature};
 use crate::capabilities::EntryCapabilities;
 use crate::capabilities::preview1::{self, CoreState};
-use crate::process::{Stdio, describe_failure, describe_wasmtime_error};
+use crate::guest::{Stdio, describe_failure, describe_wasmtime_error};
 use crate::registry::{EntryId, Limits, Registry, WasmEntry};
 use crate::values::Payload;
 

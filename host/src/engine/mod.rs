@@ -88,7 +88,7 @@ impl Runtime {
                     .error(format!(
                         "{} is not a valid WebAssembly component: {}",
                         file.path.display(),
-                        crate::process::describe_wasmtime_error(&e)
+                        crate::guest::describe_wasmtime_error(&e)
                     ))
                     .field("path")
                     .fix("rebuild the component (for Rust: `cargo build --target wasm32-wasip2`) and re-pin its hash")
@@ -131,7 +131,7 @@ pub(crate) fn supported_transport(entry: &Entry, wasm: &WasmEntry) -> Result<(),
     }
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`](crate::process::EPOCH_TICK) until the
+/// Advances the engine's epoch every [`EPOCH_TICK`](crate::guest::EPOCH_TICK) until the
 /// engine is dropped.
 fn start_epoch_ticker(engine: &wasmtime::Engine) {
     let engine = engine.weak();
@@ -141,7 +141,7 @@ fn start_epoch_ticker(engine: &wasmtime::Engine) {
             while let Some(engine) = engine.upgrade() {
                 engine.increment_epoch();
                 drop(engine);
-                std::thread::sleep(crate::process::EPOCH_TICK);
+                std::thread::sleep(crate::guest::EPOCH_TICK);
             }
         })
         .expect("cannot start the epoch thread");

@@ -1,8 +1,8 @@
 use wasmtime::component::{Component, InstancePre};
 
 use super::{ExportedFunc, Runtime, resolve_method};
+use crate::capabilities::ProcessState;
 use crate::capabilities::{EntryCapabilities, ImportReport};
-use crate::process::ProcessState;
 use crate::registry::{Entry, EntryId, Limits, LoadError, Registry};
 use crate::values;
 
@@ -50,7 +50,7 @@ impl PreparedEntry {
             entry
                 .error(format!(
                     "the component cannot be linked: {}",
-                    crate::process::describe_wasmtime_error(&e)
+                    crate::guest::describe_wasmtime_error(&e)
                 ))
                 .field("path")
                 .fix("build the component against the WASI 0.2 interfaces wippy provides")

@@ -21,7 +21,8 @@ mod time_module;
 
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic};
 
-use crate::process::{CallError, ExitResult, OutputStream, ProcessContext, Stdio};
+use crate::guest::{OutputStream, Stdio};
+use crate::process::{CallError, ExitResult, ProcessContext};
 use crate::registry::{EntryKind, LUA_MODULES, LuaEntry, WIPPY_ONLY_MODULES};
 use crate::values::Payload;
 

@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
+use super::Pid;
 use super::call_pool::CallPool;
 use super::mailbox::{Envelope, Event, Mailbox, MailboxFull, Message};
-use super::{LineSink, Pid, Stdio};
 use crate::engine::Runtime;
+use crate::guest::{LineSink, Stdio};
 use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
 use crate::values::Payload;
 

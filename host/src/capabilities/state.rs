@@ -1,9 +1,15 @@
+//! Everything one process's store holds: the WASI contexts its capabilities link against,
+//! its resource table, its memory limiter, and who it is on its node.
+
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::limits::{MemoryLimiter, limit_handles};
-use crate::capabilities::http::HttpHooks;
+use std::sync::Arc;
+
+use super::actor::ActorHost;
+use super::http::HttpHooks;
+use crate::guest::{MemoryLimiter, limit_handles};
 use crate::registry::Limits;
 
 /// Everything one process's store holds.
@@ -13,8 +19,9 @@ pub struct ProcessState {
     http_hooks: HttpHooks,
     table: ResourceTable,
     pub(crate) memory: MemoryLimiter,
-    /// Who this instance is on its node, when it runs as a process (`wippy:process`).
-    pub(crate) actor: Option<super::ProcessContext>,
+    /// Who this instance is on its node, when it runs as a process (`wippy:process`,
+    /// `wippy:runtime`).
+    pub actor: Option<Arc<dyn ActorHost>>,
 }
 
 impl ProcessState {
