@@ -22,11 +22,8 @@ mod bindings {
 
 pub use bindings::wippy::process::host;
 
-pub const GROUP: &str = "wippy:process";
-
 pub const INTERFACES: &[Interface] = &[Interface {
     name: "wippy:process/host",
-    requires: &[],
     link: |l| host::add_to_linker::<_, HasSelf<ProcessState>>(l, |state| state),
 }];
 

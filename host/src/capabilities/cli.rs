@@ -9,57 +9,45 @@ use super::Interface;
 use crate::guest::Stdio;
 use crate::registry::{EntryId, EntryKind, EnvVariable, Registry, WasmEntry};
 
-pub const GROUP: &str = "wasi:cli";
-
 pub const INTERFACES: &[Interface] = &[
     Interface {
         name: "wasi:cli/environment",
-        requires: &[],
         link: |l| cli::environment::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/exit",
-        requires: &[],
         link: |l| cli::exit::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/stdin",
-        requires: &["wasi:io/streams"],
         link: |l| cli::stdin::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/stdout",
-        requires: &["wasi:io/streams"],
         link: |l| cli::stdout::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/stderr",
-        requires: &["wasi:io/streams"],
         link: |l| cli::stderr::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/terminal-input",
-        requires: &[],
         link: |l| cli::terminal_input::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/terminal-output",
-        requires: &[],
         link: |l| cli::terminal_output::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/terminal-stdin",
-        requires: &["wasi:cli/terminal-input"],
         link: |l| cli::terminal_stdin::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/terminal-stdout",
-        requires: &["wasi:cli/terminal-output"],
         link: |l| cli::terminal_stdout::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
     Interface {
         name: "wasi:cli/terminal-stderr",
-        requires: &["wasi:cli/terminal-output"],
         link: |l| cli::terminal_stderr::add_to_linker::<_, WasiCli>(l, |t| t.cli()),
     },
 ];

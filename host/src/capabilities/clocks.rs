@@ -5,17 +5,13 @@ use wasmtime_wasi::p2::bindings::clocks;
 
 use super::Interface;
 
-pub const GROUP: &str = "wasi:clocks";
-
 pub const INTERFACES: &[Interface] = &[
     Interface {
         name: "wasi:clocks/wall-clock",
-        requires: &[],
         link: |l| clocks::wall_clock::add_to_linker::<_, WasiClocks>(l, |t| t.clocks()),
     },
     Interface {
         name: "wasi:clocks/monotonic-clock",
-        requires: &["wasi:io/poll"],
         link: |l| clocks::monotonic_clock::add_to_linker::<_, WasiClocks>(l, |t| t.clocks()),
     },
 ];

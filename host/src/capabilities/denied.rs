@@ -7,7 +7,8 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, LinkerInstance, ResourceType};
 
 use super::ProcessState;
-use super::{Grants, group_of};
+use crate::registry::Grants;
+use crate::registry::grants::group_of;
 use crate::registry::{Entry, display_path};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

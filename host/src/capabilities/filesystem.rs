@@ -13,12 +13,9 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use super::Interface;
 use crate::registry::{EntryId, Registry, WasmEntry};
 
-pub const GROUP: &str = "wasi:filesystem";
-
 pub const INTERFACES: &[Interface] = &[
     Interface {
         name: "wasi:filesystem/types",
-        requires: &["wasi:io/streams", "wasi:clocks/wall-clock"],
         link: |l| {
             filesystem::types::add_to_linker::<_, WasiFilesystem>(l, |t| t.filesystem())?;
             super::symlinks::guard_component(l)
@@ -26,7 +23,6 @@ pub const INTERFACES: &[Interface] = &[
     },
     Interface {
         name: "wasi:filesystem/preopens",
-        requires: &["wasi:filesystem/types"],
         link: |l| filesystem::preopens::add_to_linker::<_, WasiFilesystem>(l, |t| t.filesystem()),
     },
 ];

@@ -18,11 +18,8 @@ mod bindings {
 
 use bindings::wippy::runtime::funcs;
 
-pub const GROUP: &str = "wippy:runtime";
-
 pub const INTERFACES: &[Interface] = &[Interface {
     name: "wippy:runtime/funcs",
-    requires: &[],
     link: |l| funcs::add_to_linker::<_, HasSelf<ProcessState>>(l, |state| state),
 }];
 

@@ -1,21 +1,18 @@
 //! `wasi:http`: outgoing requests (types, outgoing-handler) through wasmtime-wasi-http.
-//! Owns `wasi.http` of an entry: the timeouts a request gets when the guest sets none.
+//! Applies `wasi.http` of an entry: the timeouts a request gets when the guest sets none.
 
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use serde::Deserialize;
 use wasmtime_wasi_http::p2::bindings::{LinkOptions, http};
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttp, WasiHttpHooks, WasiHttpView};
 
 use super::Interface;
-
-pub const GROUP: &str = "wasi:http";
+use crate::registry::HttpConfig;
 
 pub const INTERFACES: &[Interface] = &[
     Interface {
         name: "wasi:http/types",
-        requires: &["wasi:io/streams", "wasi:clocks/monotonic-clock"],
         link: |l| {
             let options = LinkOptions::default();
             http::types::add_to_linker::<_, WasiHttp>(l, &(&options).into(), |t| t.http())
@@ -23,35 +20,9 @@ pub const INTERFACES: &[Interface] = &[
     },
     Interface {
         name: "wasi:http/outgoing-handler",
-        requires: &["wasi:http/types"],
         link: |l| http::outgoing_handler::add_to_linker::<_, WasiHttp>(l, |t| t.http()),
     },
 ];
-
-/// Used for each of connect, first byte and between bytes when the entry sets no timeout.
-pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
-
-/// `wasi.http` in an entry.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    /// Applies separately to connecting, waiting for the first response byte, and waiting
-    /// between body chunks, unless the guest sets its own request options.
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-}
-
-fn default_timeout_ms() -> u64 {
-    DEFAULT_TIMEOUT_MS
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            timeout_ms: DEFAULT_TIMEOUT_MS,
-        }
-    }
-}
 
 /// Per-process hooks: fills in the entry's timeouts, then sends with wasmtime-wasi-http's
 /// own client (HTTP/1.1, TLS with the webpki roots).

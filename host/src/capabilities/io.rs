@@ -7,9 +7,6 @@ use wasmtime_wasi_io::bindings::wasi::io;
 
 use super::Interface;
 
-pub const GROUP: &str = "wasi:io";
-pub const POLL_GROUP: &str = "wasi:poll";
-
 /// wasi-io's host traits are implemented on the resource table itself.
 struct IoTable;
 
@@ -20,18 +17,15 @@ impl HasData for IoTable {
 pub const INTERFACES: &[Interface] = &[
     Interface {
         name: "wasi:io/error",
-        requires: &[],
         link: |l| io::error::add_to_linker::<_, IoTable>(l, |t| t.ctx().table),
     },
     Interface {
         name: "wasi:io/streams",
-        requires: &["wasi:io/error", "wasi:io/poll"],
         link: |l| io::streams::add_to_linker::<_, IoTable>(l, |t| t.ctx().table),
     },
 ];
 
 pub const POLL_INTERFACES: &[Interface] = &[Interface {
     name: "wasi:io/poll",
-    requires: &[],
     link: |l| io::poll::add_to_linker::<_, IoTable>(l, |t| t.ctx().table),
 }];

@@ -7,13 +7,6 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::guest::MemoryLimiter;
 
-/// The names `imports` may use for preview 1.
-pub const ALIASES: &[&str] = &[
-    "wasi1",
-    "wasi-preview1",
-    "preview1",
-    "wasi_snapshot_preview1",
-];
 pub(super) const MODULE: &str = "wasi_snapshot_preview1";
 
 /// What a core module's store holds.

@@ -7,12 +7,9 @@ use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 
 use super::Interface;
 
-pub const GROUP: &str = "wasi:sockets";
-
 pub const INTERFACES: &[Interface] = &[
     Interface {
         name: "wasi:sockets/network",
-        requires: &[],
         link: |l| {
             let options = sockets::network::LinkOptions::default();
             sockets::network::add_to_linker::<_, WasiSockets>(l, &options, |t| t.sockets())
@@ -20,36 +17,26 @@ pub const INTERFACES: &[Interface] = &[
     },
     Interface {
         name: "wasi:sockets/instance-network",
-        requires: &["wasi:sockets/network"],
         link: |l| sockets::instance_network::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()),
     },
     Interface {
         name: "wasi:sockets/tcp",
-        requires: &[
-            "wasi:sockets/network",
-            "wasi:io/streams",
-            "wasi:clocks/monotonic-clock",
-        ],
         link: |l| sockets::tcp::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()),
     },
     Interface {
         name: "wasi:sockets/tcp-create-socket",
-        requires: &["wasi:sockets/tcp"],
         link: |l| sockets::tcp_create_socket::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()),
     },
     Interface {
         name: "wasi:sockets/udp",
-        requires: &["wasi:sockets/network", "wasi:io/poll"],
         link: |l| sockets::udp::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()),
     },
     Interface {
         name: "wasi:sockets/udp-create-socket",
-        requires: &["wasi:sockets/udp"],
         link: |l| sockets::udp_create_socket::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()),
     },
     Interface {
         name: "wasi:sockets/ip-name-lookup",
-        requires: &["wasi:sockets/network", "wasi:io/poll"],
         link: |l| sockets::ip_name_lookup::add_to_linker::<_, WasiSockets>(l, |t| t.sockets()),
     },
 ];

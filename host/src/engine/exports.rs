@@ -19,7 +19,7 @@ impl ExportedFunc {
     /// `wasi:cli/environment`, not as parameters.
     pub fn is_cli_run(&self) -> bool {
         let interface = self.qualified_name.split('#').next().unwrap_or_default();
-        self.name == "run" && crate::capabilities::unversioned(interface) == "wasi:cli/run"
+        self.name == "run" && crate::registry::grants::unversioned(interface) == "wasi:cli/run"
     }
 }
 

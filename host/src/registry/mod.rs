@@ -7,6 +7,7 @@ mod document;
 mod entry;
 mod error;
 mod fs_path;
+pub mod grants;
 mod id;
 mod kinds;
 mod project;
@@ -24,12 +25,15 @@ pub use entry::{
 };
 pub(crate) use error::display_path;
 pub use error::{LoadError, LoadErrors};
+pub use grants::Grants;
 pub use id::EntryId;
 pub use kinds::hosts::DEFAULT_MAX_MAILBOX_MESSAGES;
 pub use kinds::lifecycle::{Lifecycle, RestartPolicy};
 pub use kinds::lua::{LUA_MODULES, WIPPY_ONLY_MODULES};
 pub use kinds::pool::Pool;
-pub use kinds::wasm::{Limits, Transport, WasiConfig, WasiEnv, WasiMount, WasmCode, WasmFile};
+pub use kinds::wasm::{
+    HttpConfig, Limits, Transport, WasiConfig, WasiEnv, WasiMount, WasmCode, WasmFile,
+};
 pub use project::Project;
 
 use budget::Budget;

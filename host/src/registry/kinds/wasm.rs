@@ -8,9 +8,8 @@ use serde::Deserialize;
 
 use super::pool::{Pool, PoolSpec};
 use super::{inert, not_a_field, not_one_of};
-use crate::capabilities::Grants;
-use crate::capabilities::http::HttpConfig;
 use crate::registry::fs_path::inside_directory;
+use crate::registry::grants::Grants;
 use crate::registry::{EntryId, LoadError, Note, Sha256Digest};
 
 #[derive(Deserialize)]
@@ -314,4 +313,29 @@ fn check_wasi_paths(wasi: &WasiSpec) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+/// Used for each of connect, first byte and between bytes when the entry sets no timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+/// `wasi.http` in an entry.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Applies separately to connecting, waiting for the first response byte, and waiting
+    /// between body chunks, unless the guest sets its own request options.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    DEFAULT_TIMEOUT_MS
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+        }
+    }
 }
