@@ -7,6 +7,7 @@ use std::sync::Arc;
 use support::{HEADER, Project, wasm_entry, with_imports};
 use wippy::engine::{ArtifactCache, Runtime};
 use wippy::guest::RuntimeOutput;
+use wippy::lua::LuaScripts;
 use wippy::process::{Node, SpawnRequest};
 use wippy::registry::{EntryId, Registry};
 use wippy::values::Payload;
@@ -14,7 +15,12 @@ use wippy::values::Payload;
 fn node(project: &Project) -> Node {
     let registry = Arc::new(Registry::load(project.root()).unwrap());
     let runtime = Arc::new(Runtime::new(ArtifactCache::at(project.cache_dir())).unwrap());
-    Node::new(registry, runtime, Arc::new(RuntimeOutput))
+    Node::new(
+        registry,
+        runtime,
+        Arc::new(RuntimeOutput),
+        Arc::new(LuaScripts),
+    )
 }
 
 fn project() -> Project {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use support::{HEADER, Project, wasm_entry, with_imports};
 use wippy::engine::{ArtifactCache, Runtime};
 use wippy::guest::RuntimeOutput;
+use wippy::lua::LuaScripts;
 use wippy::process::{Node, start_services};
 use wippy::registry::Registry;
 
@@ -32,7 +33,12 @@ async fn a_crashing_service_is_restarted_with_backoff_then_given_up() {
 
     let registry = Arc::new(Registry::load(project.root()).unwrap());
     let runtime = Arc::new(Runtime::new(ArtifactCache::at(project.cache_dir())).unwrap());
-    let node = Node::new(registry, runtime, Arc::new(RuntimeOutput));
+    let node = Node::new(
+        registry,
+        runtime,
+        Arc::new(RuntimeOutput),
+        Arc::new(LuaScripts),
+    );
     let services = start_services(&node);
     let names: Vec<String> = services.iter().map(|(id, _)| id.to_string()).collect();
     assert_eq!(

@@ -10,6 +10,7 @@ use wasmtime::component::Val;
 use super::{Failure, load_registry, new_runtime};
 use crate::engine::PreparedEntry;
 use crate::guest::{RuntimeOutput, Stdio};
+use crate::lua::LuaScripts;
 use crate::process::{self, Exit, ProcessConfig};
 use crate::process::{Node, SpawnRequest, terminal_host};
 use crate::registry::{Entry, EntryId, EntryKind, Registry, closest};
@@ -110,7 +111,12 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
         .enable_all()
         .build()?;
     let outcome = tokio.block_on(async {
-        let node = Node::new(Arc::new(registry), runtime, Arc::new(RuntimeOutput));
+        let node = Node::new(
+            Arc::new(registry),
+            runtime,
+            Arc::new(RuntimeOutput),
+            Arc::new(LuaScripts),
+        );
         node.warm_start();
         crate::process::start_services(&node);
         node.exec(SpawnRequest {

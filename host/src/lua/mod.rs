@@ -22,28 +22,36 @@ mod time_module;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic};
 
 use crate::guest::{OutputStream, Stdio};
-use crate::process::{CallError, ExitResult, ProcessContext};
+use crate::process::{CallError, ProcessContext, ScriptRun, Scripts};
 use crate::registry::{EntryKind, LUA_MODULES, LuaEntry, WIPPY_ONLY_MODULES};
 use crate::values::Payload;
 
 pub use convert::{from_payload, to_payload};
 
-/// Runs a `process.lua` entry as the process `context` describes.
-pub async fn run_process(context: ProcessContext, args: Vec<Payload>) -> ExitResult {
-    let registry = context.node.registry();
-    let Some(EntryKind::ProcessLua(entry)) = registry.get(&context.entry).map(|e| &e.kind) else {
-        return ExitResult::failed(format!("`{}` is not a process.lua entry", context.entry));
-    };
-    match run_entry(&context, entry, args).await {
-        Ok(value) => ExitResult::ok(value),
-        Err(error) => ExitResult::failed(error.message),
+/// The node's scripts are Lua: `process.lua` and `function.lua` entries.
+pub struct LuaScripts;
+
+impl Scripts for LuaScripts {
+    fn run(&self, context: ProcessContext, args: Vec<Payload>) -> ScriptRun {
+        Box::pin(async move {
+            let registry = context.node.registry();
+            match registry.get(&context.entry).map(|e| &e.kind) {
+                Some(EntryKind::ProcessLua(entry) | EntryKind::FunctionLua(entry)) => {
+                    run_entry(&context, entry, args).await
+                }
+                _ => Err(CallError::from(format!(
+                    "`{}` is not a process.lua or function.lua entry",
+                    context.entry
+                ))),
+            }
+        })
     }
 }
 
 /// Loads the entry's script in a fresh state and runs it: the function named by `method`
 /// (returned in a table, or global) with `args`, or, when there is none, the script itself.
 /// An error object it returns keeps its kind.
-pub(crate) async fn run_entry(
+async fn run_entry(
     context: &ProcessContext,
     entry: &LuaEntry,
     args: Vec<Payload>,

@@ -56,9 +56,9 @@ pub async fn call_function(
     let _turn =
         (pool.acquire(id).await).map_err(|message| CallError::of(Some("Unavailable"), message))?;
     match &entry.kind {
-        EntryKind::FunctionLua(lua_entry) => {
+        EntryKind::FunctionLua(_) => {
             let frame = caller.node.begin_call(caller, id);
-            let outcome = crate::lua::run_entry(&frame, lua_entry, args).await;
+            let outcome = caller.node.scripts().run(frame.clone(), args).await;
             caller
                 .node
                 .end_call(&frame, outcome.as_ref().map_err(|e| e.message.as_str()));

@@ -7,6 +7,7 @@ mod functions;
 mod mailbox;
 mod node;
 mod pid;
+mod scripts;
 mod service;
 mod wasm;
 
@@ -24,6 +25,7 @@ pub use node::{
     terminal_host,
 };
 pub use pid::Pid;
+pub use scripts::{ScriptRun, Scripts};
 pub use service::{ServiceHistory, ServiceRun, start_services};
 
 use crate::capabilities::ActorHost;

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
-use super::Pid;
 use super::call_pool::CallPool;
 use super::mailbox::{Envelope, Event, Mailbox, MailboxFull, Message};
+use super::{Pid, Scripts};
 use crate::engine::Runtime;
 use crate::guest::{LineSink, Stdio};
 use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
@@ -51,6 +51,8 @@ struct NodeInner {
     registry: Arc<Registry>,
     runtime: Arc<Runtime>,
     output: Arc<dyn LineSink>,
+    /// Runs `process.lua` and `function.lua` entries.
+    scripts: Arc<dyn Scripts>,
     prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
     core_functions: Mutex<HashMap<EntryId, Arc<CoreOnce>>>,
     processes: Mutex<HashMap<Pid, Record>>,
@@ -101,12 +103,20 @@ pub(crate) fn now_nanos() -> i64 {
 }
 
 impl Node {
-    pub fn new(registry: Arc<Registry>, runtime: Arc<Runtime>, output: Arc<dyn LineSink>) -> Self {
+    /// A node running `registry`'s entries: WASM through `runtime`, scripts through
+    /// `scripts`, labelled output of `process.host` processes to `output`.
+    pub fn new(
+        registry: Arc<Registry>,
+        runtime: Arc<Runtime>,
+        output: Arc<dyn LineSink>,
+        scripts: Arc<dyn Scripts>,
+    ) -> Self {
         Self {
             inner: Arc::new(NodeInner {
                 registry,
                 runtime,
                 output,
+                scripts,
                 prepared: Mutex::new(HashMap::new()),
                 core_functions: Mutex::new(HashMap::new()),
                 processes: Mutex::new(HashMap::new()),
@@ -120,6 +130,10 @@ impl Node {
 
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    pub(crate) fn scripts(&self) -> &dyn Scripts {
+        &*self.inner.scripts
     }
 
     /// Bookkeeping when a process ends, however it ends: names released, watchers and

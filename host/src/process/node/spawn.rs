@@ -216,7 +216,10 @@ impl Node {
         let task = tokio::spawn(async move {
             let _signal = signal;
             let result = if is_lua {
-                crate::lua::run_process(context.clone(), args).await
+                match context.node.scripts().run(context.clone(), args).await {
+                    Ok(value) => ExitResult::ok(value),
+                    Err(error) => ExitResult::failed(error.message),
+                }
             } else {
                 wasm::run_process(&context, args).await
             };
