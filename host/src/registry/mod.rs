@@ -5,6 +5,7 @@ mod budget;
 mod digest;
 mod document;
 mod entry;
+mod entry_source;
 mod error;
 mod fs_path;
 pub mod grants;
@@ -12,13 +13,13 @@ mod id;
 mod kinds;
 mod project;
 mod source_files;
+mod suggest;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use budget::{BUDGET_VARIABLE, DEFAULT_BUDGET, FILE_LIMIT};
 pub use digest::Sha256Digest;
-pub(crate) use entry::closest;
 pub use entry::{
     Command, Entry, EntryKind, EnvVariable, FsDirectory, LuaEntry, Note, ProcessHost, ServiceEntry,
     TerminalHost, WasmEntry,
@@ -35,9 +36,10 @@ pub use kinds::wasm::{
     HttpConfig, Limits, Transport, WasiConfig, WasiEnv, WasiMount, WasmCode, WasmFile,
 };
 pub use project::Project;
+pub(crate) use suggest::closest;
 
 use budget::Budget;
-use entry::EntrySource;
+use entry_source::EntrySource;
 use source_files::SourceFiles;
 
 #[derive(Debug)]

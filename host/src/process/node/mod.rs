@@ -2,6 +2,8 @@
 //! Processes are tokio tasks; a process waiting for anything holds no thread.
 
 mod calls;
+mod names;
+mod signals;
 mod spawn;
 
 use std::collections::{HashMap, HashSet};
@@ -20,6 +22,7 @@ use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
 use crate::values::Payload;
 
 use calls::{CoreOnce, PreparedOnce};
+pub use signals::SendError;
 pub use spawn::{ContextValues, SpawnRequest, Spawned};
 
 /// How a process ended: its value, or an error when it failed.
@@ -184,32 +187,6 @@ impl Node {
         }
     }
 
-    /// A linked process failed: a process trapping links hears of it; any other fails too.
-    fn link_down(&self, target: &Pid, from: &Pid, error: &str) {
-        let traps = self
-            .inner
-            .processes
-            .lock()
-            .unwrap()
-            .get(target)
-            .map(|r| r.receives && r.mailbox.trap_links());
-        match traps {
-            Some(true) => {
-                // Events are never refused.
-                let _ = self.deliver(
-                    target,
-                    Envelope::Event(Event::LinkDown {
-                        from: from.clone(),
-                        at: now_nanos(),
-                        error: error.to_string(),
-                    }),
-                );
-            }
-            Some(false) => self.kill(target, format!("linked process {from} failed: {error}")),
-            None => {}
-        }
-    }
-
     /// Queues `envelope` for `target`: `false` when it is not running. A message to a full
     /// mailbox is refused with the reason.
     fn deliver(&self, target: &Pid, envelope: Envelope) -> Result<bool, String> {
@@ -246,187 +223,7 @@ impl Node {
         self.finish(pid, ExitResult::failed(error));
     }
 
-    /// A pid, or a name registered with [`Node::register`].
-    pub fn resolve(&self, dest: &str) -> Result<Pid, String> {
-        let pid = match Pid::parse(dest) {
-            Some(pid) => pid,
-            None => self
-                .inner
-                .names
-                .lock()
-                .unwrap()
-                .get(dest)
-                .cloned()
-                .ok_or_else(|| {
-                    format!("process {dest} not found: no such pid or registered name")
-                })?,
-        };
-        if self.inner.processes.lock().unwrap().contains_key(&pid) {
-            Ok(pid)
-        } else {
-            Err(format!("process {pid} not found: it is not running"))
-        }
-    }
-
-    pub fn send(
-        &self,
-        from: Option<&Pid>,
-        dest: &str,
-        topic: &str,
-        payload: Payload,
-    ) -> Result<(), SendError> {
-        let pid = self.resolve(dest).map_err(SendError::NotRunning)?;
-        let message = Envelope::Message(Message {
-            from: from.cloned(),
-            topic: topic.to_string(),
-            payload,
-        });
-        match self.deliver(&pid, message) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(SendError::NotRunning(format!(
-                "process {pid} not found: it is not running"
-            ))),
-            Err(full) => Err(SendError::MailboxFull(full)),
-        }
-    }
-
-    pub fn terminate(&self, dest: &str) -> Result<(), String> {
-        let pid = self.resolve(dest)?;
-        self.kill(&pid, "terminated".to_string());
-        Ok(())
-    }
-
-    /// Asks a process to stop: a Lua process gets a CANCEL event it may handle; a process
-    /// that cannot receive is terminated with the reason. With a `deadline`, one still running
-    /// when it passes is terminated (a process that never looks at its events, or spins,
-    /// cannot ignore it).
-    pub fn cancel(
-        &self,
-        from: Option<&Pid>,
-        dest: &str,
-        reason: &str,
-        deadline: Option<std::time::Duration>,
-    ) -> Result<(), String> {
-        let pid = self.resolve(dest)?;
-        let receives = self
-            .inner
-            .processes
-            .lock()
-            .unwrap()
-            .get(&pid)
-            .is_some_and(|r| r.receives);
-        if !receives {
-            self.kill(&pid, format!("cancelled: {reason}"));
-            return Ok(());
-        }
-        // Events are never refused.
-        let _ = self.deliver(
-            &pid,
-            Envelope::Event(Event::Cancel {
-                from: from.cloned(),
-                at: now_nanos(),
-                reason: reason.to_string(),
-            }),
-        );
-        if let Some(deadline) = deadline {
-            let node = self.clone();
-            let reason = reason.to_string();
-            tokio::spawn(async move {
-                tokio::time::sleep(deadline).await;
-                // A process that has ended is gone from the table: nothing happens.
-                let why = match reason.as_str() {
-                    "cancelled" => String::new(),
-                    reason => format!(" ({reason})"),
-                };
-                node.kill(
-                    &pid,
-                    format!(
-                        "cancelled{why}: still running at its deadline, {} ms later, so it was terminated",
-                        deadline.as_millis()
-                    ),
-                );
-            });
-        }
-        Ok(())
-    }
-
-    pub fn monitor(&self, watcher: &Pid, dest: &str, on: bool) -> Result<(), String> {
-        let pid = self.resolve(dest)?;
-        let mut processes = self.inner.processes.lock().unwrap();
-        let record = processes
-            .get_mut(&pid)
-            .ok_or_else(|| format!("process {pid} not found"))?;
-        if on {
-            record.monitors.insert(watcher.clone());
-        } else {
-            record.monitors.remove(watcher);
-        }
-        Ok(())
-    }
-
-    pub fn link(&self, from: &Pid, dest: &str, on: bool) -> Result<(), String> {
-        let pid = self.resolve(dest)?;
-        let mut processes = self.inner.processes.lock().unwrap();
-        for (a, b) in [(&pid, from), (from, &pid)] {
-            if let Some(record) = processes.get_mut(a) {
-                if on {
-                    record.links.insert(b.clone());
-                } else {
-                    record.links.remove(b);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Names a live process; the name is released when it exits.
-    pub fn register(&self, name: &str, pid: &Pid) -> Result<(), String> {
-        if !self.inner.processes.lock().unwrap().contains_key(pid) {
-            return Err(format!("process {pid} not found"));
-        }
-        let mut names = self.inner.names.lock().unwrap();
-        match names.get(name) {
-            Some(owner) if owner != pid => {
-                Err(format!("name `{name}` is already registered by {owner}"))
-            }
-            _ => {
-                names.insert(name.to_string(), pid.clone());
-                Ok(())
-            }
-        }
-    }
-
-    pub fn lookup(&self, name: &str) -> Option<Pid> {
-        self.inner.names.lock().unwrap().get(name).cloned()
-    }
-
-    pub fn unregister(&self, name: &str, pid: &Pid) -> bool {
-        let mut names = self.inner.names.lock().unwrap();
-        if names.get(name) == Some(pid) {
-            names.remove(name);
-            true
-        } else {
-            false
-        }
-    }
-
     pub fn process_count(&self) -> usize {
         self.inner.processes.lock().unwrap().len()
-    }
-}
-
-/// Why a message was not queued.
-#[derive(Debug)]
-pub enum SendError {
-    NotRunning(String),
-    /// The receiver is not keeping up; sending later may work.
-    MailboxFull(String),
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SendError::NotRunning(why) | SendError::MailboxFull(why) => f.write_str(why),
-        }
     }
 }

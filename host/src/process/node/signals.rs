@@ -1,0 +1,159 @@
+//! What one process does to another through the node: send a message (bounded by the
+//! receiver's mailbox), terminate, cancel (with a deadline), monitor and link, and what a
+//! linked process's failure does.
+
+use super::{Envelope, Event, Message, Node, Pid, now_nanos};
+use crate::values::Payload;
+
+impl Node {
+    pub fn send(
+        &self,
+        from: Option<&Pid>,
+        dest: &str,
+        topic: &str,
+        payload: Payload,
+    ) -> Result<(), SendError> {
+        let pid = self.resolve(dest).map_err(SendError::NotRunning)?;
+        let message = Envelope::Message(Message {
+            from: from.cloned(),
+            topic: topic.to_string(),
+            payload,
+        });
+        match self.deliver(&pid, message) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SendError::NotRunning(format!(
+                "process {pid} not found: it is not running"
+            ))),
+            Err(full) => Err(SendError::MailboxFull(full)),
+        }
+    }
+
+    pub fn terminate(&self, dest: &str) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        self.kill(&pid, "terminated".to_string());
+        Ok(())
+    }
+
+    /// Asks a process to stop: a Lua process gets a CANCEL event it may handle; a process
+    /// that cannot receive is terminated with the reason. With a `deadline`, one still running
+    /// when it passes is terminated (a process that never looks at its events, or spins,
+    /// cannot ignore it).
+    pub fn cancel(
+        &self,
+        from: Option<&Pid>,
+        dest: &str,
+        reason: &str,
+        deadline: Option<std::time::Duration>,
+    ) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let receives = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get(&pid)
+            .is_some_and(|r| r.receives);
+        if !receives {
+            self.kill(&pid, format!("cancelled: {reason}"));
+            return Ok(());
+        }
+        // Events are never refused.
+        let _ = self.deliver(
+            &pid,
+            Envelope::Event(Event::Cancel {
+                from: from.cloned(),
+                at: now_nanos(),
+                reason: reason.to_string(),
+            }),
+        );
+        if let Some(deadline) = deadline {
+            let node = self.clone();
+            let reason = reason.to_string();
+            tokio::spawn(async move {
+                tokio::time::sleep(deadline).await;
+                // A process that has ended is gone from the table: nothing happens.
+                let why = match reason.as_str() {
+                    "cancelled" => String::new(),
+                    reason => format!(" ({reason})"),
+                };
+                node.kill(
+                    &pid,
+                    format!(
+                        "cancelled{why}: still running at its deadline, {} ms later, so it was terminated",
+                        deadline.as_millis()
+                    ),
+                );
+            });
+        }
+        Ok(())
+    }
+
+    pub fn monitor(&self, watcher: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let mut processes = self.inner.processes.lock().unwrap();
+        let record = processes
+            .get_mut(&pid)
+            .ok_or_else(|| format!("process {pid} not found"))?;
+        if on {
+            record.monitors.insert(watcher.clone());
+        } else {
+            record.monitors.remove(watcher);
+        }
+        Ok(())
+    }
+
+    pub fn link(&self, from: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        let pid = self.resolve(dest)?;
+        let mut processes = self.inner.processes.lock().unwrap();
+        for (a, b) in [(&pid, from), (from, &pid)] {
+            if let Some(record) = processes.get_mut(a) {
+                if on {
+                    record.links.insert(b.clone());
+                } else {
+                    record.links.remove(b);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A linked process failed: a process trapping links hears of it; any other fails too.
+    pub(super) fn link_down(&self, target: &Pid, from: &Pid, error: &str) {
+        let traps = self
+            .inner
+            .processes
+            .lock()
+            .unwrap()
+            .get(target)
+            .map(|r| r.receives && r.mailbox.trap_links());
+        match traps {
+            Some(true) => {
+                // Events are never refused.
+                let _ = self.deliver(
+                    target,
+                    Envelope::Event(Event::LinkDown {
+                        from: from.clone(),
+                        at: now_nanos(),
+                        error: error.to_string(),
+                    }),
+                );
+            }
+            Some(false) => self.kill(target, format!("linked process {from} failed: {error}")),
+            None => {}
+        }
+    }
+}
+
+pub enum SendError {
+    NotRunning(String),
+    /// The receiver is not keeping up; sending later may work.
+    MailboxFull(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::NotRunning(why) | SendError::MailboxFull(why) => f.write_str(why),
+        }
+    }
+}
