@@ -12,6 +12,7 @@ mod errors_module;
 mod funcs_module;
 mod json_module;
 mod message;
+mod patterns;
 mod preempt;
 mod process_module;
 mod registry_module;
@@ -148,6 +149,8 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
         | StdLib::PACKAGE
         | StdLib::OS;
     let lua = Lua::new_with(libs, LuaOptions::default())?;
+    // First, before anything can copy the string functions it replaces.
+    patterns::install(&lua)?;
     let globals = lua.globals();
     for unsafe_global in ["dofile", "loadfile"] {
         globals.set(unsafe_global, Value::Nil)?;
