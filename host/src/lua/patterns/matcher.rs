@@ -9,6 +9,8 @@
 //! Pure Rust on slices, with nothing to drop: the Lua glue may raise a Lua error (a
 //! `longjmp`) while a [`Matcher`] is alive.
 
+use super::classes::{CLASSES, class_bits, in_class, in_set, set_cost};
+
 /// Lua's `LUA_MAXCAPTURES`.
 pub const MAX_CAPTURES: usize = 32;
 
@@ -199,7 +201,11 @@ impl<'a> Matcher<'a> {
     /// How many values a match produces: its captures, or the whole match when it has none
     /// and `whole` says it counts (`match`, `gmatch`, a `gsub` function); `find` does not.
     pub fn capture_count(&self, whole: bool) -> usize {
-        if self.level == 0 && whole { 1 } else { self.level }
+        if self.level == 0 && whole {
+            1
+        } else {
+            self.level
+        }
     }
 
     /// Capture `i` (0-based) of the match `s..e`; with no captures at all, capture 0 is the
@@ -346,7 +352,10 @@ impl<'a> Matcher<'a> {
                     .count(),
                 None => rest.iter().take_while(|&&b| b == self.pat[p + 1]).count(),
             },
-            b'[' => rest.iter().take_while(|&&b| self.in_set(b, p, ep - 1)).count(),
+            b'[' => rest
+                .iter()
+                .take_while(|&&b| in_set(self.pat, b, p, ep - 1))
+                .count(),
             literal => rest.iter().take_while(|&&b| b == literal).count(),
         }
     }
@@ -380,7 +389,9 @@ impl<'a> Matcher<'a> {
 
     /// Closes the innermost capture still open.
     fn end_capture(&mut self, s: usize, p: usize) -> Outcome {
-        let Some(open) = (0..self.level).rev().find(|&i| self.captures[i].len == UNFINISHED)
+        let Some(open) = (0..self.level)
+            .rev()
+            .find(|&i| self.captures[i].len == UNFINISHED)
         else {
             return self.fail(PatternError::InvalidPatternCapture);
         };
@@ -402,12 +413,12 @@ impl<'a> Matcher<'a> {
             return Ok(None);
         }
         let mut depth = 1usize;
-        for (i, &byte) in self.src.iter().enumerate().skip(s + 1) {
+        for (i, &byte) in self.src[s + 1..].iter().enumerate() {
             if byte == close {
                 depth -= 1;
                 if depth == 0 {
-                    self.charge((i - s) as u64)?;
-                    return Ok(Some(i + 1));
+                    self.charge(i as u64 + 1)?;
+                    return Ok(Some(s + i + 2));
                 }
             } else if byte == open {
                 depth += 1;
@@ -427,7 +438,8 @@ impl<'a> Matcher<'a> {
         let previous = if s == 0 { 0 } else { self.src[s - 1] };
         let current = self.src.get(s).copied().unwrap_or(0);
         self.charge(2 * set_cost(self.pat, p, ep))?;
-        let at_frontier = !self.in_set(previous, p, ep - 1) && self.in_set(current, p, ep - 1);
+        let at_frontier =
+            !in_set(self.pat, previous, p, ep - 1) && in_set(self.pat, current, p, ep - 1);
         Ok(at_frontier.then_some(ep))
     }
 
@@ -491,139 +503,9 @@ impl<'a> Matcher<'a> {
             b'%' => in_class(byte, self.pat[p + 1]),
             b'[' => {
                 self.charge(set_cost(self.pat, p, ep))?;
-                self.in_set(byte, p, ep - 1)
+                in_set(self.pat, byte, p, ep - 1)
             }
             literal => literal == byte,
         })
     }
-
-    /// Whether `byte` is in the set `[...]` from `p` (its `[`) to `end` (its `]`).
-    #[inline(never)]
-    fn in_set(&self, byte: u8, p: usize, end: usize) -> bool {
-        let mut p = p + 1;
-        let negated = self.pat_at(p) == b'^';
-        if negated {
-            p += 1;
-        }
-        while p < end {
-            let item = self.pat[p];
-            if item == b'%' {
-                p += 1;
-                if in_class(byte, self.pat_at(p)) {
-                    return !negated;
-                }
-                p += 1;
-            } else if self.pat_at(p + 1) == b'-' && p + 2 < end {
-                if item <= byte && byte <= self.pat[p + 2] {
-                    return !negated;
-                }
-                p += 3;
-            } else {
-                if item == byte {
-                    return !negated;
-                }
-                p += 1;
-            }
-        }
-        negated
-    }
-}
-
-/// The extra steps one test against the class `p..ep` costs: a set is read item by item, so
-/// a long one takes longer, and the budget should bound the time whatever the pattern.
-#[inline(always)]
-fn set_cost(pat: &[u8], p: usize, ep: usize) -> u64 {
-    if pat[p] == b'[' { (ep - p) as u64 / 4 } else { 0 }
-}
-
-const ALPHA: u16 = 1 << 0;
-const CNTRL: u16 = 1 << 1;
-const DIGIT: u16 = 1 << 2;
-const GRAPH: u16 = 1 << 3;
-const LOWER: u16 = 1 << 4;
-const PUNCT: u16 = 1 << 5;
-const SPACE: u16 = 1 << 6;
-const UPPER: u16 = 1 << 7;
-const ALNUM: u16 = 1 << 8;
-const XDIGIT: u16 = 1 << 9;
-const ZERO: u16 = 1 << 10;
-
-/// The C library's `isalpha`, `iscntrl`, … in the "C" locale (the one a Rust program runs
-/// in), byte by byte: nothing above 127 is in any class.
-static CLASSES: [u16; 256] = {
-    let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < 128 {
-        let c = i as u8;
-        let mut bits = 0;
-        if c.is_ascii_alphabetic() {
-            bits |= ALPHA;
-        }
-        if c.is_ascii_control() {
-            bits |= CNTRL;
-        }
-        if c.is_ascii_digit() {
-            bits |= DIGIT;
-        }
-        if c.is_ascii_graphic() {
-            bits |= GRAPH;
-        }
-        if c.is_ascii_lowercase() {
-            bits |= LOWER;
-        }
-        if c.is_ascii_punctuation() {
-            bits |= PUNCT;
-        }
-        // C's isspace has the vertical tab, which Rust's is_ascii_whitespace leaves out.
-        if c == b' ' || (c >= 9 && c <= 13) {
-            bits |= SPACE;
-        }
-        if c.is_ascii_uppercase() {
-            bits |= UPPER;
-        }
-        if c.is_ascii_alphanumeric() {
-            bits |= ALNUM;
-        }
-        if c.is_ascii_hexdigit() {
-            bits |= XDIGIT;
-        }
-        if c == 0 {
-            bits |= ZERO;
-        }
-        table[i] = bits;
-        i += 1;
-    }
-    table
-};
-
-/// Whether `byte` is in the class `%class`: a letter names a class (upper case for its
-/// complement); any other byte stands for itself.
-#[inline]
-fn in_class(byte: u8, class: u8) -> bool {
-    match class_bits(class) {
-        Some((bits, complement)) => (CLASSES[byte as usize] & bits != 0) != complement,
-        None => class == byte,
-    }
-}
-
-/// The class a `%` letter names, and whether it is the complement; `None` for a byte that
-/// stands for itself.
-#[inline]
-fn class_bits(class: u8) -> Option<(u16, bool)> {
-    let bits = match class.to_ascii_lowercase() {
-        b'a' => ALPHA,
-        b'c' => CNTRL,
-        b'd' => DIGIT,
-        b'g' => GRAPH,
-        b'l' => LOWER,
-        b'p' => PUNCT,
-        b's' => SPACE,
-        b'u' => UPPER,
-        b'w' => ALNUM,
-        b'x' => XDIGIT,
-        // Lua 5.1's class of the zero byte, which 5.4 still takes.
-        b'z' => ZERO,
-        _ => return None,
-    };
-    Some((bits, class.is_ascii_uppercase()))
 }

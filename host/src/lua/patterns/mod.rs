@@ -14,6 +14,7 @@
 //! raises errors with `longjmp`, so nothing alive on these functions' Rust frames has a
 //! destructor: the matcher holds slices, text is gathered in Lua's own `luaL_Buffer`.
 
+mod classes;
 mod matcher;
 mod replace;
 #[cfg(test)]
@@ -311,7 +312,9 @@ impl Write for StackText {
     fn write_str(&mut self, text: &str) -> std::fmt::Result {
         let room = self.bytes.len() - 1 - self.len;
         let take = text.len().min(room);
-        let text = text.as_bytes()[..take].iter().map(|&b| if b == 0 { b'?' } else { b });
+        let text = text.as_bytes()[..take]
+            .iter()
+            .map(|&b| if b == 0 { b'?' } else { b });
         for (slot, byte) in self.bytes[self.len..].iter_mut().zip(text) {
             *slot = byte;
         }

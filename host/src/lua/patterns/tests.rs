@@ -119,7 +119,12 @@ fn assert_none(count: usize, found: &[String]) {
         found.is_empty(),
         "{} of {count} cases differ:\n{}",
         found.len(),
-        found.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        found
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -131,7 +136,10 @@ fn hand_picked_cases_match_lua() {
         .set_name("=cases")
         .call(logged)
         .unwrap();
-    let (count, found) = differences(&compare, cases.sequence_values::<Value>().map(Result::unwrap));
+    let (count, found) = differences(
+        &compare,
+        cases.sequence_values::<Value>().map(Result::unwrap),
+    );
     assert!(count > 500, "{count}");
     assert_none(count, &found);
 }
@@ -158,10 +166,10 @@ impl Rng {
 
 /// Pattern pieces: classes, sets (well and badly formed), captures, the special items.
 const ITEMS: &[&str] = &[
-    "a", "b", "a", "b", "c", " ", ".", "%a", "%d", "%s", "%w", "%p", "%A", "%S", "%%", "%(",
-    "%.", "[ab]", "[^a]", "[a-c]", "[%a_]", "[]a]", "[^]]", "[a-]", "[-a]", "[%d%s]", "(", ")",
-    "()", "%1", "%2", "%b()", "%bab", "%f[%a]", "%f[^%a]", "%f[a]", "$", "^", "[", "%", "]",
-    "-", "\0", "\u{ff}",
+    "a", "b", "a", "b", "c", " ", ".", "%a", "%d", "%s", "%w", "%p", "%A", "%S", "%%", "%(", "%.",
+    "[ab]", "[^a]", "[a-c]", "[%a_]", "[]a]", "[^]]", "[a-]", "[-a]", "[%d%s]", "(", ")", "()",
+    "%1", "%2", "%b()", "%bab", "%f[%a]", "%f[^%a]", "%f[a]", "$", "^", "[", "%", "]", "-", "\0",
+    "\u{ff}",
 ];
 const QUANTIFIERS: &[&str] = &["", "", "", "*", "+", "-", "?"];
 const SUBJECT: &[u8] = b"aabbc  (a)1()\0\xff.%-";
@@ -182,7 +190,14 @@ fn random_pattern(rng: &mut Rng) -> Vec<u8> {
 }
 
 fn random_subject(rng: &mut Rng) -> Vec<u8> {
-    (0..rng.below(14)).map(|_| SUBJECT[rng.below(SUBJECT.len())]).collect()
+    let len = if rng.below(8) == 0 {
+        rng.below(60)
+    } else {
+        rng.below(14)
+    };
+    (0..len)
+        .map(|_| SUBJECT[rng.below(SUBJECT.len())])
+        .collect()
 }
 
 #[test]
@@ -192,10 +207,20 @@ fn random_patterns_match_lua() {
         .load("local logged = ... return logged(function(a, b) if a == 'a' then return nil end return b end)")
         .call(logged)
         .unwrap();
-    let table = lua.load("return {a = 'A', b = false, [1] = 'one'}").eval::<Table>().unwrap();
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let table = lua
+        .load("return {a = 'A', b = false, [1] = 'one'}")
+        .eval::<Table>()
+        .unwrap();
+    // PATTERNS_RANDOM_CASES=1000000 PATTERNS_SEED=7 for a longer hunt.
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let mut rng = Rng(0x5eed_1234_abcd_0001 ^ env("PATTERNS_SEED", 0));
     let mut cases = Vec::new();
-    for _ in 0..4000 {
+    for _ in 0..env("PATTERNS_RANDOM_CASES", 4000) {
         let subject = lua.create_string(random_subject(&mut rng)).unwrap();
         let pattern = lua.create_string(random_pattern(&mut rng)).unwrap();
         let init = rng.below(20) as i64 - 8;
@@ -208,9 +233,32 @@ fn random_patterns_match_lua() {
         let p = Value::String(pattern);
         let name = |n: &str| Value::String(lua.create_string(n).unwrap());
         cases.push(pack(vec![name("find"), s.clone(), p.clone()]));
-        cases.push(pack(vec![name("find"), s.clone(), p.clone(), Value::Integer(init)]));
-        cases.push(pack(vec![name("match"), s.clone(), p.clone(), Value::Integer(init)]));
-        cases.push(pack(vec![name("gmatch"), s.clone(), p.clone(), Value::Integer(init)]));
+        cases.push(pack(vec![
+            name("find"),
+            s.clone(),
+            p.clone(),
+            Value::Integer(init),
+        ]));
+        let plain = Value::Boolean(rng.below(2) == 0);
+        cases.push(pack(vec![
+            name("find"),
+            s.clone(),
+            p.clone(),
+            Value::Integer(init),
+            plain,
+        ]));
+        cases.push(pack(vec![
+            name("match"),
+            s.clone(),
+            p.clone(),
+            Value::Integer(init),
+        ]));
+        cases.push(pack(vec![
+            name("gmatch"),
+            s.clone(),
+            p.clone(),
+            Value::Integer(init),
+        ]));
         let repl = match rng.below(4) {
             0 => Value::Function(replace_with.clone()),
             1 => Value::Table(table.clone()),
@@ -231,7 +279,9 @@ fn sample_text(len: usize) -> Vec<u8> {
     let mut rng = Rng(42);
     let mut text = Vec::with_capacity(len + 16);
     while text.len() < len {
-        let word: Vec<u8> = (0..1 + rng.below(9)).map(|_| b'a' + rng.below(26) as u8).collect();
+        let word: Vec<u8> = (0..1 + rng.below(9))
+            .map(|_| b'a' + rng.below(26) as u8)
+            .collect();
         text.extend_from_slice(&word);
         text.extend_from_slice(match rng.below(12) {
             0 => b" = 42, ".as_slice(),
@@ -252,9 +302,26 @@ fn sample_text(len: usize) -> Vec<u8> {
 fn everyday_patterns_take_few_steps_per_byte() {
     let text = sample_text(1 << 20);
     let patterns: &[&str] = &[
-        "%s+", "%a+", "%w+", "[%w_]+", "(%w+)%s*=%s*(%w+)", "[%w_]+%s*=%s*[%w_]+", "%d+",
-        "([^,]*),", "[^\n]+", "^%s*(.-)%s*$", "%f[%a]%a+", "%b()", "(.-)\n", "needle",
-        "%s*$", "(%a+)%.", "\"(.-)\"", "[%a_][%w_]*", "%s+$", "x%d*y",
+        "%s+",
+        "%a+",
+        "%w+",
+        "[%w_]+",
+        "(%w+)%s*=%s*(%w+)",
+        "[%w_]+%s*=%s*[%w_]+",
+        "%d+",
+        "([^,]*),",
+        "[^\n]+",
+        "^%s*(.-)%s*$",
+        "%f[%a]%a+",
+        "%b()",
+        "(.-)\n",
+        "needle",
+        "%s*$",
+        "(%a+)%.",
+        "\"(.-)\"",
+        "[%a_][%w_]*",
+        "%s+$",
+        "x%d*y",
     ];
     let mut worst = (0.0f64, "");
     for pattern in patterns {
