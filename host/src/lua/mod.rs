@@ -138,8 +138,8 @@ async fn run(
 }
 
 /// A state with the safe standard libraries (no `io`, no loading files, `os` with its clock
-/// and calendar only), `print` bound to the process's stdout, and the modules the entry may
-/// `require`.
+/// and calendar only, string patterns with a step budget), `print` bound to the process's
+/// stdout, and the modules the entry may `require`.
 fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     let libs = StdLib::TABLE
         | StdLib::STRING
