@@ -1,10 +1,12 @@
 //! The matching engine: Lua 5.4's patterns (reference manual §6.4.1) over byte strings, as a
 //! backtracking matcher like Lua's own, so every pattern matches exactly what it matches in
 //! Lua — including its greedy/lazy choices, which capture wins, and which malformed pattern
-//! fails with which message. What it adds is a budget: every step (a single-character match
-//! attempt, a backtrack, a byte compared by `%b` or a back-reference) is counted, and a call
-//! that runs out stops with [`PatternError::OutOfSteps`] instead of pinning its thread for
-//! the hours a pattern like `.-.-.-.-b` can take on a long subject.
+//! fails with which message. What it adds is a budget: the work is counted in steps — one
+//! for each pattern item tried at a position (every backtrack tries one again), one for each
+//! byte a repetition or `%b` runs over, more for a long set, a sixteenth per byte a
+//! back-reference compares — and a call that runs out stops with
+//! [`PatternError::OutOfSteps`] instead of pinning its thread for the hours a pattern like
+//! `.-.-.-.-b` can take on a long subject. A step is a few nanoseconds at most.
 //!
 //! Pure Rust on slices, with nothing to drop: the Lua glue may raise a Lua error (a
 //! `longjmp`) while a [`Matcher`] is alive.
