@@ -12,6 +12,7 @@ mod errors_module;
 mod funcs_module;
 mod json_module;
 mod message;
+mod patterns;
 mod preempt;
 mod process_module;
 mod registry_module;
@@ -146,8 +147,8 @@ async fn run(
 }
 
 /// A state with the safe standard libraries (no `io`, no loading files, `os` with its clock
-/// and calendar only), `print` bound to the process's stdout, and the modules the entry may
-/// `require`.
+/// and calendar only, string patterns with a step budget), `print` bound to the process's
+/// stdout, and the modules the entry may `require`.
 fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     let libs = StdLib::TABLE
         | StdLib::STRING
@@ -157,6 +158,8 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
         | StdLib::PACKAGE
         | StdLib::OS;
     let lua = Lua::new_with(libs, LuaOptions::default())?;
+    // First, before anything can copy the string functions it replaces.
+    patterns::install(&lua)?;
     let globals = lua.globals();
     for unsafe_global in ["dofile", "loadfile"] {
         globals.set(unsafe_global, Value::Nil)?;
