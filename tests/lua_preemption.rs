@@ -25,6 +25,14 @@ entries:
   - name: spin_catching
     kind: process.lua
     source: "while true do pcall(function() for i = 1, 1e9 do end end) end"
+  - name: spin_in_sort
+    kind: process.lua
+    source: "table.sort({3, 2, 1}, function(a, b) while true do end end)"
+  - name: spin_in_sort_limited
+    kind: process.lua
+    limits: {max_execution_ms: 200}
+    meta: {command: {name: spin_in_sort_limited}}
+    source: "table.sort({3, 2, 1}, function(a, b) while true do end end)"
   - name: spin_limited
     kind: process.lua
     limits: {max_execution_ms: 200}
@@ -44,10 +52,12 @@ entries:
 
 #[test]
 fn spinning_lua_processes_neither_starve_the_others_nor_outlive_terminate() {
-    // Six spinners on two cores: without preemption the healthy process never runs.
+    // Six spinners on two cores: without preemption the healthy process never runs. One spins
+    // in a `table.sort` comparator, where Lua cannot yield: it is not preempted, but it ends
+    // when terminated.
     let project = spin_project(
         r#"local spinners = {}
-for _, name in ipairs({"spin", "spin", "spin_in_coroutine", "spin_in_coroutine", "spin_catching", "spin_catching"}) do
+for _, name in ipairs({"spin", "spin_in_sort", "spin_in_coroutine", "spin_in_coroutine", "spin_catching", "spin_catching"}) do
   spinners[#spinners + 1] = process.spawn_monitored("app:" .. name, "app:processes")
 end
 time.sleep("20ms")
@@ -89,6 +99,14 @@ return "the caller carried on"
     assert_eq!(
         err,
         "error: `app:spin_limited` failed: it ran longer than its limit of 200 ms (limits.max_execution_ms) and was stopped\n"
+    );
+    // Where Lua cannot yield, the limit still ends the run.
+    let err = wippy_within(&project, &["run", "spin_in_sort_limited"], &[], &[])
+        .failed()
+        .to_string();
+    assert_eq!(
+        err,
+        "error: `app:spin_in_sort_limited` failed: it ran longer than its limit of 200 ms (limits.max_execution_ms) and was stopped\n"
     );
     let run = wippy_within(&project, &["run", "main"], &[], &[]);
     assert_eq!(

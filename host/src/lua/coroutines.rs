@@ -71,7 +71,7 @@ async fn resume(lua: &Lua, co: Thread, args: MultiValue) -> mlua::Result<MultiVa
     let mut stream = co.clone().into_async::<MultiValue>(args)?;
     loop {
         let next = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx));
-        match Preemptible::new(next, state as *const std::ffi::c_void).await {
+        match Preemptible::new(next, state as *const std::ffi::c_void, lua).await {
             Some(Ok(values)) if take_preempted() => {
                 debug_assert!(values.is_empty());
                 if resumer_can_yield(lua) {

@@ -20,6 +20,9 @@ mod sandbox;
 mod spawner;
 mod time_module;
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic};
 
 use crate::guest::{OutputStream, Stdio};
@@ -58,13 +61,18 @@ async fn run_entry(
     args: Vec<Payload>,
 ) -> Result<Payload, CallError> {
     let id = &context.entry;
-    let run = run_script(context, entry, args);
+    let watch = Arc::new(preempt::Watch {
+        stop: context.stop.clone(),
+        deadline: (entry.limits.max_execution_ms)
+            .map(|ms| (Instant::now() + Duration::from_millis(ms), ms)),
+    });
+    let run = run_script(context, entry, args, watch);
     let Some(ms) = entry.limits.max_execution_ms else {
         return run.await;
     };
     // The script yields at least every few milliseconds (see `preempt`), so the limit
     // reaches even a loop that never waits.
-    match tokio::time::timeout(std::time::Duration::from_millis(ms), run).await {
+    match tokio::time::timeout(Duration::from_millis(ms), run).await {
         Ok(outcome) => outcome,
         Err(_) => Err(CallError::from(format!(
             "`{id}` failed: it ran longer than its limit of {ms} ms (limits.max_execution_ms) and was stopped"
@@ -76,6 +84,7 @@ async fn run_script(
     context: &ProcessContext,
     entry: &LuaEntry,
     args: Vec<Payload>,
+    watch: Arc<preempt::Watch>,
 ) -> Result<Payload, CallError> {
     let id = &context.entry;
     let memory = sandbox::memory_limit(entry);
@@ -83,6 +92,7 @@ async fn run_script(
         CallError::from(format!("`{id}` failed: {}", describe(&error, memory)))
     };
     let lua = new_state(context, entry).map_err(fail)?;
+    lua.set_app_data(watch);
     let chunk = (sandbox::chunk(&lua, &entry.source, format!("={id}")))
         .into_function()
         .map_err(fail)?;

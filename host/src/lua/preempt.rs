@@ -15,10 +15,10 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mlua::ffi;
 
@@ -34,9 +34,34 @@ const SIGNAL: libc::c_int = libc::SIGURG;
 /// the first instruction after the resume, removes it instead of yielding again.
 const YIELDED: usize = 0x5945_4c44;
 
+/// When a Lua run must end though it cannot yield: its process was killed, or its
+/// `limits.max_execution_ms` passed. Kept in the state's app data.
+pub struct Watch {
+    pub stop: Arc<AtomicBool>,
+    /// The deadline and the limit it comes from, in milliseconds.
+    pub deadline: Option<(Instant, u64)>,
+}
+
+impl Watch {
+    /// Why the run must end now, if it must.
+    fn verdict(&self) -> Option<String> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Some("it was terminated".to_string());
+        }
+        let (deadline, ms) = self.deadline?;
+        (Instant::now() >= deadline).then(|| {
+            format!(
+                "it ran longer than its limit of {ms} ms (limits.max_execution_ms) and was stopped"
+            )
+        })
+    }
+}
+
 thread_local! {
     /// The Lua thread this OS thread is running now, for the signal handler; null when none.
     static RUNNING: Cell<*mut ffi::lua_State> = const { Cell::new(ptr::null_mut()) };
+    /// The watch of the Lua run on this OS thread, for the hook; null when none.
+    static WATCH: Cell<*const Watch> = const { Cell::new(ptr::null()) };
     /// Set by the hook as it yields, so the resumer can tell it from `coroutine.yield()`.
     static PREEMPTED: Cell<bool> = const { Cell::new(false) };
     /// This OS thread as the watchdog sees it.
@@ -130,16 +155,35 @@ extern "C" fn on_signal(_signal: libc::c_int) {
     }
 }
 
-/// Yields the Lua thread at its next instruction, once.
+/// Yields the Lua thread at its next instruction, once. Where it cannot yield, it carries on
+/// — unless its run must end, which it then does with an error (a C caller such as
+/// `table.sort` passes it up to code that can yield, where the next tick ends the run).
 unsafe extern "C-unwind" fn hook(state: *mut ffi::lua_State, _debug: *mut ffi::lua_Debug) {
     // SAFETY: Lua calls the hook on a live thread; its extra space is ours (mlua uses none).
+    // WATCH points into the run's state, alive while it runs. No Rust value needing a drop
+    // is alive when `lua_error` jumps out.
     unsafe {
         let mark = ffi::lua_getextraspace(state) as *mut usize;
-        if *mark == YIELDED || ffi::lua_isyieldable(state) == 0 {
-            // Back after a preemption, or inside a call that cannot yield (a metamethod run
-            // by C, a `require`d chunk): carry on; the watchdog asks again next tick.
+        if *mark == YIELDED {
+            // Back after a preemption: carry on.
             *mark = 0;
             ffi::lua_sethook(state, None, 0, 0);
+            return;
+        }
+        if ffi::lua_isyieldable(state) == 0 {
+            ffi::lua_sethook(state, None, 0, 0);
+            let watch = WATCH.with(Cell::get);
+            let verdict = match watch.is_null() {
+                true => None,
+                false => (*watch).verdict(),
+            };
+            if let Some(verdict) = verdict {
+                ffi::lua_pushlstring(state, verdict.as_ptr().cast(), verdict.len());
+                drop(verdict);
+                ffi::lua_error(state);
+            }
+            // Inside a call that cannot yield (a metamethod run by C, a `require`d chunk):
+            // the watchdog asks again next tick.
             return;
         }
         // The hook stays installed across the yield, which is how mlua tells a hook's yield
@@ -161,14 +205,17 @@ pub struct Preemptible<F> {
     inner: F,
     /// The `lua_State` pointer; an address rather than a pointer so the future stays `Send`.
     state: usize,
+    watch: Option<Arc<Watch>>,
 }
 
 impl<F> Preemptible<F> {
-    /// `state` is the Lua thread `inner` resumes, as `Thread::to_pointer` gives it.
-    pub fn new(inner: F, state: *const std::ffi::c_void) -> Self {
+    /// `state` is the Lua thread `inner` resumes, as `Thread::to_pointer` gives it, in a
+    /// Lua state whose app data may hold a [`Watch`].
+    pub fn new(inner: F, state: *const std::ffi::c_void, lua: &mlua::Lua) -> Self {
         Self {
             inner,
             state: state as usize,
+            watch: lua.app_data_ref::<Arc<Watch>>().map(|watch| watch.clone()),
         }
     }
 }
@@ -177,7 +224,8 @@ impl<F: Future + Unpin> Future for Preemptible<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _running = Running::enter(self.state as *mut ffi::lua_State);
+        let watch = self.watch.as_ref().map_or(ptr::null(), Arc::as_ptr);
+        let _running = Running::enter(self.state as *mut ffi::lua_State, watch);
         let polled = Pin::new(&mut self.inner).poll(cx);
         if polled.is_pending() {
             // A preemption seen by mlua's own thread future; nothing else reads the mark.
@@ -192,12 +240,14 @@ impl<F: Future + Unpin> Future for Preemptible<F> {
 /// poll unwinds), so the handler never sees a thread that has ended.
 struct Running {
     previous: *mut ffi::lua_State,
+    previous_watch: *const Watch,
     outermost: bool,
 }
 
 impl Running {
-    fn enter(state: *mut ffi::lua_State) -> Self {
+    fn enter(state: *mut ffi::lua_State, watch: *const Watch) -> Self {
         let previous = RUNNING.replace(state);
+        let previous_watch = WATCH.replace(watch);
         // (A thread being torn down has no slot left; its Lua then runs unwatched.)
         let outermost = SLOT
             .try_with(|slot| {
@@ -211,6 +261,7 @@ impl Running {
             .unwrap_or(false);
         Self {
             previous,
+            previous_watch,
             outermost,
         }
     }
@@ -222,5 +273,6 @@ impl Drop for Running {
             let _ = SLOT.try_with(|slot| slot.0.busy_since.store(0, Ordering::Relaxed));
         }
         RUNNING.set(self.previous);
+        WATCH.set(self.previous_watch);
     }
 }

@@ -126,6 +126,7 @@ impl Node {
                 monitors: HashSet::new(),
                 links: HashSet::new(),
                 abort: None,
+                stop: Arc::default(),
                 exit_watchers: Vec::new(),
             },
         );
@@ -136,6 +137,7 @@ impl Node {
             mailbox,
             stdio: caller.stdio.clone(),
             context: caller.context.clone(),
+            stop: caller.stop.clone(),
         }
     }
 

@@ -7,7 +7,7 @@ mod signals;
 mod spawn;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -76,6 +76,9 @@ struct Record {
     monitors: HashSet<Pid>,
     links: HashSet<Pid>,
     abort: Option<AbortHandle>,
+    /// Raised when the process is killed, for code that cannot be dropped at once (a script
+    /// busy where it cannot yield checks it).
+    stop: Arc<AtomicBool>,
     exit_watchers: Vec<oneshot::Sender<ExitResult>>,
 }
 
@@ -88,6 +91,8 @@ pub struct ProcessContext {
     pub mailbox: Arc<Mailbox>,
     pub stdio: Arc<Stdio>,
     pub context: ContextValues,
+    /// Raised when this process (for a function call: its caller) is killed.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// The settings of the terminal host `wippy run` implies when the registry declares none.
@@ -210,13 +215,10 @@ impl Node {
 
     /// Stops a process at once and ends it with `error`.
     fn kill(&self, pid: &Pid, error: String) {
-        let abort = self
-            .inner
-            .processes
-            .lock()
-            .unwrap()
-            .get_mut(pid)
-            .and_then(|r| r.abort.take());
+        let abort = (self.inner.processes.lock().unwrap().get_mut(pid)).and_then(|r| {
+            r.stop.store(true, Ordering::Relaxed);
+            r.abort.take()
+        });
         if let Some(abort) = abort {
             abort.abort();
         }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::oneshot;
 
@@ -139,6 +139,7 @@ impl Node {
             other => other,
         };
         let mailbox = Arc::new(Mailbox::new(max_messages));
+        let stop = Arc::new(AtomicBool::new(false));
         // A WASM actor has no `set_options`: it always hears of linked failures as events.
         if entry
             .kind
@@ -188,6 +189,7 @@ impl Node {
                         HashSet::new()
                     },
                     abort: None,
+                    stop: stop.clone(),
                     exit_watchers: vec![exit_sender],
                 },
             );
@@ -200,6 +202,7 @@ impl Node {
             mailbox: mailbox.clone(),
             stdio: Arc::new(stdio),
             context: request.context,
+            stop,
         };
         for (topic, payload) in request.messages {
             // They fit: counted above.
