@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{Project, wippy_within};
+use support::{Project, beside_healthy, wippy_within};
 
 fn patterns_project(script: &str) -> Project {
     let project = Project::new();
@@ -28,18 +28,7 @@ entries:
 
 #[test]
 fn a_runaway_pattern_ends_its_process_and_nothing_else() {
-    let project = patterns_project(
-        r#"process.spawn_monitored("app:backtracker", "app:processes")
-process.spawn_monitored("app:healthy", "app:processes")
-local results = {}
-for _ = 1, 2 do
-  local exit = process.receive("60s")
-  results[#results + 1] = tostring(exit.value) .. " / " .. tostring(exit.error)
-end
-table.sort(results)
-for _, line in ipairs(results) do print(line) end
-"#,
-    );
+    let project = patterns_project(&beside_healthy("app:backtracker"));
     let run = wippy_within(&project, &["run", "main"], &[], &[]);
     assert_eq!(
         run.ok(),

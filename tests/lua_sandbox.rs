@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::Project;
+use support::{Project, beside_healthy};
 
 /// `script` as the `main` command, with a healthy Lua process to spawn beside it.
 fn sandbox_project(script: &str) -> Project {
@@ -35,18 +35,7 @@ entries:
 
 #[test]
 fn a_lua_memory_bomb_ends_its_process_and_nothing_else() {
-    let project = sandbox_project(
-        r#"process.spawn_monitored("app:bomb", "app:processes")
-process.spawn_monitored("app:healthy", "app:processes")
-local results = {}
-for _ = 1, 2 do
-  local exit = process.receive("30s")
-  results[#results + 1] = tostring(exit.value) .. " / " .. tostring(exit.error)
-end
-table.sort(results)
-for _, line in ipairs(results) do print(line) end
-"#,
-    );
+    let project = sandbox_project(&beside_healthy("app:bomb"));
     assert_eq!(
         project.wippy(&["run", "main"]).ok(),
         "nil / `app:bomb` failed: it needed more memory than its limit of 256 MiB (limits.max_memory_bytes; the default is 256 MiB)\nstill here / nil\n"

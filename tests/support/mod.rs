@@ -304,3 +304,21 @@ pub fn wippy_within(project: &Project, args: &[&str], env: &[(&str, &str)], unse
         stderr: stderr.join().unwrap(),
     }
 }
+
+/// A Lua `main` that spawns `offender` and `app:healthy` on `app:processes` side by side and
+/// prints each one's EXIT as `value / error`, sorted: a misbehaving process beside one that
+/// must still finish.
+pub fn beside_healthy(offender: &str) -> String {
+    format!(
+        r#"process.spawn_monitored("{offender}", "app:processes")
+process.spawn_monitored("app:healthy", "app:processes")
+local results = {{}}
+for _ = 1, 2 do
+  local exit = process.receive("60s")
+  results[#results + 1] = tostring(exit.value) .. " / " .. tostring(exit.error)
+end
+table.sort(results)
+for _, line in ipairs(results) do print(line) end
+"#
+    )
+}
