@@ -136,6 +136,41 @@ fn round_trips(c: &mut Criterion) {
     });
 }
 
+/// What an actor runtime is judged by, from one Lua process: spawning monitored workers and
+/// collecting their EXITs, messages one way, and ping-pong round trips (each figure per item).
+fn lua_actors(c: &mut Criterion) {
+    let fixture = Fixture::new();
+    let rt = tokio();
+    let node = rt.block_on(async { fixture.node() });
+    // Warm the prepared-entry cache for the workers.
+    rt.block_on(node.exec(SpawnRequest::new(
+        EntryId::new("app", "compute"),
+        EntryId::new("app", "processes"),
+        vec![Payload::Integer(6), Payload::Integer(7)],
+    )))
+    .unwrap();
+    let mut group = c.benchmark_group("lua_actors");
+    for (name, entry, host) in [
+        ("spawn_monitored_and_collect_exit", "spawn_collect", "processes"),
+        ("message_one_way", "flood", "messaging"),
+        ("ping_pong_round_trip", "pinger", "messaging"),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let started = Instant::now();
+                rt.block_on(node.exec(SpawnRequest::new(
+                    EntryId::new("app", entry),
+                    EntryId::new("app", host),
+                    vec![Payload::Integer(iters as i64)],
+                )))
+                .unwrap();
+                started.elapsed()
+            })
+        });
+    }
+    group.finish();
+}
+
 /// Lua in a tight loop: in a bare mlua state and in a wippy process, where the watchdog
 /// preempts it every few milliseconds (the cost of Lua preemption).
 fn lua_compute(c: &mut Criterion) {
@@ -198,6 +233,6 @@ fn cli_greet(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
-    targets = instantiate, round_trips, lua_compute, cli_greet
+    targets = instantiate, round_trips, lua_actors, lua_compute, cli_greet
 }
 criterion_main!(benches);

@@ -29,6 +29,9 @@ def main() -> None:
     lua = mean_ns(root, "spawn_exit_round_trip", "from_lua")
     lua_process = mean_ns(root, "spawn_exit_round_trip", "lua_process_from_rust")
     call = mean_ns(root, "lua_to_wasm_call", "")
+    spawn_collect = mean_ns(root, "lua_actors", "spawn_monitored_and_collect_exit")
+    one_way = mean_ns(root, "lua_actors", "message_one_way")
+    ping_pong = mean_ns(root, "lua_actors", "ping_pong_round_trip")
     bare_lua = mean_ns(root, "lua_compute_10m_iterations", "bare_mlua")
     lua_loop = mean_ns(root, "lua_compute_10m_iterations", "wippy_process")
     warm = mean_ns(root, "cli_run_greet", "artifact_cache_warm")
@@ -40,6 +43,9 @@ def main() -> None:
         ("spawn→EXIT round trip from Lua (`process.exec`)", f"{fmt(lua)} ({1e9 / lua:,.0f}/s)"),
         ("a Lua process (`return 1`) spawned and exited, from Rust", f"{fmt(lua_process)} ({1e9 / lua_process:,.0f}/s)"),
         ("Lua→WASM call (`funcs.call` of a function.wasm)", fmt(call)),
+        ("spawn N monitored workers, then collect N EXITs, from Lua", f"{fmt(spawn_collect)} each ({1e9 / spawn_collect:,.0f}/s)"),
+        ("Lua → Lua messages, one way", f"{fmt(one_way)} each ({1e9 / one_way:,.0f}/s)"),
+        ("Lua ↔ Lua ping-pong", f"{fmt(ping_pong)} per round trip ({1e9 / ping_pong:,.0f}/s)"),
         ("Lua loop of 10M iterations, bare mlua (same run)", fmt(bare_lua)),
         ("Lua loop of 10M iterations in a process (preempted every 2–4 ms)", f"{fmt(lua_loop)} ({lua_loop / bare_lua:.2f}x bare)"),
         ("`wippy run greet World`, artifact cache warm", fmt(warm)),
