@@ -3,7 +3,11 @@
 //! is reused copy-on-write), else on demand. A pool that cannot be reserved falls back to on
 //! demand with a log line.
 
+use std::sync::Arc;
+
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::stack_cache::StackCache;
 
 use crate::guest::DEFAULT_MAX_MEMORY_BYTES;
 
@@ -72,5 +76,7 @@ pub fn engine_with_allocator(mut config: Config) -> anyhow::Result<Engine> {
             ),
         }
     }
+    // On demand, fiber stacks are kept for the next instance rather than unmapped.
+    config.with_host_stack(Arc::new(StackCache::default()));
     Ok(Engine::new(&config)?)
 }

@@ -9,6 +9,7 @@ mod core_function;
 mod core_signature;
 mod exports;
 mod prepared;
+mod stack_cache;
 
 use wasmtime::component::Component;
 
