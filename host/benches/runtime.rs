@@ -151,7 +151,11 @@ fn lua_actors(c: &mut Criterion) {
     .unwrap();
     let mut group = c.benchmark_group("lua_actors");
     for (name, entry, host) in [
-        ("spawn_monitored_and_collect_exit", "spawn_collect", "processes"),
+        (
+            "spawn_monitored_and_collect_exit",
+            "spawn_collect",
+            "processes",
+        ),
         ("message_one_way", "flood", "messaging"),
         ("ping_pong_round_trip", "pinger", "messaging"),
     ] {

@@ -101,7 +101,9 @@ impl Drop for CachedStack {
 
 impl CachedStack {
     fn mapping(&self) -> &Mapping {
-        self.mapping.as_ref().expect("a stack in use has its mapping")
+        self.mapping
+            .as_ref()
+            .expect("a stack in use has its mapping")
     }
 }
 
@@ -182,6 +184,10 @@ mod tests {
         // SAFETY: as above.
         assert_eq!(unsafe { *(range.start as *const u8) }, 0, "and is zeroed");
         let other = cache.new_stack(100_000, false).unwrap();
-        assert_ne!(other.range(), range, "a stack in use is not handed out twice");
+        assert_ne!(
+            other.range(),
+            range,
+            "a stack in use is not handed out twice"
+        );
     }
 }
