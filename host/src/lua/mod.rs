@@ -4,6 +4,7 @@
 //! `ctx` are globals (and `require`-able) when the entry lists them in `modules`; and
 //! `library.lua` entries are `require`-able under their `imports` aliases.
 
+mod annotations;
 mod channel_module;
 mod convert;
 mod coroutines;
@@ -93,9 +94,7 @@ async fn run_script(
     };
     let lua = new_state(context, entry).map_err(fail)?;
     lua.set_app_data(watch);
-    let chunk = (sandbox::chunk(&lua, &entry.source, format!("={id}")))
-        .into_function()
-        .map_err(fail)?;
+    let chunk = sandbox::compile(&lua, &entry.source, format!("={id}")).map_err(fail)?;
     let returned = run(&lua, chunk, MultiValue::new(), &fail).await?;
     let exported = match returned.front() {
         Some(Value::Table(table)) => table
@@ -243,7 +242,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
         preload.set(
             alias.as_str(),
             lua.create_function(move |lua, ()| {
-                sandbox::chunk(lua, &source, name.clone()).call::<Value>(())
+                sandbox::compile(lua, &source, name.clone())?.call::<Value>(())
             })?,
         )?;
     }

@@ -6,6 +6,7 @@
 use mlua::chunk::{Chunk, ChunkMode};
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
+use super::annotations;
 use crate::registry::LuaEntry;
 
 /// The memory a Lua state may hold when its entry sets no `limits.max_memory_bytes`.
@@ -47,8 +48,30 @@ pub fn cap_memory(lua: &Lua, bytes: usize) -> mlua::Result<()> {
 }
 
 /// Source text as a chunk, refusing bytecode whatever it starts with.
-pub fn chunk<'a>(lua: &'a Lua, source: &'a str, name: String) -> Chunk<'a> {
+fn chunk<'a>(lua: &'a Lua, source: &'a str, name: String) -> Chunk<'a> {
     lua.load(source).set_name(name).set_mode(ChunkMode::Text)
+}
+
+/// Compiles source text (never bytecode) named `name` (`=app:main`): as it is, or, when Lua
+/// cannot read it, with Wippy's type annotations blanked out (see `annotations`).
+pub fn compile(lua: &Lua, source: &str, name: String) -> mlua::Result<Function> {
+    if let Some(stripped) = annotations::known(source) {
+        return chunk(lua, &stripped, name).into_function();
+    }
+    match chunk(lua, source, name.clone()).into_function() {
+        // Bytecode is refused as it is; anything else Lua cannot read may be annotated.
+        Err(mlua::Error::SyntaxError { .. }) if !source.starts_with('\x1b') => {
+            let shown = name.strip_prefix('=').unwrap_or(&name);
+            let stripped = annotations::strip(source, shown).map_err(|message| {
+                mlua::Error::SyntaxError {
+                    message,
+                    incomplete_input: false,
+                }
+            })?;
+            chunk(lua, &stripped, name).into_function()
+        }
+        compiled => compiled,
+    }
 }
 
 /// A failure message for people: an exhausted state names its limit.
