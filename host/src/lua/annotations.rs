@@ -147,9 +147,15 @@ mod tests {
         let out = stripped(
             "type Point = {\n  x: number,\n}\nexport type Id = string\nlocal function id<T>(v: T): T return v end\nreturn id(1)\n",
         );
-        assert!(!out.contains("type") && !out.contains("<T>") && !out.contains(": T"), "{out}");
+        assert!(
+            !out.contains("type") && !out.contains("<T>") && !out.contains(": T"),
+            "{out}"
+        );
         assert_eq!(out.lines().count(), 6);
-        assert!(out.ends_with("local function id   (v   )    return v end\nreturn id(1)\n"), "{out:?}");
+        assert!(
+            out.ends_with("local function id   (v   )    return v end\nreturn id(1)\n"),
+            "{out:?}"
+        );
     }
 
     #[test]

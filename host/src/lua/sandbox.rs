@@ -62,12 +62,11 @@ pub fn compile(lua: &Lua, source: &str, name: String) -> mlua::Result<Function> 
         // Bytecode is refused as it is; anything else Lua cannot read may be annotated.
         Err(mlua::Error::SyntaxError { .. }) if !source.starts_with('\x1b') => {
             let shown = name.strip_prefix('=').unwrap_or(&name);
-            let stripped = annotations::strip(source, shown).map_err(|message| {
-                mlua::Error::SyntaxError {
+            let stripped =
+                annotations::strip(source, shown).map_err(|message| mlua::Error::SyntaxError {
                     message,
                     incomplete_input: false,
-                }
-            })?;
+                })?;
             chunk(lua, &stripped, name).into_function()
         }
         compiled => compiled,
