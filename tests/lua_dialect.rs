@@ -107,3 +107,95 @@ return { main = main }
         "{err}"
     );
 }
+
+fn spawn_project(main: &str) -> Project {
+    let project = Project::new();
+    project.write("src/main.lua", main);
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - name: main
+    kind: process.lua
+    source: file://main.lua
+    modules: [time]
+    limits: {max_execution_ms: 2000}
+    meta: {command: {name: main}}
+"#,
+    );
+    project
+}
+
+#[test]
+fn spawned_coroutines_run_concurrently_and_talk_over_channels() {
+    let project = spawn_project(
+        r#"local ch = channel.new(5)
+local done = channel.new(1)
+coroutine.spawn(function()
+  for i = 1, 10 do ch:send(i) end
+  ch:close()
+end)
+local consumer = coroutine.spawn(function()
+  local sum = 0
+  while true do
+    local v, ok = ch:receive()
+    if not ok then break end
+    sum = sum + v
+  end
+  done:send(sum)
+end)
+print(type(consumer), done:receive())
+-- A spawned coroutine may sleep and receive; the main flow waits on a channel meanwhile.
+local reply = channel.new(1)
+coroutine.spawn(function()
+  time.sleep("10ms")
+  process.send(process.pid(), "note", "hi")
+  local message = process.receive("1s")
+  reply:send(message:payload():data())
+end)
+print(reply:receive())
+"#,
+    );
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
+    assert_eq!(run.ok(), "thread\t55\ttrue\nhi\ttrue\n");
+}
+
+#[test]
+fn a_spawned_coroutine_that_fails_or_spins_ends_the_process_with_a_clear_error() {
+    let project = spawn_project(
+        r#"local ch = channel.new(0)
+coroutine.spawn(function()
+  error("the worker broke")
+end)
+ch:receive()
+"#,
+    );
+    let err = wippy_within(&project, &["run", "main"], &[], &[])
+        .failed()
+        .to_string();
+    assert_eq!(
+        err,
+        "error: `app:main` failed: app:main:3: the worker broke\n"
+    );
+    // A spinning coroutine is preempted (the main flow still finishes: the process ends, and
+    // the spinner with it) …
+    project.write(
+        "src/main.lua",
+        "coroutine.spawn(function() while true do end end)\ntime.sleep('20ms')\nprint('main is done')\n",
+    );
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
+    assert_eq!(run.ok(), "main is done\n");
+    // … and stopped by the process's limit when the main flow waits for it forever.
+    project.write(
+        "src/main.lua",
+        "coroutine.spawn(function() while true do end end)\nchannel.new(0):receive()\n",
+    );
+    let err = wippy_within(&project, &["run", "main"], &[], &[])
+        .failed()
+        .to_string();
+    assert_eq!(
+        err,
+        "error: `app:main` failed: it ran longer than its limit of 2000 ms (limits.max_execution_ms) and was stopped\n"
+    );
+}

@@ -1,4 +1,5 @@
-//! `coroutine.resume` and `coroutine.wrap` that let a coroutine wait and be preempted.
+//! `coroutine.resume` and `coroutine.wrap` that let a coroutine wait and be preempted, and
+//! Wippy's `coroutine.spawn`, which runs a function concurrently inside the process.
 //!
 //! Lua's own `resume` is a C call that cannot pass a yield on: an async function
 //! (`process.receive`, `time.sleep`, a channel) called inside a coroutine would hand mlua's
@@ -11,9 +12,13 @@
 
 use std::pin::Pin;
 
+use std::future::Future;
+use std::sync::Mutex;
+use std::task::Poll;
+
 use futures_util::Stream;
-use mlua::thread::ThreadStatus;
-use mlua::{Lua, MultiValue, Table, Thread, Value, ffi};
+use mlua::thread::{AsyncThread, ThreadStatus};
+use mlua::{Function, Lua, MultiValue, Table, Thread, Value, ffi};
 
 use super::preempt::{Preemptible, take_preempted};
 
@@ -43,6 +48,17 @@ end
 
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let coroutine: Table = lua.globals().get("coroutine")?;
+    lua.set_app_data(Spawned::default());
+    coroutine.set(
+        "spawn",
+        lua.create_function(|lua, f: Function| {
+            let thread = lua.create_thread(f)?;
+            if let Some(spawned) = lua.app_data_ref::<Spawned>() {
+                spawned.lock().push(thread.clone());
+            }
+            Ok(thread)
+        })?,
+    )?;
     let resume = lua.create_async_function(|lua, (co, args): (Thread, MultiValue)| async move {
         resume(&lua, co, args).await
     })?;
@@ -88,6 +104,70 @@ async fn resume(lua: &Lua, co: Thread, args: MultiValue) -> mlua::Result<MultiVa
             None => return refused("cannot resume dead coroutine"),
         }
     }
+}
+
+/// Coroutines from `coroutine.spawn` waiting to be driven (by [`drive`]), in the state's app
+/// data.
+#[derive(Default)]
+struct Spawned(Mutex<Vec<Thread>>);
+
+impl Spawned {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Thread>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+type Running = Preemptible<AsyncThread<MultiValue>>;
+
+/// Runs `main` (a process's chunk or main function, on its own thread) to its end, and with
+/// it every coroutine it starts with `coroutine.spawn` — Wippy's managed coroutines: each runs
+/// until it waits (a channel, `receive`, `sleep`) or ends, preempted like `main`. An error in
+/// one ends the whole run with that error; when `main` ends, the process ends and coroutines
+/// still running stop with it (as in Wippy). Ones still running when a process's chunk
+/// returns carry on while its main function runs.
+pub async fn drive<T>(
+    lua: &Lua,
+    mut main: impl Future<Output = mlua::Result<T>> + Unpin,
+) -> mlua::Result<T> {
+    let mut running: Vec<(Thread, Running)> = Vec::new();
+    let outcome = std::future::poll_fn(|cx| {
+        loop {
+            let started: Vec<Thread> = match lua.app_data_ref::<Spawned>() {
+                Some(spawned) => std::mem::take(&mut *spawned.lock()),
+                None => Vec::new(),
+            };
+            for thread in started {
+                let state = thread.to_pointer();
+                let future = thread.clone().into_async::<MultiValue>(())?;
+                running.push((thread, Preemptible::new(future, state, lua)));
+            }
+            let mut i = 0;
+            while i < running.len() {
+                match Pin::new(&mut running[i].1).poll(cx) {
+                    Poll::Ready(Ok(_)) => drop(running.swap_remove(i)),
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => i += 1,
+                }
+            }
+            if let Poll::Ready(outcome) = Pin::new(&mut main).poll(cx) {
+                return Poll::Ready(outcome);
+            }
+            let more = lua
+                .app_data_ref::<Spawned>()
+                .is_some_and(|spawned| !spawned.lock().is_empty());
+            if !more {
+                return Poll::Pending;
+            }
+        }
+    })
+    .await;
+    // Suspended ones are resumed by the next run in this state, if there is one.
+    if let Some(spawned) = lua.app_data_ref::<Spawned>() {
+        spawned
+            .lock()
+            .extend(running.into_iter().map(|(thread, _)| thread));
+    }
+    outcome
 }
 
 /// Whether the thread calling `resume` may yield (not inside a metamethod run by C, say).

@@ -307,7 +307,8 @@ pub async fn call_reading_errors(
     // Run on a thread of our own, so the watchdog knows which Lua thread to preempt.
     let thread = lua.create_thread(xpcall)?;
     let state = thread.to_pointer();
-    let mut results: MultiValue = Preemptible::new(thread.into_async(call)?, state, lua).await?;
+    let main = Preemptible::new(thread.into_async(call)?, state, lua);
+    let mut results: MultiValue = super::coroutines::drive(lua, main).await?;
     match results.pop_front() {
         Some(Value::Boolean(true)) => Ok(Ok(results)),
         _ => Ok(Err(results.pop_front().unwrap_or(Value::Nil))),
