@@ -70,6 +70,17 @@ return { main = main }
     );
     let run = wippy_within(&project, &["run", "main", "x", "2"], &[], &[]);
     assert_eq!(run.ok(), "x=2 a 6\n");
+
+    // Wippy's cast: `string(x)` gives a string or stops at the cast.
+    project.write(
+        "src/main.lua",
+        "print(string(\"pid\"), string(42), pcall(function() local s = string({}) return s end))\nprint(('x'):upper(), string.rep('ab', 2))\n",
+    );
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
+    assert_eq!(
+        run.ok(),
+        "pid\t42\tfalse\tapp:main:1: cannot cast a table to string\nX\tabab\n"
+    );
 }
 
 #[test]

@@ -205,6 +205,18 @@ fn lua_compute(c: &mut Criterion) {
     group.finish();
 }
 
+/// Blanking Wippy's type annotations out of a 1,000-line Lua file (once per source per node).
+fn lua_annotations(c: &mut Criterion) {
+    let unit = "local function area_NN(w: number, h: number): number\n  local a: number = w * h\n  return a :: number\nend\n\n";
+    let source: String = (0..200)
+        .map(|n| unit.replace("NN", &n.to_string()))
+        .collect();
+    assert_eq!(source.lines().count(), 1000);
+    c.bench_function("lua_annotations_strip_1000_lines", |b| {
+        b.iter(|| wippy::lua::strip_annotations(&source, "bench").unwrap())
+    });
+}
+
 fn cli_greet(c: &mut Criterion) {
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hello");
     let cache = tempfile::tempdir().unwrap();
@@ -237,6 +249,6 @@ fn cli_greet(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
-    targets = instantiate, round_trips, lua_actors, lua_compute, cli_greet
+    targets = instantiate, round_trips, lua_actors, lua_compute, lua_annotations, cli_greet
 }
 criterion_main!(benches);

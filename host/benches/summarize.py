@@ -32,6 +32,7 @@ def main() -> None:
     spawn_collect = mean_ns(root, "lua_actors", "spawn_monitored_and_collect_exit")
     one_way = mean_ns(root, "lua_actors", "message_one_way")
     ping_pong = mean_ns(root, "lua_actors", "ping_pong_round_trip")
+    strip = mean_ns(root, "lua_annotations_strip_1000_lines", "")
     bare_lua = mean_ns(root, "lua_compute_10m_iterations", "bare_mlua")
     lua_loop = mean_ns(root, "lua_compute_10m_iterations", "wippy_process")
     warm = mean_ns(root, "cli_run_greet", "artifact_cache_warm")
@@ -46,6 +47,7 @@ def main() -> None:
         ("spawn N monitored workers, then collect N EXITs, from Lua", f"{fmt(spawn_collect)} each ({1e9 / spawn_collect:,.0f}/s)"),
         ("Lua → Lua messages, one way", f"{fmt(one_way)} each ({1e9 / one_way:,.0f}/s)"),
         ("Lua ↔ Lua ping-pong", f"{fmt(ping_pong)} per round trip ({1e9 / ping_pong:,.0f}/s)"),
+        ("blanking type annotations out of a 1,000-line Lua file", fmt(strip)),
         ("Lua loop of 10M iterations, bare mlua (same run)", fmt(bare_lua)),
         ("Lua loop of 10M iterations in a process (preempted every 2–4 ms)", f"{fmt(lua_loop)} ({lua_loop / bare_lua:.2f}x bare)"),
         ("`wippy run greet World`, artifact cache warm", fmt(warm)),

@@ -5,6 +5,7 @@
 //! `library.lua` entries are `require`-able under their `imports` aliases.
 
 mod annotations;
+mod casts;
 mod channel_module;
 mod convert;
 mod coroutines;
@@ -31,6 +32,7 @@ use crate::process::{CallError, ProcessContext, ScriptRun, Scripts};
 use crate::registry::{EntryKind, LUA_MODULES, LuaEntry, WIPPY_ONLY_MODULES};
 use crate::values::Payload;
 
+pub use annotations::strip as strip_annotations;
 pub use convert::{from_payload, to_payload};
 
 /// The node's scripts are Lua: `process.lua` and `function.lua` entries.
@@ -188,6 +190,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     package.set("cpath", "")?;
     errors_module::install(&lua)?;
     coroutines::install(&lua)?;
+    casts::install(&lua)?;
     sandbox::seal(&lua)?;
     let loaded: Table = package.get("loaded")?;
     let process = process_module::create(&lua, context)?;
