@@ -106,3 +106,35 @@ async fn twenty_thousand_spawn_exit_cycles_leave_no_process_behind() {
     }
     assert_eq!(node.process_count(), 0);
 }
+
+/// With the pooling allocator, every pooled instance has a fiber stack of its own: more than
+/// wasmtime's default of 1,000 concurrent fibers run at once.
+#[test]
+fn a_pool_runs_more_than_a_thousand_processes_at_once() {
+    let project = project();
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml + "  - {name: main, kind: process.lua, source: file://main.lua, meta: {command: {name: main}}}\n",
+    );
+    project.write(
+        "src/main.lua",
+        r#"for i = 1, 1200 do process.spawn_monitored("app:sleep", "app:processes", 300) end
+local slept = 0
+for i = 1, 1200 do
+  local exit = process.receive("60s")
+  if exit and not exit.error then slept = slept + 1 elseif exit then print(exit.error) break end
+end
+print(slept .. " slept at once")
+"#,
+    );
+    let run = support::wippy_in_env(
+        &project,
+        &["run", "main"],
+        &[
+            ("WIPPY_POOL_INSTANCES", "1500"),
+            ("WIPPY_POOL_MEMORY_BYTES", "16777216"),
+        ],
+    );
+    assert_eq!(run.ok(), "1200 slept at once\n");
+}

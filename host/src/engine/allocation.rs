@@ -53,6 +53,9 @@ pub fn engine_with_allocator(mut config: Config) -> anyhow::Result<Engine> {
         // A Rust component has a few core instances and one or two memories.
         pooling
             .total_component_instances(pool.instances)
+            // Every instance runs its calls on a fiber stack: one per instance, or the pool
+            // stops at wasmtime's default of 1,000 concurrent fibers.
+            .total_stacks(pool.instances)
             .total_core_instances(pool.instances.saturating_mul(4))
             .total_memories(pool.instances.saturating_mul(2))
             .total_tables(pool.instances.saturating_mul(4))
