@@ -5,6 +5,7 @@ mod support;
 
 use support::{Project, wippy_within};
 
+/// `main` as the `main` command (2 s limit), with an annotated library it may `require`.
 fn dialect_project(main: &str) -> Project {
     let project = Project::new();
     project.write("src/main.lua", main);
@@ -30,6 +31,7 @@ entries:
     source: file://main.lua
     modules: [time]
     imports: {shapes: app:shapes}
+    limits: {max_execution_ms: 2000}
     meta: {command: {name: main}}
 "#,
     );
@@ -119,28 +121,9 @@ return { main = main }
     );
 }
 
-fn spawn_project(main: &str) -> Project {
-    let project = Project::new();
-    project.write("src/main.lua", main);
-    project.write(
-        "src/app.yaml",
-        r#"namespace: app
-entries:
-  - {name: processes, kind: process.host}
-  - name: main
-    kind: process.lua
-    source: file://main.lua
-    modules: [time]
-    limits: {max_execution_ms: 2000}
-    meta: {command: {name: main}}
-"#,
-    );
-    project
-}
-
 #[test]
 fn spawned_coroutines_run_concurrently_and_talk_over_channels() {
-    let project = spawn_project(
+    let project = dialect_project(
         r#"local ch = channel.new(5)
 local done = channel.new(1)
 coroutine.spawn(function()
@@ -174,7 +157,7 @@ print(reply:receive())
 
 #[test]
 fn a_spawned_coroutine_that_fails_or_spins_ends_the_process_with_a_clear_error() {
-    let project = spawn_project(
+    let project = dialect_project(
         r#"local ch = channel.new(0)
 coroutine.spawn(function()
   error("the worker broke")
