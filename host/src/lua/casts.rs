@@ -19,7 +19,7 @@ setmetatable(string, {
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let globals = lua.globals();
     let string: Table = globals.get("string")?;
-    lua.load(CASTS).set_name("=casts").call::<()>((
+    super::sandbox::trusted(lua, "casts", CASTS)?.call::<()>((
         string,
         globals.get::<mlua::Function>("type")?,
         globals.get::<mlua::Function>("tostring")?,

@@ -62,9 +62,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     let resume = lua.create_async_function(|lua, (co, args): (Thread, MultiValue)| async move {
         resume(&lua, co, args).await
     })?;
-    lua.load(PRELUDE)
-        .set_name("=coroutine")
-        .call::<()>((coroutine, resume))
+    super::sandbox::trusted(lua, "coroutine", PRELUDE)?.call::<()>((coroutine, resume))
 }
 
 async fn resume(lua: &Lua, co: Thread, args: MultiValue) -> mlua::Result<MultiValue> {

@@ -3,6 +3,9 @@
 //! text chunks only (crafted bytecode can crash the VM, so `load` refuses binary chunks and
 //! `string.dump` is gone).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use mlua::chunk::{Chunk, ChunkMode};
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
@@ -45,6 +48,40 @@ pub fn memory_limit(entry: &LuaEntry) -> usize {
 /// every allocation it makes through the API, which would slow the setup down by a sixth.
 pub fn cap_memory(lua: &Lua, bytes: usize) -> mlua::Result<()> {
     lua.set_memory_limit(bytes).map(|_| ())
+}
+
+/// Compiled preludes by name.
+type Bytecode = HashMap<&'static str, Arc<[u8]>>;
+
+/// wippy-rs's own Lua (the preludes that set up a state), compiled once per runtime and loaded
+/// into each state as bytecode: it is ours, so the text-only rule for scripts does not apply,
+/// and parsing it for every process was a tenth of a Lua process's start.
+pub fn trusted(lua: &Lua, name: &'static str, source: &'static str) -> mlua::Result<Function> {
+    static COMPILED: OnceLock<Mutex<Bytecode>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(Default::default);
+    let cached = compiled
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(name)
+        .cloned();
+    let bytecode = match cached {
+        Some(bytecode) => bytecode,
+        None => {
+            let scratch = Lua::new();
+            let function = scratch
+                .load(source)
+                .set_name(format!("={name}"))
+                .into_function()?;
+            let bytecode: Arc<[u8]> = function.dump(false).into();
+            let mut compiled = compiled.lock().unwrap_or_else(|p| p.into_inner());
+            compiled.insert(name, bytecode.clone());
+            bytecode
+        }
+    };
+    lua.load(&bytecode[..])
+        .set_name(format!("={name}"))
+        .set_mode(ChunkMode::Binary)
+        .into_function()
 }
 
 /// Source text as a chunk, refusing bytecode whatever it starts with.
