@@ -4,10 +4,9 @@
 //! blanked out — its bytes become spaces, its line breaks stay — so the chunk Lua then loads
 //! has each line and column where the author wrote it, and errors and tracebacks point at
 //! the author's lines. Annotations are not checked, as in Wippy. A source is parsed once per
-//! node: the result is kept by the text's hash.
+//! node: the result is kept with the registry's source.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use full_moon::LuaVersion;
@@ -18,26 +17,41 @@ use full_moon::ast::luau::{
 use full_moon::node::Node;
 use full_moon::visitors::Visitor;
 
-/// Sources already stripped, by the hash of their text.
-fn stripped_sources() -> &'static Mutex<HashMap<u64, Arc<str>>> {
-    static STRIPPED: OnceLock<Mutex<HashMap<u64, Arc<str>>>> = OnceLock::new();
+/// Sources already stripped, by the address of their text (registry sources are shared
+/// `Arc<str>`s that live as long as the node; the original is kept here, so an address is
+/// never reused for another text). Looking one up costs no hashing of the text, which every
+/// process start does.
+type Stripped = HashMap<usize, (Arc<str>, Arc<str>)>;
+
+fn stripped_sources() -> &'static Mutex<Stripped> {
+    static STRIPPED: OnceLock<Mutex<Stripped>> = OnceLock::new();
     STRIPPED.get_or_init(Default::default)
 }
 
-fn hash_of(source: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    source.hash(&mut hasher);
-    hasher.finish()
+fn address(source: &Arc<str>) -> usize {
+    Arc::as_ptr(source) as *const u8 as usize
 }
 
 /// The source with its annotations blanked, if it was stripped before.
-pub fn known(source: &str) -> Option<Arc<str>> {
+pub fn known(source: &Arc<str>) -> Option<Arc<str>> {
     let stripped = stripped_sources().lock().unwrap_or_else(|p| p.into_inner());
-    stripped.get(&hash_of(source)).cloned()
+    stripped.get(&address(source)).map(|(_, text)| text.clone())
 }
 
 /// The source with its annotations blanked, or why it is not Lua: `name:line:column: …`.
 pub fn strip(source: &str, name: &str) -> Result<Arc<str>, String> {
+    strip_text(source, name)
+}
+
+/// [`strip`], remembered for `source` so it is parsed once per node.
+pub fn strip_once(source: &Arc<str>, name: &str) -> Result<Arc<str>, String> {
+    let text = strip_text(source, name)?;
+    let mut stripped = stripped_sources().lock().unwrap_or_else(|p| p.into_inner());
+    stripped.insert(address(source), (source.clone(), text.clone()));
+    Ok(text)
+}
+
+fn strip_text(source: &str, name: &str) -> Result<Arc<str>, String> {
     let parsed = full_moon::parse_fallible(source, LuaVersion::new());
     if let Some(error) = parsed.errors().first() {
         let (start, _) = error.range();
@@ -60,10 +74,7 @@ pub fn strip(source: &str, name: &str) -> Result<Arc<str>, String> {
     }
     // Whole characters were replaced (annotations end on token boundaries), so the text
     // stays UTF-8; a lossy conversion only guards against the impossible.
-    let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).as_ref());
-    let mut stripped = stripped_sources().lock().unwrap_or_else(|p| p.into_inner());
-    stripped.insert(hash_of(source), text.clone());
-    Ok(text)
+    Ok(Arc::from(String::from_utf8_lossy(&bytes).as_ref()))
 }
 
 /// The byte ranges of every annotation in a chunk.

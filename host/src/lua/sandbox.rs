@@ -91,7 +91,7 @@ fn chunk<'a>(lua: &'a Lua, source: &'a str, name: String) -> Chunk<'a> {
 
 /// Compiles source text (never bytecode) named `name` (`=app:main`): as it is, or, when Lua
 /// cannot read it, with Wippy's type annotations blanked out (see `annotations`).
-pub fn compile(lua: &Lua, source: &str, name: String) -> mlua::Result<Function> {
+pub fn compile(lua: &Lua, source: &Arc<str>, name: String) -> mlua::Result<Function> {
     if let Some(stripped) = annotations::known(source) {
         return chunk(lua, &stripped, name).into_function();
     }
@@ -99,11 +99,12 @@ pub fn compile(lua: &Lua, source: &str, name: String) -> mlua::Result<Function> 
         // Bytecode is refused as it is; anything else Lua cannot read may be annotated.
         Err(mlua::Error::SyntaxError { .. }) if !source.starts_with('\x1b') => {
             let shown = name.strip_prefix('=').unwrap_or(&name);
-            let stripped =
-                annotations::strip(source, shown).map_err(|message| mlua::Error::SyntaxError {
+            let stripped = annotations::strip_once(source, shown).map_err(|message| {
+                mlua::Error::SyntaxError {
                     message,
                     incomplete_input: false,
-                })?;
+                }
+            })?;
             chunk(lua, &stripped, name).into_function()
         }
         compiled => compiled,
