@@ -118,11 +118,7 @@ return "the caller carried on"
 #[test]
 fn a_spinning_lua_command_stops_on_ctrl_c() {
     let project = spin_project("while true do end");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wippy"))
-        .arg("-C")
-        .arg(project.root())
-        .args(["run", "main"])
-        .env("WIPPY_CACHE_DIR", project.cache_dir())
+    let mut child = support::wippy_command(project.root(), &project.cache_dir(), &["run", "main"])
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));

@@ -139,12 +139,21 @@ impl Project {
 
 /// Runs `wippy -C <project_dir> <args>` with the artifact cache in `cache_dir`.
 pub fn wippy_in(project_dir: &Path, cache_dir: &Path, args: &[&str]) -> Run {
+    let output = wippy_command(project_dir, cache_dir, args).output();
+    Run::of(output.expect("cannot start the wippy binary"))
+}
+
+/// `wippy -C <project_dir> <args>` with the artifact cache in `cache_dir`, and no
+/// `RUST_BACKTRACE` from the environment (it would change what a failure prints).
+pub fn wippy_command(project_dir: &Path, cache_dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
-    command.arg("-C").arg(project_dir).args(args);
     command
+        .arg("-C")
+        .arg(project_dir)
+        .args(args)
         .env("WIPPY_CACHE_DIR", cache_dir)
         .env_remove("RUST_BACKTRACE");
-    Run::of(command.output().expect("cannot start the wippy binary"))
+    command
 }
 
 /// What a run of the binary printed and how it exited.
@@ -223,22 +232,15 @@ pub fn with_imports(entry: String, imports: &[&str]) -> String {
 
 /// Like [`Project::wippy`], with extra environment variables for the runtime.
 pub fn wippy_in_env(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
-    command.arg("-C").arg(project.root()).args(args);
-    command
-        .env("WIPPY_CACHE_DIR", project.cache_dir())
-        .envs(env.iter().copied());
+    let mut command = wippy_command(project.root(), &project.cache_dir(), args);
+    command.envs(env.iter().copied());
     Run::of(command.output().expect("cannot start the wippy binary"))
 }
 
 /// Like [`Project::wippy`], with `input` on the runtime's stdin.
 pub fn wippy_with_stdin(project: &Project, args: &[&str], input: &[u8]) -> Run {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wippy"))
-        .arg("-C")
-        .arg(project.root())
-        .args(args)
-        .env("WIPPY_CACHE_DIR", project.cache_dir())
+    let mut child = wippy_command(project.root(), &project.cache_dir(), args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -257,14 +259,8 @@ pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 pub fn wippy_within(project: &Project, args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Run {
     use std::io::Read;
     use std::process::Stdio;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wippy"));
-    command
-        .arg("-C")
-        .arg(project.root())
-        .args(args)
-        .current_dir(project.root())
-        .env("WIPPY_CACHE_DIR", project.cache_dir())
-        .env_remove("RUST_BACKTRACE");
+    let mut command = wippy_command(project.root(), &project.cache_dir(), args);
+    command.current_dir(project.root());
     for name in unset {
         command.env_remove(name);
     }
