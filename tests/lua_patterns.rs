@@ -5,25 +5,17 @@
 
 mod support;
 
-use support::{Project, beside_healthy, wippy_within};
+use support::{Project, beside_healthy, lua_project, wippy_within};
 
 fn patterns_project(script: &str) -> Project {
-    let project = Project::new();
-    project.write("src/main.lua", script);
-    project.write(
-        "src/app.yaml",
-        r#"namespace: app
-entries:
-  - {name: processes, kind: process.host}
-  - {name: healthy, kind: process.lua, modules: [time], source: "time.sleep('50ms') return 'still here'"}
-  - name: backtracker
+    lua_project(
+        r#"  - name: backtracker
     kind: process.lua
     source: |
       return string.find(string.rep("a", 20000), ".-.-.-.-.-.-b")
-  - {name: main, kind: process.lua, source: file://main.lua, meta: {command: {name: main}}}
 "#,
-    );
-    project
+        script,
+    )
 }
 
 #[test]

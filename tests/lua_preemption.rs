@@ -7,18 +7,12 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Project, wippy_within};
+use support::{Project, lua_project, wippy_within};
 
 /// Spinners of every shape, healthy processes, and `script` as the `main` command.
 fn spin_project(script: &str) -> Project {
-    let project = Project::new();
-    project.write("src/main.lua", script);
-    project.write(
-        "src/app.yaml",
-        r#"namespace: app
-entries:
-  - {name: processes, kind: process.host}
-  - {name: spin, kind: process.lua, source: "local n = 0 while true do n = n + 1 end"}
+    lua_project(
+        r#"  - {name: spin, kind: process.lua, source: "local n = 0 while true do n = n + 1 end"}
   - name: spin_in_coroutine
     kind: process.lua
     source: "coroutine.wrap(function() while true do end end)()"
@@ -43,11 +37,9 @@ entries:
     limits: {max_execution_ms: 100}
     source: "local function handler() while true do end end return {handler = handler}"
     method: handler
-  - {name: healthy, kind: process.lua, modules: [time], source: "time.sleep('50ms') return 'still here'"}
-  - {name: main, kind: process.lua, modules: [time, funcs], source: file://main.lua, meta: {command: {name: main}}}
 "#,
-    );
-    project
+        script,
+    )
 }
 
 #[test]

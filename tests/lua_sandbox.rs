@@ -4,19 +4,12 @@
 
 mod support;
 
-use support::{Project, beside_healthy};
+use support::{Project, beside_healthy, lua_project};
 
 /// `script` as the `main` command, with a healthy Lua process to spawn beside it.
 fn sandbox_project(script: &str) -> Project {
-    let project = Project::new();
-    project.write("src/main.lua", script);
-    project.write(
-        "src/app.yaml",
-        r#"namespace: app
-entries:
-  - {name: processes, kind: process.host}
-  - {name: healthy, kind: process.lua, modules: [time], source: "time.sleep('50ms') return 'still here'"}
-  - name: bomb
+    lua_project(
+        r#"  - name: bomb
     kind: process.lua
     source: |
       local s = "0123456789abcdef"
@@ -27,10 +20,9 @@ entries:
     source: |
       local parts = {}
       while true do parts[#parts + 1] = string.rep("x", 4096) end
-  - {name: main, kind: process.lua, source: file://main.lua, meta: {command: {name: main}}}
 "#,
-    );
-    project
+        script,
+    )
 }
 
 #[test]

@@ -318,3 +318,18 @@ for _, line in ipairs(results) do print(line) end
 "#
     )
 }
+
+/// A Lua project: a `processes` host, a `healthy` process (sleeps 50 ms, returns
+/// "still here"), the YAML `entries` given, and `main` (with `time` and `funcs`) as the `main`
+/// command running `script`.
+pub fn lua_project(entries: &str, script: &str) -> Project {
+    let project = Project::new();
+    project.write("src/main.lua", script);
+    project.write(
+        "src/app.yaml",
+        format!(
+            "namespace: app\nentries:\n  - {{name: processes, kind: process.host}}\n  - {{name: healthy, kind: process.lua, modules: [time], source: \"time.sleep('50ms') return 'still here'\"}}\n{entries}  - {{name: main, kind: process.lua, modules: [time, funcs], source: file://main.lua, meta: {{command: {{name: main}}}}}}\n"
+        ),
+    );
+    project
+}
