@@ -146,7 +146,7 @@ fn pool_max_size_bounds_concurrent_calls_of_a_function() {
 local started = time.now()
 for i = 1, 4 do process.spawn_monitored("app:nap_caller", "app:processes") end
 for i = 1, 4 do
-  local exit = process.receive("10s")
+  local exit = process.receive("60s")
   if exit.error then error(exit.error) end
 end
 -- Four 150 ms calls, two at a time: at least 300 ms.
