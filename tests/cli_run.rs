@@ -200,33 +200,3 @@ fn the_readme_demo_runs_on_the_committed_example() {
     let check = run(&["check"]);
     assert!(check.ok().contains("0 errors"), "{check:#?}");
 }
-
-#[test]
-fn the_pooling_allocator_is_used_when_asked_and_falls_back_when_it_cannot_reserve() {
-    let project = hello_project();
-    let pooled = support::wippy_in_env(
-        &project,
-        &["-v", "run", "greet", "pool"],
-        &[("WIPPY_POOL_INSTANCES", "8")],
-    );
-    assert_eq!(pooled.ok(), "Hello, pool!\n");
-    assert!(
-        pooled
-            .stderr
-            .contains("pooling allocator: 8 instances of up to 536870912 bytes"),
-        "{pooled:#?}"
-    );
-    // Far more address space than a 47-bit process has.
-    let huge = [
-        ("WIPPY_POOL_INSTANCES", "4000000000"),
-        ("WIPPY_POOL_MEMORY_BYTES", "4294967296"),
-    ];
-    let fallback = support::wippy_in_env(&project, &["-v", "run", "greet", "fallback"], &huge);
-    assert_eq!(fallback.ok(), "Hello, fallback!\n");
-    assert!(
-        fallback
-            .stderr
-            .contains("falling back to on-demand allocation"),
-        "{fallback:#?}"
-    );
-}

@@ -167,3 +167,28 @@ print(select("#", coroutine.running()), coroutine.resume(coroutine.running()))
          2\tfalse\tcannot resume non-suspended coroutine\n"
     );
 }
+
+/// A Lua process calling busy WebAssembly functions is preempted mid-call many times: the
+/// call's future yields at each epoch having woken itself, and the preemption's resume must
+/// not use up that wake-up (the process would then wait forever, as it once did).
+#[test]
+fn a_lua_loop_of_busy_wasm_calls_is_preempted_and_always_resumes() {
+    let probe = Project::new();
+    let hash = probe.add_guest("hostile");
+    let entries = support::wasm_entry("work", "hostile.wasm", &hash, "work", None)
+        .replace("process.wasm", "function.wasm");
+    let project = lua_project(
+        &format!("  - {{name: wasm, kind: fs.directory, directory: wasm}}\n{entries}"),
+        r#"local done = 0
+for i = 1, 500 do
+  local value, err = funcs.call("app:work", 3000000)
+  if err then error(err) end
+  done = done + 1
+end
+print(done .. " calls")
+"#,
+    );
+    project.add_guest("hostile");
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
+    assert_eq!(run.ok(), "500 calls\n");
+}

@@ -4,12 +4,14 @@
 
 mod allocation;
 mod artifact_cache;
+mod blocks;
 mod component_file;
 mod core_function;
 mod core_signature;
 mod exports;
+mod fiber_stacks;
+mod linear_memories;
 mod prepared;
-mod stack_cache;
 
 use wasmtime::component::Component;
 

@@ -34,6 +34,17 @@ const SIGNAL: libc::c_int = libc::SIGURG;
 /// the first instruction after the resume, removes it instead of yielding again.
 const YIELDED: usize = 0x5945_4c44;
 
+/// Marks a Lua thread that carried on after a preemption, until [`Preemptible`] reads it.
+///
+/// The resume after a preemption uses up a wake-up that may not have been its own: when the
+/// hook fires in mlua's async wrapper just after a Rust future returned `Pending` having woken
+/// itself (wasmtime yielding at an epoch does), mlua's wake for the preemption and the
+/// future's own wake are one. Resumed, the wrapper yields "pending" without polling the
+/// future, and nothing would wake the task again. So a poll that carried on after a
+/// preemption and ends pending wakes the task once more: at worst one spare poll, in which
+/// the wrapper polls its future.
+const RESUMED: usize = 0x5245_5355;
+
 /// When a Lua run must end though it cannot yield: its process was killed, or its
 /// `limits.max_execution_ms` passed. Kept in the state's app data.
 pub struct Watch {
@@ -166,7 +177,7 @@ unsafe extern "C-unwind" fn hook(state: *mut ffi::lua_State, _debug: *mut ffi::l
         let mark = ffi::lua_getextraspace(state) as *mut usize;
         if *mark == YIELDED {
             // Back after a preemption: carry on.
-            *mark = 0;
+            *mark = RESUMED;
             ffi::lua_sethook(state, None, 0, 0);
             return;
         }
@@ -230,6 +241,18 @@ impl<F: Future + Unpin> Future for Preemptible<F> {
         if polled.is_pending() {
             // A preemption seen by mlua's own thread future; nothing else reads the mark.
             PREEMPTED.set(false);
+        }
+        // SAFETY: the Lua thread `inner` resumes lives as long as `inner`; its extra space
+        // is ours (see `hook`), and no hook runs on it between polls.
+        let mark =
+            unsafe { ffi::lua_getextraspace(self.state as *mut ffi::lua_State) as *mut usize };
+        // SAFETY: as above.
+        if unsafe { *mark } == RESUMED {
+            // SAFETY: as above.
+            unsafe { *mark = 0 };
+            if polled.is_pending() {
+                cx.waker().wake_by_ref();
+            }
         }
         polled
     }
