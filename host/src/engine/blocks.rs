@@ -76,6 +76,53 @@ pub(super) unsafe fn discard(start: *mut u8, len: usize) {
     }
 }
 
+/// Writes zeroes over the pages of a range that are in memory, when at most `max_pages` are;
+/// pages never touched read as zero already. Returns false, having written nothing, when more
+/// are resident, the range is over 16 MiB, or residency cannot be trusted: with swap
+/// configured, a written page may be out on disk, not resident, and still hold data.
+///
+/// This is how a block is cleared for reuse without `MADV_DONTNEED`, whose TLB flush
+/// interrupts every other core and whose pages fault in again on the next use.
+///
+/// # Safety
+/// The range must be whole pages inside a [`Mapping`] that nothing else is using.
+pub(super) unsafe fn zero_resident(start: *mut u8, len: usize, max_pages: usize) -> bool {
+    const MAX_PAGES: usize = 4096;
+    let page = page_size();
+    let pages = len / page;
+    if pages > MAX_PAGES || swap_configured() {
+        return false;
+    }
+    let mut resident = [0u8; MAX_PAGES];
+    // SAFETY: the range is mapped (the caller's promise) and the vector holds a byte per page.
+    if unsafe { libc::mincore(start.cast(), len, resident.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    let resident = &resident[..pages];
+    if resident.iter().filter(|r| *r & 1 != 0).count() > max_pages {
+        return false;
+    }
+    let mut i = 0;
+    while i < pages {
+        if resident[i] & 1 == 0 {
+            i += 1;
+            continue;
+        }
+        let run = resident[i..].iter().take_while(|r| *r & 1 != 0).count();
+        // SAFETY: pages of the caller's range.
+        unsafe { std::ptr::write_bytes(start.add(i * page), 0, run * page) };
+        i += run;
+    }
+    true
+}
+
+fn swap_configured() -> bool {
+    // SAFETY: sysinfo fills the struct it is given.
+    let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::sysinfo(&mut info) != 0 || info.totalswap > 0 }
+}
+
 /// Blocks of `block` bytes, `per_chunk` to a mapping, at most `max_chunks` mappings. Blocks
 /// handed back are kept for the next taker (the most recently returned first: its pages are
 /// the likeliest to be warm); chunks are never unmapped, so the address space in use is the
@@ -201,6 +248,16 @@ mod tests {
             discard(a.as_ptr(), 2 * page);
             assert_eq!(*a.as_ptr(), 0, "a discarded page reads as zero");
             assert_eq!(*b.as_ptr(), 7, "its neighbour is untouched");
+            discard(a.as_ptr(), 2 * page);
+            *a.as_ptr().add(page) = 5;
+            if !swap_configured() {
+                assert!(
+                    !zero_resident(a.as_ptr(), 2 * page, 0),
+                    "one page is resident"
+                );
+                assert!(zero_resident(a.as_ptr(), 2 * page, 1));
+                assert_eq!(*a.as_ptr().add(page), 0, "resident pages are zeroed");
+            }
         }
     }
 }

@@ -10,9 +10,12 @@
 //! one. Data segments are copied in at instantiation instead of mapped (a Rust guest's are a
 //! few KiB).
 //!
-//! A returned block is zeroed before reuse: small dirty ranges by writing zeroes, larger ones
-//! by handing the pages back to the kernel (`MADV_DONTNEED`), which also keeps idle blocks from
-//! holding memory.
+//! A returned block is zeroed before reuse. Writing zeroes over the pages that were touched
+//! (a Rust guest touches a dozen of its 1.1 MiB) keeps them resident for the next process;
+//! handing them back to the kernel (`MADV_DONTNEED`) costs a TLB flush on every core and a
+//! page fault per page on the next use, and is done only where writing is not known to be
+//! safe or would keep too much: many pages touched, more than [`KEEP_WARM`] blocks idle, or
+//! swap configured (see [`zero_resident`]).
 
 use std::io;
 use std::ptr::NonNull;
@@ -20,7 +23,7 @@ use std::sync::Arc;
 
 use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
 
-use super::blocks::{Blocks, Mapping, discard, page_size};
+use super::blocks::{Blocks, Mapping, discard, page_size, zero_resident};
 
 /// The smallest block: one WebAssembly page.
 const MIN_BLOCK: usize = 64 << 10;
@@ -28,8 +31,13 @@ const MIN_BLOCK: usize = 64 << 10;
 const CLASSES: usize = 11;
 /// Address space per chunk (at least four blocks).
 const CHUNK_BYTES: usize = 256 << 20;
-/// Dirty ranges up to this size are zeroed by writing; larger ones by discarding the pages.
+/// Dirty ranges up to this size are zeroed by writing, whatever is resident.
 const ZERO_BY_WRITING: usize = 64 << 10;
+/// Larger ones by writing over their resident pages when there are at most this many
+/// (256 KiB), else by discarding them.
+const MAX_RESIDENT_PAGES: usize = 64;
+/// Idle blocks per class that may keep resident pages.
+const KEEP_WARM: usize = 1024;
 
 /// The engine's memory creator; see the module's doc.
 pub struct LinearMemories {
@@ -100,15 +108,18 @@ fn release(classes: &[Blocks], backing: Backing, dirty: usize) {
         return; // an own mapping is unmapped as it drops
     };
     let dirty = dirty.div_ceil(page_size()) * page_size();
+    let pool = &classes[class];
     // SAFETY: the block's first `dirty` bytes, which no instance uses any more.
     unsafe {
         if dirty <= ZERO_BY_WRITING {
             std::ptr::write_bytes(block.as_ptr(), 0, dirty);
-        } else {
+        } else if pool.free_count() >= KEEP_WARM
+            || !zero_resident(block.as_ptr(), dirty, MAX_RESIDENT_PAGES)
+        {
             discard(block.as_ptr(), dirty);
         }
     }
-    classes[class].give_back(block);
+    pool.give_back(block);
 }
 
 impl Backing {
