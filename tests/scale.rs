@@ -121,3 +121,38 @@ async fn twenty_thousand_spawn_exit_cycles_leave_no_process_behind() {
     }
     assert_eq!(node.process_count(), 0);
 }
+
+/// Processes terminated while their entry compiles for the first time leave that one compile
+/// running for the next spawn: it is neither abandoned nor started again per spawn (200
+/// abandoned compiles once ran on for minutes after their processes were gone).
+#[test]
+fn processes_terminated_during_the_first_compile_share_one_compile() {
+    let probe = Project::new();
+    let hash = probe.add_guest("hostile");
+    let project = support::lua_project(
+        &format!(
+            "  - {{name: wasm, kind: fs.directory, directory: wasm}}\n{}",
+            wasm_entry("work", "hostile.wasm", &hash, "work", None)
+        ),
+        r#"for i = 1, 10 do
+  local pid = process.spawn("app:work", "app:processes", 10)
+  time.sleep("5ms")
+  process.terminate(pid)
+end
+process.spawn_monitored("app:work", "app:processes", 10)
+local exit = process.receive("60s")
+-- Time for any other compile to finish and say so.
+time.sleep("1s")
+print(exit.error == nil and "worked" or exit.error)
+"#,
+    );
+    project.add_guest("hostile");
+    let run = support::wippy_within(&project, &["-v", "run", "main"], &[], &[]);
+    assert_eq!(run.stdout, "worked\n", "{run:#?}");
+    let builds = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("app:work: compiled") || l.contains("app:work: loaded"))
+        .count();
+    assert_eq!(builds, 1, "one compile for eleven spawns: {}", run.stderr);
+}

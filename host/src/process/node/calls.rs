@@ -35,27 +35,41 @@ fn cell_for<T>(
 
 /// Fills `cell` once with `make`'s result for the entry, compiling on a blocking thread so
 /// the async workers keep running processes meanwhile.
-async fn once_off_the_workers<T: Clone + Send + 'static>(
-    cell: &OnceCell<Result<T, String>>,
+///
+/// The filling runs in a task of its own, not in the caller: a process terminated while it
+/// waits for its entry's first compile must not abandon it (the next spawn would start over,
+/// and every abandoned compile would run on regardless, as 200 spawned-and-terminated
+/// processes once did, for minutes of CPU).
+async fn once_off_the_workers<T: Clone + Send + Sync + 'static>(
+    cell: Arc<OnceCell<Result<T, String>>>,
     node: &Node,
     entry: &EntryId,
     make: fn(&Runtime, &Registry, &crate::registry::Entry) -> Result<T, String>,
 ) -> Result<T, String> {
-    cell.get_or_init(|| async {
-        let node = node.clone();
-        let id = entry.clone();
-        tokio::task::spawn_blocking(move || {
-            let registry = &node.inner.registry;
-            let entry = registry
-                .get(&id)
-                .ok_or_else(|| format!("no entry `{id}`"))?;
-            make(&node.inner.runtime, registry, entry)
+    if let Some(done) = cell.get() {
+        return done.clone();
+    }
+    let node = node.clone();
+    let id = entry.clone();
+    let filler = tokio::spawn(async move {
+        cell.get_or_init(|| async {
+            let entry = id.clone();
+            tokio::task::spawn_blocking(move || {
+                let registry = &node.inner.registry;
+                let entry = registry
+                    .get(&id)
+                    .ok_or_else(|| format!("no entry `{id}`"))?;
+                make(&node.inner.runtime, registry, entry)
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
         })
         .await
+        .clone()
+    });
+    filler
+        .await
         .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
-    })
-    .await
-    .clone()
 }
 
 impl Node {
@@ -63,7 +77,7 @@ impl Node {
     /// per entry for the node's lifetime.
     pub async fn prepared(&self, entry: &EntryId) -> Result<Arc<PreparedEntry>, String> {
         let cell = cell_for(&self.inner.prepared, entry);
-        once_off_the_workers(&cell, self, entry, |runtime, registry, entry| {
+        once_off_the_workers(cell, self, entry, |runtime, registry, entry| {
             PreparedEntry::prepare(runtime, registry, entry)
                 .map(Arc::new)
                 .map_err(|e| e.to_string())
@@ -77,7 +91,7 @@ impl Node {
         entry: &EntryId,
     ) -> Result<Option<Arc<CoreFunction>>, String> {
         let cell = cell_for(&self.inner.core_functions, entry);
-        once_off_the_workers(&cell, self, entry, |runtime, registry, entry| match runtime
+        once_off_the_workers(cell, self, entry, |runtime, registry, entry| match runtime
             .core_function(registry, entry)
         {
             None => Ok(None),
