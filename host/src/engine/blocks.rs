@@ -124,9 +124,10 @@ fn swap_configured() -> bool {
 }
 
 /// Blocks of `block` bytes, `per_chunk` to a mapping, at most `max_chunks` mappings. Blocks
-/// handed back are kept for the next taker (the most recently returned first: its pages are
-/// the likeliest to be warm); chunks are never unmapped, so the address space in use is the
-/// peak number of blocks.
+/// handed back are kept for the next taker: warm ones (their pages still resident) first, the
+/// most recently returned first, then cold ones (their pages given back). Chunks are never
+/// unmapped, so the address space in use is the peak number of blocks; the memory in use is
+/// what live blocks touched plus what warm ones keep, which callers bound.
 pub(super) struct Blocks {
     block: usize,
     per_chunk: usize,
@@ -139,7 +140,8 @@ struct State {
     chunks: Vec<Mapping>,
     /// Blocks of the newest chunk handed out so far.
     carved: usize,
-    free: Vec<usize>,
+    warm: Vec<usize>,
+    cold: Vec<usize>,
 }
 
 impl Blocks {
@@ -161,9 +163,9 @@ impl Blocks {
         self.lock().chunks.len() * self.per_chunk
     }
 
-    /// Blocks handed back and not taken again.
-    pub(super) fn free_count(&self) -> usize {
-        self.lock().free.len()
+    /// Warm blocks handed back and not taken again.
+    pub(super) fn warm_count(&self) -> usize {
+        self.lock().warm.len()
     }
 
     /// A block: a returned one, or the next of the newest chunk, or the first of a new chunk
@@ -174,7 +176,7 @@ impl Blocks {
         prepare: impl FnOnce(&Mapping) -> io::Result<()>,
     ) -> io::Result<Option<NonNull<u8>>> {
         let mut state = self.lock();
-        if let Some(address) = state.free.pop() {
+        if let Some(address) = state.warm.pop().or_else(|| state.cold.pop()) {
             let block = NonNull::new(address as *mut u8).expect("blocks are never at address 0");
             return Ok(Some(block));
         }
@@ -197,10 +199,16 @@ impl Blocks {
         Ok(Some(block))
     }
 
-    /// Takes a block back. It must have come from [`take`](Self::take) on this value and
-    /// nothing may use it any more.
-    pub(super) fn give_back(&self, block: NonNull<u8>) {
-        self.lock().free.push(block.as_ptr() as usize);
+    /// Takes a block back, `warm` if its pages are still resident. It must have come from
+    /// [`take`](Self::take) on this value and nothing may use it any more.
+    pub(super) fn give_back(&self, block: NonNull<u8>, warm: bool) {
+        let mut state = self.lock();
+        let list = if warm {
+            &mut state.warm
+        } else {
+            &mut state.cold
+        };
+        list.push(block.as_ptr() as usize);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -233,12 +241,18 @@ mod tests {
         assert!(take().is_none(), "two chunks of three are all there may be");
         assert_eq!(prepared, 2, "each chunk is prepared once");
         assert_eq!(blocks.capacity(), 6);
-        blocks.give_back(b);
-        blocks.give_back(d);
-        assert_eq!(blocks.free_count(), 2);
+        blocks.give_back(a, false);
+        blocks.give_back(b, true);
+        blocks.give_back(d, true);
+        assert_eq!(blocks.warm_count(), 2);
         assert_eq!(blocks.take(|_| Ok(())).unwrap(), Some(d));
         assert_eq!(blocks.take(|_| Ok(())).unwrap(), Some(b));
-        assert_eq!(blocks.free_count(), 0);
+        assert_eq!(blocks.warm_count(), 0);
+        assert_eq!(
+            blocks.take(|_| Ok(())).unwrap(),
+            Some(a),
+            "then the cold ones"
+        );
         let _ = (e, f);
         // SAFETY: every block is writable memory of `2 * page` bytes that nothing else uses.
         unsafe {

@@ -111,11 +111,12 @@ impl Pools {
         } else {
             &self.bare
         };
-        if pool.free_count() >= KEEP_WARM {
+        let warm = pool.warm_count() < KEEP_WARM;
+        if !warm {
             // SAFETY: the stack's own pages; its fiber is gone.
             unsafe { discard(stack.bottom(), STACK_SIZE) };
         }
-        pool.give_back(stack.block);
+        pool.give_back(stack.block, warm);
     }
 }
 

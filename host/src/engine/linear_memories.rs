@@ -36,7 +36,8 @@ const ZERO_BY_WRITING: usize = 64 << 10;
 /// Larger ones by writing over their resident pages when there are at most this many
 /// (256 KiB), else by discarding them.
 const MAX_RESIDENT_PAGES: usize = 64;
-/// Idle blocks per class that may keep resident pages.
+/// Idle blocks per class that may keep resident pages; more are discarded, so after a burst
+/// the idle blocks cost address space only.
 const KEEP_WARM: usize = 1024;
 
 /// The engine's memory creator; see the module's doc.
@@ -110,16 +111,21 @@ fn release(classes: &[Blocks], backing: Backing, dirty: usize) {
     let dirty = dirty.div_ceil(page_size()) * page_size();
     let pool = &classes[class];
     // SAFETY: the block's first `dirty` bytes, which no instance uses any more.
-    unsafe {
-        if dirty <= ZERO_BY_WRITING {
+    let warm = unsafe {
+        if pool.warm_count() >= KEEP_WARM {
+            false
+        } else if dirty <= ZERO_BY_WRITING {
             std::ptr::write_bytes(block.as_ptr(), 0, dirty);
-        } else if pool.free_count() >= KEEP_WARM
-            || !zero_resident(block.as_ptr(), dirty, MAX_RESIDENT_PAGES)
-        {
-            discard(block.as_ptr(), dirty);
+            true
+        } else {
+            zero_resident(block.as_ptr(), dirty, MAX_RESIDENT_PAGES)
         }
+    };
+    if !warm {
+        // SAFETY: as above.
+        unsafe { discard(block.as_ptr(), dirty) };
     }
-    pool.give_back(block);
+    pool.give_back(block, warm);
 }
 
 impl Backing {

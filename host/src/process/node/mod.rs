@@ -2,6 +2,7 @@
 //! Processes are tokio tasks; a process waiting for anything holds no thread.
 
 mod calls;
+mod heap;
 mod names;
 mod signals;
 mod spawn;
@@ -65,6 +66,7 @@ struct NodeInner {
     per_host: Mutex<HashMap<EntryId, usize>>,
     names: Mutex<HashMap<String, Pid>>,
     next_sequence: AtomicU64,
+    heap: heap::HeapTrim,
 }
 
 struct Record {
@@ -132,6 +134,7 @@ impl Node {
                 call_pools: Mutex::new(HashMap::new()),
                 names: Mutex::new(HashMap::new()),
                 next_sequence: AtomicU64::new(1),
+                heap: heap::HeapTrim::default(),
             }),
         }
     }
@@ -147,9 +150,14 @@ impl Node {
     /// Bookkeeping when a process ends, however it ends: names released, watchers and
     /// monitors told, links broken (and told, when it failed). Only the first call counts.
     fn finish(&self, pid: &Pid, result: ExitResult) {
-        let Some(record) = self.inner.processes.lock().unwrap().remove(pid) else {
+        let (record, live) = {
+            let mut processes = self.inner.processes.lock().unwrap();
+            (processes.remove(pid), processes.len())
+        };
+        let Some(record) = record else {
             return;
         };
+        self.inner.heap.ended(live);
         if let Some(host) = &record.counted_on {
             self.release_host_slot(host);
         }

@@ -193,6 +193,7 @@ impl Node {
                     exit_watchers: vec![exit_sender],
                 },
             );
+            self.inner.heap.spawned(processes.len());
         }
 
         let context = ProcessContext {
