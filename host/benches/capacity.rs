@@ -5,6 +5,10 @@
 //! `cargo bench --bench capacity` (env: SLEEPERS=10000,100000 SOAK_CYCLES=1000000). Runs on
 //! Linux's default `vm.max_map_count` (65530): stacks and memories come from shared mappings.
 
+/// As the `wippy` binary allocates (see `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod fixture;
 
 use std::time::{Duration, Instant};

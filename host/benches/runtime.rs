@@ -1,6 +1,10 @@
 //! Latency benchmarks (criterion): instantiation against bare wasmtime, spawn→EXIT round
 //! trips from Rust and Lua, Lua→WASM calls, and whole `wippy run greet` commands.
 
+/// As the `wippy` binary allocates (see `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod fixture;
 
 use std::time::{Duration, Instant};

@@ -4,7 +4,9 @@
 //! it: after 100,000 processes had come and gone, a node held 2.1 GiB it no longer used, and
 //! held it for good. `malloc_trim` returns it (2.1 GiB → 82 MiB, 160 ms of one thread's time),
 //! so the node calls it, on a blocking thread, once the live processes of a large burst have
-//! fallen to a quarter of their peak.
+//! fallen to a quarter of their peak. The `wippy` binary allocates with mimalloc, which returns
+//! memory by itself; this is for programs that embed the library with glibc's allocator (and
+//! for what C code allocates with malloc).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
