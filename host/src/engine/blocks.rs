@@ -123,6 +123,10 @@ fn swap_configured() -> bool {
     unsafe { libc::sysinfo(&mut info) != 0 || info.totalswap > 0 }
 }
 
+/// Idle blocks per pool that may keep resident pages; more are discarded, so after a burst
+/// the idle blocks cost address space only.
+pub(super) const KEEP_WARM: usize = 1024;
+
 /// Blocks of `block` bytes, `per_chunk` to a mapping, at most `max_chunks` mappings. Blocks
 /// handed back are kept for the next taker: warm ones (their pages still resident) first, the
 /// most recently returned first, then cold ones (their pages given back). Chunks are never
@@ -163,8 +167,8 @@ impl Blocks {
         self.lock().chunks.len() * self.per_chunk
     }
 
-    /// Warm blocks handed back and not taken again.
-    pub(super) fn warm_count(&self) -> usize {
+    #[cfg(test)]
+    fn warm_count(&self) -> usize {
         self.lock().warm.len()
     }
 
@@ -199,9 +203,24 @@ impl Blocks {
         Ok(Some(block))
     }
 
-    /// Takes a block back, `warm` if its pages are still resident. It must have come from
-    /// [`take`](Self::take) on this value and nothing may use it any more.
-    pub(super) fn give_back(&self, block: NonNull<u8>, warm: bool) {
+    /// Takes a block back. While fewer than [`KEEP_WARM`] idle blocks are warm, `clear` may
+    /// make it fit for reuse in place (returning false when it cannot); otherwise its `dirty`
+    /// bytes (offsets in the block) are discarded and it is kept cold.
+    ///
+    /// # Safety
+    /// The block must have come from [`take`](Self::take) on this value, `dirty` must be whole
+    /// writable pages inside it, and nothing may use it any more.
+    pub(super) unsafe fn give_back(
+        &self,
+        block: NonNull<u8>,
+        dirty: std::ops::Range<usize>,
+        clear: impl FnOnce() -> bool,
+    ) {
+        let warm = self.lock().warm.len() < KEEP_WARM && clear();
+        if !warm {
+            // SAFETY: the caller's promise.
+            unsafe { discard(block.as_ptr().add(dirty.start), dirty.len()) };
+        }
         let mut state = self.lock();
         let list = if warm {
             &mut state.warm
@@ -241,9 +260,12 @@ mod tests {
         assert!(take().is_none(), "two chunks of three are all there may be");
         assert_eq!(prepared, 2, "each chunk is prepared once");
         assert_eq!(blocks.capacity(), 6);
-        blocks.give_back(a, false);
-        blocks.give_back(b, true);
-        blocks.give_back(d, true);
+        // SAFETY: the blocks came from `take` and are not used until taken again.
+        unsafe {
+            blocks.give_back(a, 0..2 * page, || false);
+            blocks.give_back(b, 0..2 * page, || true);
+            blocks.give_back(d, 0..2 * page, || true);
+        }
         assert_eq!(blocks.warm_count(), 2);
         assert_eq!(blocks.take(|_| Ok(())).unwrap(), Some(d));
         assert_eq!(blocks.take(|_| Ok(())).unwrap(), Some(b));

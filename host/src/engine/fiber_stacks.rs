@@ -11,7 +11,7 @@
 //! for them.
 //!
 //! Stacks are not zeroed between processes unless wasmtime asks (`async_stack_zeroing`): a
-//! guest cannot read its native stack. Past [`KEEP_WARM`] idle stacks, a returned stack's
+//! guest cannot read its native stack. Past [`KEEP_WARM`](super::blocks::KEEP_WARM) idle stacks, a returned stack's
 //! pages are given back to the kernel so a burst does not pin its memory.
 
 use std::io;
@@ -29,9 +29,6 @@ pub const STACK_SIZE: usize = 2 << 20;
 
 /// Stacks per mapping.
 const PER_CHUNK: usize = 64;
-
-/// Idle stacks whose pages stay resident.
-const KEEP_WARM: usize = 1024;
 
 /// The engine's stack creator; see the module's doc.
 pub struct FiberStacks {
@@ -111,12 +108,9 @@ impl Pools {
         } else {
             &self.bare
         };
-        let warm = pool.warm_count() < KEEP_WARM;
-        if !warm {
-            // SAFETY: the stack's own pages; its fiber is gone.
-            unsafe { discard(stack.bottom(), STACK_SIZE) };
-        }
-        pool.give_back(stack.block, warm);
+        // SAFETY: the stack's block came from this pool, the range is its stack (not its guard
+        // page), and its fiber is gone. A stack needs no clearing to be reused.
+        unsafe { pool.give_back(stack.block, stack.guard..stack.guard + STACK_SIZE, || true) };
     }
 }
 

@@ -14,7 +14,7 @@
 //! (a Rust guest touches a dozen of its 1.1 MiB) keeps them resident for the next process;
 //! handing them back to the kernel (`MADV_DONTNEED`) costs a TLB flush on every core and a
 //! page fault per page on the next use, and is done only where writing is not known to be
-//! safe or would keep too much: many pages touched, more than [`KEEP_WARM`] blocks idle, or
+//! safe or would keep too much: many pages touched, more than [`KEEP_WARM`](super::blocks::KEEP_WARM) blocks idle, or
 //! swap configured (see [`zero_resident`]).
 
 use std::io;
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
 
-use super::blocks::{Blocks, Mapping, discard, page_size, zero_resident};
+use super::blocks::{Blocks, Mapping, page_size, zero_resident};
 
 /// The smallest block: one WebAssembly page.
 const MIN_BLOCK: usize = 64 << 10;
@@ -36,9 +36,6 @@ const ZERO_BY_WRITING: usize = 64 << 10;
 /// Larger ones by writing over their resident pages when there are at most this many
 /// (256 KiB), else by discarding them.
 const MAX_RESIDENT_PAGES: usize = 64;
-/// Idle blocks per class that may keep resident pages; more are discarded, so after a burst
-/// the idle blocks cost address space only.
-const KEEP_WARM: usize = 1024;
 
 /// The engine's memory creator; see the module's doc.
 pub struct LinearMemories {
@@ -110,22 +107,18 @@ fn release(classes: &[Blocks], backing: Backing, dirty: usize) {
     };
     let dirty = dirty.div_ceil(page_size()) * page_size();
     let pool = &classes[class];
-    // SAFETY: the block's first `dirty` bytes, which no instance uses any more.
-    let warm = unsafe {
-        if pool.warm_count() >= KEEP_WARM {
-            false
-        } else if dirty <= ZERO_BY_WRITING {
-            std::ptr::write_bytes(block.as_ptr(), 0, dirty);
-            true
-        } else {
-            zero_resident(block.as_ptr(), dirty, MAX_RESIDENT_PAGES)
-        }
+    // SAFETY: the block came from this class and no instance uses it any more; only its first
+    // `dirty` bytes were ever accessible.
+    unsafe {
+        pool.give_back(block, 0..dirty, || {
+            if dirty <= ZERO_BY_WRITING {
+                std::ptr::write_bytes(block.as_ptr(), 0, dirty);
+                true
+            } else {
+                zero_resident(block.as_ptr(), dirty, MAX_RESIDENT_PAGES)
+            }
+        })
     };
-    if !warm {
-        // SAFETY: as above.
-        unsafe { discard(block.as_ptr(), dirty) };
-    }
-    pool.give_back(block, warm);
 }
 
 impl Backing {
