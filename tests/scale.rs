@@ -25,12 +25,12 @@ fn node(project: &Project) -> Node {
 
 fn project() -> Project {
     let project = Project::new();
-    let prober = project.add_guest("prober");
+    let sleeper = project.add_guest("sleeper");
     let hello = project.add_guest("hello");
     let mut yaml = HEADER.to_string();
     yaml += "  - {name: processes, kind: process.host}\n";
     yaml += &with_imports(
-        wasm_entry("sleep", "prober.wasm", &prober, "sleep-ms", None),
+        wasm_entry("sleep", "sleeper.wasm", &sleeper, "sleep-ms", None),
         &["wasi:clocks"],
     );
     yaml += &wasm_entry("compute", "hello.wasm", &hello, "compute", None);

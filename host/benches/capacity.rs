@@ -2,7 +2,8 @@
 //! concurrently sleeping processes and their memory, terminate latency of a busy guest
 //! (p50/p99), and a spawn/exit soak with memory checked along the way. Prints a table.
 //!
-//! `cargo bench --bench capacity` (env: SLEEPERS=10000,100000 SOAK_CYCLES=1000000). Runs on
+//! `cargo bench --bench capacity` (env: SLEEPERS=1000,10000,100000 WIDE_SLEEPERS=10000
+//! LUA_RECEIVERS=100000 SOAK_CYCLES=1000000; an empty list skips a part). Runs on
 //! Linux's default `vm.max_map_count` (65530): stacks and memories come from shared mappings.
 
 /// As the `wippy` binary allocates (see `main.rs`).
@@ -13,7 +14,7 @@ mod fixture;
 
 use std::time::{Duration, Instant};
 
-use fixture::{Fixture, rss_bytes};
+use fixture::{Fixture, page_table_bytes, rss_bytes};
 use wippy::process::{Node, SpawnRequest};
 use wippy::registry::EntryId;
 use wippy::values::Payload;
@@ -34,30 +35,45 @@ fn env_list(name: &str, default: &str) -> Vec<u64> {
         .collect()
 }
 
-/// Spawns `count` processes that each sleep (3 s + 0.5 ms per process) in `wasi:clocks`,
-/// measures memory once they are all asleep, and waits for them all. Returns the time to
-/// spawn them, the time until all were asleep, RSS and memory maps per process, and the
-/// time until all had exited.
-async fn sleepers(node: &Node, count: u64) -> (Duration, Duration, f64, f64, Duration) {
-    let baseline = rss_bytes();
-    let baseline_maps = memory_maps();
+/// What `count` live, waiting processes cost, measured once they all wait.
+struct Crowd {
+    /// The `count` spawn calls.
+    spawned: Duration,
+    /// Until memory stopped growing: every process started and waits.
+    settled: Duration,
+    rss_per_process: f64,
+    page_tables_per_process: f64,
+    maps_per_process: f64,
+    /// Median spawn→EXIT of one `compute` worker while the crowd waits.
+    spawn_exit: Duration,
+    /// Until every process of the crowd had exited.
+    done: Duration,
+}
+
+/// Spawns `count` processes of `kind` with `args`, measures memory once they all wait, then
+/// the cost of one more spawn beside them; wakes receivers with a message, and waits for
+/// every exit.
+async fn crowd(node: &Node, count: u64, kind: &Kind, args: Vec<Payload>) -> Crowd {
+    let (rss, page_tables, maps) = (rss_bytes(), page_table_bytes(), memory_maps());
     let started = Instant::now();
+    let mut pids = Vec::with_capacity(count as usize);
     let mut exits = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        // Long enough that the first is still asleep when the last has started.
-        let sleep_ms = 3000 + count as i64 / 2;
-        exits.push(
-            node.spawn(request("sleep", vec![Payload::Integer(sleep_ms)]))
-                .unwrap()
-                .exit,
+        let request = SpawnRequest::new(
+            EntryId::new("app", kind.entry),
+            EntryId::new("app", kind.host),
+            args.clone(),
         );
+        let spawned = node.spawn(request).unwrap();
+        pids.push(spawned.pid);
+        exits.push(spawned.exit);
     }
     let spawned = started.elapsed();
-    // Every process instantiates on its first poll: they are all asleep when memory stops
-    // growing (less than 0.2 % in 100 ms).
+    // Every process starts on its first poll: they all wait once memory stops growing
+    // (less than 0.2 % in 100 ms).
     const STEP: Duration = Duration::from_millis(100);
     let mut last = rss_bytes();
-    let asleep = loop {
+    let settled = loop {
         tokio::time::sleep(STEP).await;
         let now = rss_bytes();
         if now <= last + last / 500 {
@@ -65,20 +81,68 @@ async fn sleepers(node: &Node, count: u64) -> (Duration, Duration, f64, f64, Dur
         }
         last = now;
     };
-    let per_process = (rss_bytes().saturating_sub(baseline)) as f64 / count as f64;
-    let maps = memory_maps();
+    let per_process = |now: u64, before: u64| now.saturating_sub(before) as f64 / count as f64;
+    let rss_per_process = per_process(rss_bytes(), rss);
+    let page_tables_per_process = per_process(page_table_bytes(), page_tables);
+    let maps_per_process = per_process(memory_maps() as u64, maps as u64);
+    let spawn_exit = spawn_exit_median(node, 20000).await;
+    if kind.receives {
+        for pid in &pids {
+            if let Err(e) = node.send(None, pid.as_str(), "wake", Payload::Nil) {
+                panic!("cannot wake {pid}: {e}");
+            }
+        }
+    }
     for exit in exits {
         let result = exit.await.unwrap();
         assert!(result.error.is_none(), "{:?}", result.error);
     }
-    let maps_per_process = maps.saturating_sub(baseline_maps) as f64 / count as f64;
-    (
+    Crowd {
         spawned,
-        asleep,
-        per_process,
+        settled,
+        rss_per_process,
+        page_tables_per_process,
         maps_per_process,
-        started.elapsed(),
-    )
+        spawn_exit,
+        done: started.elapsed(),
+    }
+}
+
+/// Median time of `samples` sequential spawn→EXIT round trips of `compute`.
+async fn spawn_exit_median(node: &Node, samples: usize) -> Duration {
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let started = Instant::now();
+        let request = request("compute", vec![Payload::Integer(6), Payload::Integer(7)]);
+        node.exec(request).await.unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times[samples / 2]
+}
+
+fn crowd_row(what: &str, crowd: &Crowd, alone: Duration) {
+    println!(
+        "| {what} | spawned in {:.2} s, all waiting by {:.2} s, all done in {:.1} s; {:.1} KiB RSS + {:.1} KiB page tables, {:.2} memory maps per process; one more spawn→EXIT meanwhile {:.1} µs ({:.2}x of {:.1} µs alone) |",
+        crowd.spawned.as_secs_f64(),
+        crowd.settled.as_secs_f64(),
+        crowd.done.as_secs_f64(),
+        crowd.rss_per_process / 1024.0,
+        crowd.page_tables_per_process / 1024.0,
+        crowd.maps_per_process,
+        micros(crowd.spawn_exit),
+        crowd.spawn_exit.as_secs_f64() / alone.as_secs_f64(),
+        micros(alone),
+    );
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// How long a crowd of `count` sleeps: past the spawning and settling of all of them.
+fn sleep_ms(count: u64) -> Payload {
+    Payload::Integer(3000 + count as i64 / 10)
 }
 
 /// Mappings in this process: Linux caps them at `vm.max_map_count` (65530 by default), so
@@ -131,8 +195,84 @@ async fn soak(node: &Node, cycles: u64) -> (Vec<u64>, Duration) {
     (samples, started.elapsed())
 }
 
+/// A crowd the table measures: its env list (and default), the entry and host it spawns,
+/// its name in the table, and whether it waits for a message (else it sleeps).
+struct Kind {
+    list: &'static str,
+    default: &'static str,
+    entry: &'static str,
+    host: &'static str,
+    what: &'static str,
+    receives: bool,
+}
+
+const CROWDS: [Kind; 3] = [
+    Kind {
+        list: "SLEEPERS",
+        default: "1000,10000,100000",
+        entry: "sleep",
+        host: "processes",
+        what: "WASM processes sleeping at once (`sleeper`: one export, one WASI call)",
+        receives: false,
+    },
+    Kind {
+        list: "WIDE_SLEEPERS",
+        default: "10000",
+        entry: "sleep_wide",
+        host: "processes",
+        what: "WASM processes sleeping at once (`prober`: 11 exports, 22 WASI imports)",
+        receives: false,
+    },
+    Kind {
+        list: "LUA_RECEIVERS",
+        default: "100000",
+        entry: "sink",
+        host: "messaging",
+        what: "Lua processes waiting in `process.receive()`",
+        receives: true,
+    },
+];
+
+/// Each part runs in a process of its own (this binary again, with `CAPACITY_PART` set), so
+/// memory one part freed is not what the next part's figures reuse.
 fn main() {
     // `cargo bench` passes --bench; filters are not supported here.
+    if let Ok(part) = std::env::var("CAPACITY_PART") {
+        return run_part(&part);
+    }
+    let mut parts = Vec::new();
+    for kind in &CROWDS {
+        let counts = env_list(kind.list, kind.default);
+        parts.extend(counts.iter().map(|n| format!("{}:{n}", kind.list)));
+    }
+    parts.push("TERMINATE:200".into());
+    parts.extend(
+        env_list("SOAK_CYCLES", "1000000")
+            .into_iter()
+            .map(|n| format!("SOAK_CYCLES:{n}")),
+    );
+    println!("| measurement | result |");
+    println!("|---|---|");
+    for part in parts {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--bench")
+            .env("CAPACITY_PART", &part)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .unwrap();
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+        assert!(
+            output.status.success(),
+            "capacity part {part} failed: {}",
+            output.status
+        );
+    }
+}
+
+/// Runs one part (`LIST:count`) on a fresh node and prints its table row.
+fn run_part(part: &str) {
+    let (list, count) = part.split_once(':').expect("CAPACITY_PART is LIST:count");
+    let count: u64 = count.parse().expect("CAPACITY_PART's count is a number");
     let fixture = Fixture::new();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -141,40 +281,33 @@ fn main() {
     let node = rt.block_on(async { fixture.node() });
     rt.block_on(node.exec(request("sleep", vec![Payload::Integer(1)])))
         .unwrap();
-    rt.block_on(node.exec(request(
-        "compute",
-        vec![Payload::Integer(1), Payload::Integer(1)],
-    )))
-    .unwrap();
-
-    println!("| measurement | result |");
-    println!("|---|---|");
-    for count in env_list("SLEEPERS", "10000,100000") {
-        let (spawned, asleep, per_process, maps, total) = rt.block_on(sleepers(&node, count));
+    let alone = rt.block_on(spawn_exit_median(&node, 20000));
+    if let Some(kind) = CROWDS.iter().find(|kind| kind.list == list) {
+        // A `sink` returns after one message; a sleeper after its sleep.
+        let arg = if kind.receives {
+            Payload::Integer(1)
+        } else {
+            sleep_ms(count)
+        };
+        let crowd = rt.block_on(crowd(&node, count, kind, vec![arg]));
+        crowd_row(&format!("{count} {}", kind.what), &crowd, alone);
+    } else if list == "TERMINATE" {
+        let (p50, p99) = rt.block_on(terminate_latency(&node, count as usize));
         println!(
-            "| {count} WASM processes sleeping at once | spawned in {:.0} ms, all asleep by {:.2} s, all done in {:.2} s; {:.1} KiB RSS and {maps:.2} memory maps per process |",
-            spawned.as_secs_f64() * 1e3,
-            asleep.as_secs_f64(),
-            total.as_secs_f64(),
-            per_process / 1024.0
+            "| terminate a guest in a tight loop ({count} samples) | p50 {:.2} ms, p99 {:.2} ms |",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
         );
-    }
-    let (p50, p99) = rt.block_on(terminate_latency(&node, 200));
-    println!(
-        "| terminate a guest in a tight loop (200 samples) | p50 {:.2} ms, p99 {:.2} ms |",
-        p50.as_secs_f64() * 1e3,
-        p99.as_secs_f64() * 1e3
-    );
-    for cycles in env_list("SOAK_CYCLES", "1000000") {
-        let (samples, elapsed) = rt.block_on(soak(&node, cycles));
+    } else {
+        let (samples, elapsed) = rt.block_on(soak(&node, count));
         let mib: Vec<String> = samples
             .iter()
             .map(|b| format!("{:.0}", *b as f64 / 1048576.0))
             .collect();
         println!(
-            "| soak: {cycles} spawn/exit cycles | {:.1} s ({:.0}/s); RSS MiB at each tenth: {} |",
+            "| soak: {count} spawn/exit cycles | {:.1} s ({:.0}/s); RSS MiB at each tenth: {} |",
             elapsed.as_secs_f64(),
-            cycles as f64 / elapsed.as_secs_f64(),
+            count as f64 / elapsed.as_secs_f64(),
             mib.join(" ")
         );
     }
