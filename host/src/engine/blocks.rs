@@ -116,6 +116,56 @@ pub(super) unsafe fn zero_resident(start: *mut u8, len: usize, max_pages: usize)
     true
 }
 
+/// Copies the pages of `len` bytes at `src` that are in memory to the same offsets at `dst`,
+/// whose bytes must all be zero: a page never touched reads as zero in both. Returns false,
+/// having copied nothing, when residency cannot be trusted (swap configured, or `mincore`
+/// failing); the caller copies everything then.
+///
+/// A memory that outgrows its block moves: copying all of it would make every page of the
+/// new block resident, though a guest touches a few pages of a large memory.
+///
+/// # Safety
+/// `src` must be inside a mapping (its last page may be partly used), `dst` must be valid for `len` bytes of writes,
+/// and the two ranges must not overlap.
+pub(super) unsafe fn copy_resident(src: *const u8, dst: *mut u8, len: usize) -> bool {
+    const WINDOW: usize = 4096;
+    let page = page_size();
+    if swap_configured() {
+        return false;
+    }
+    let mut resident = [0u8; WINDOW];
+    let pages = len.div_ceil(page);
+    let mut window = 0;
+    while window < pages {
+        let count = (pages - window).min(WINDOW);
+        // SAFETY: inside the caller's range; the vector holds a byte per page.
+        let start = unsafe { src.add(window * page) };
+        if unsafe { libc::mincore(start.cast_mut().cast(), count * page, resident.as_mut_ptr()) }
+            != 0
+        {
+            return false;
+        }
+        let mut i = 0;
+        while i < count {
+            if resident[i] & 1 == 0 {
+                i += 1;
+                continue;
+            }
+            let run = resident[i..count]
+                .iter()
+                .take_while(|r| *r & 1 != 0)
+                .count();
+            let offset = (window + i) * page;
+            let bytes = (run * page).min(len - offset);
+            // SAFETY: inside the caller's two ranges, which do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(src.add(offset), dst.add(offset), bytes) };
+            i += run;
+        }
+        window += count;
+    }
+    true
+}
+
 fn swap_configured() -> bool {
     // SAFETY: sysinfo fills the struct it is given.
     let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
@@ -295,5 +345,45 @@ mod tests {
                 assert_eq!(*a.as_ptr().add(page), 0, "resident pages are zeroed");
             }
         }
+    }
+
+    fn resident_pages(start: *const u8, len: usize) -> usize {
+        let mut resident = vec![0u8; len.div_ceil(page_size())];
+        // SAFETY: a mapped range and a byte per page.
+        assert_eq!(
+            unsafe { libc::mincore(start.cast_mut().cast(), len, resident.as_mut_ptr()) },
+            0
+        );
+        resident.iter().filter(|r| *r & 1 != 0).count()
+    }
+
+    #[test]
+    fn copying_resident_pages_leaves_the_rest_of_the_target_untouched() {
+        let page = page_size();
+        let len = 5000 * page + 100; // past one mincore window, a last page partly used
+        let (from, to) = (
+            Mapping::new(len + page).unwrap(),
+            Mapping::new(len + page).unwrap(),
+        );
+        let (src, dst) = (from.base().as_ptr(), to.base().as_ptr());
+        // SAFETY: both mappings hold `len + page` writable bytes and nothing else uses them.
+        unsafe {
+            for at in [3 * page + 1, 4200 * page, len - 1] {
+                *src.add(at) = 9;
+            }
+            if swap_configured() {
+                assert!(
+                    !copy_resident(src, dst, len),
+                    "residency is not trusted with swap"
+                );
+                return;
+            }
+            assert!(copy_resident(src, dst, len));
+            for at in [3 * page + 1, 4200 * page, len - 1] {
+                assert_eq!(*dst.add(at), 9, "byte {at} is copied");
+            }
+            assert_eq!(*dst.add(len), 0, "nothing past `len` is written");
+        }
+        assert_eq!(resident_pages(dst, len + page), 3, "only the touched pages");
     }
 }

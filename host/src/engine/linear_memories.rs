@@ -7,7 +7,7 @@
 //! chunk; the engine is configured with no reservation and no guard, so compiled code checks
 //! every access against the memory's current length (it would anyway: a reservation smaller
 //! than 4 GiB cannot elide checks), and a memory that outgrows its block moves to a bigger
-//! one. Data segments are copied in at instantiation instead of mapped (a Rust guest's are a
+//! one, taking only its touched pages along (see [`copy_resident`]). Data segments are copied in at instantiation instead of mapped (a Rust guest's are a
 //! few KiB).
 //!
 //! A returned block is zeroed before reuse. Writing zeroes over the pages that were touched
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
 
-use super::blocks::{Blocks, Mapping, page_size, zero_resident};
+use super::blocks::{Blocks, Mapping, copy_resident, page_size, zero_resident};
 
 /// The smallest block: one WebAssembly page.
 const MIN_BLOCK: usize = 64 << 10;
@@ -170,8 +170,13 @@ unsafe impl LinearMemory for GuestMemory {
             .backing
             .replace(backing)
             .expect("a live memory has its backing");
-        // SAFETY: both blocks hold at least `size` bytes and are distinct.
-        unsafe { std::ptr::copy_nonoverlapping(old.base(), self.base(), self.size) };
+        // SAFETY: both blocks hold at least `size` bytes (whole pages: wasm pages are 64 KiB)
+        // and are distinct; the new one is all zeroes.
+        unsafe {
+            if !copy_resident(old.base(), self.base(), self.size) {
+                std::ptr::copy_nonoverlapping(old.base(), self.base(), self.size);
+            }
+        }
         release(&self.classes, old, self.size);
         self.capacity = capacity;
         self.size = new_size;
