@@ -193,3 +193,27 @@ ch:receive()
         "error: `app:main` failed: it ran longer than its limit of 2000 ms (limits.max_execution_ms) and was stopped\n"
     );
 }
+
+/// The coroutine functions, `process.receive` and the like are made when a script first
+/// reads them (a state that never uses them does not pay for them): reading, replacing and
+/// calling them works as for any field.
+#[test]
+fn functions_made_on_first_use_read_replace_and_call_as_any_other() {
+    let project = dialect_project(
+        r#"local mine = function() return "mine" end
+coroutine.resume = mine
+local gen = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+print(coroutine.resume == mine, gen(1), gen(5))
+local co = coroutine.create(function() return "done" end)
+print(rawequal(coroutine.create, coroutine.create), coroutine.status(co), type(coroutine.spawn))
+local receive = process.receive
+process.send(process.pid(), "note", "hi")
+print(receive == process.receive, receive("1s"):payload():data(), type(time.sleep), type(channel.select))
+"#,
+    );
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
+    assert_eq!(
+        run.ok(),
+        "true\t2\t10\ntrue\tsuspended\tfunction\ntrue\thi\tfunction\tfunction\n"
+    );
+}

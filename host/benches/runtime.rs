@@ -120,6 +120,12 @@ fn round_trips(c: &mut Criterion) {
     group.bench_function("lua_process_from_rust", |b| {
         b.iter(|| rt.block_on(node.exec(request("noop", Vec::new()))).unwrap())
     });
+    group.bench_function("lua_1000_line_process_from_rust", |b| {
+        b.iter(|| {
+            rt.block_on(node.exec(request("long_script", Vec::new())))
+                .unwrap()
+        })
+    });
     group.bench_function("from_lua", |b| {
         b.iter_custom(|iters| {
             let started = Instant::now();

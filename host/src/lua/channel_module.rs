@@ -8,6 +8,7 @@ use futures_util::future::select_all;
 use mlua::{AnyUserData, Lua, Table, UserData, UserDataMethods, Value};
 
 use super::convert::{envelope_to_lua, from_payload};
+use super::lazy::{self, Maker};
 use crate::process::Envelope;
 use crate::process::channel::{Attempt, Channel};
 
@@ -137,7 +138,8 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
             Ok(LuaChannel::Local(Channel::bounded(capacity.unwrap_or(0))))
         })?,
     )?;
-    module.set("select", lua.create_async_function(select)?)?;
+    let select: Maker = Box::new(|lua| lua.create_async_function(select).map(Value::Function));
+    lazy::fields(lua, &module, vec![("select", select)])?;
     Ok(module)
 }
 

@@ -13,20 +13,22 @@
 use std::pin::Pin;
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use futures_util::Stream;
 use mlua::thread::{AsyncThread, ThreadStatus};
 use mlua::{Function, Lua, MultiValue, Table, Thread, Value, ffi};
 
+use super::lazy::{self, Maker};
 use super::preempt::{Preemptible, take_preempted};
 
 /// `create` runs the body under `xpcall`, so its error reaches `resume` as a value (mlua
 /// would turn a table raised through its thread into text).
 const PRELUDE: &str = r#"
-local coroutine, resume = ...
-local create, xpcall, error, type = coroutine.create, xpcall, error, type
+local coroutine, resume, create = ...
+local xpcall, error, type = xpcall, error, type
 local function keep(e) return e end
 function coroutine.create(f)
   if type(f) ~= "function" then
@@ -46,10 +48,42 @@ function coroutine.wrap(f)
 end
 "#;
 
+/// The four functions this module replaces or adds; the rest of `coroutine` is Lua's.
+const OURS: [&str; 4] = ["create", "resume", "wrap", "spawn"];
+
+/// Installs the functions on first use of any of them (see [`super::lazy`]): most
+/// processes never touch a coroutine, and the four cost a state about 7 KiB.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let coroutine: Table = lua.globals().get("coroutine")?;
     lua.set_app_data(Spawned::default());
-    coroutine.set(
+    let create: Function = coroutine.get("create")?;
+    let installed = Arc::new(AtomicBool::new(false));
+    let mut makers = Vec::new();
+    for name in OURS {
+        coroutine.raw_set(name, Value::Nil)?;
+        let (coroutine, create) = (coroutine.clone(), create.clone());
+        let installed = installed.clone();
+        let make: Maker = Box::new(move |lua| {
+            if !installed.swap(true, Ordering::Relaxed) {
+                // What the script assigned itself before stays.
+                let assigned = OURS.map(|name| coroutine.raw_get::<Value>(name));
+                install_now(lua, &coroutine, &create)?;
+                for (name, value) in OURS.into_iter().zip(assigned) {
+                    match value? {
+                        Value::Nil => {}
+                        value => coroutine.raw_set(name, value)?,
+                    }
+                }
+            }
+            coroutine.raw_get(name)
+        });
+        makers.push((name, make));
+    }
+    lazy::fields(lua, &coroutine, makers)
+}
+
+fn install_now(lua: &Lua, coroutine: &Table, create: &Function) -> mlua::Result<()> {
+    coroutine.raw_set(
         "spawn",
         lua.create_function(|lua, f: Function| {
             let thread = lua.create_thread(f)?;
@@ -62,7 +96,11 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     let resume = lua.create_async_function(|lua, (co, args): (Thread, MultiValue)| async move {
         resume(&lua, co, args).await
     })?;
-    super::sandbox::trusted(lua, "coroutine", PRELUDE)?.call::<()>((coroutine, resume))
+    super::sandbox::trusted(lua, "coroutine", PRELUDE)?.call::<()>((
+        coroutine.clone(),
+        resume,
+        create.clone(),
+    ))
 }
 
 async fn resume(lua: &Lua, co: Thread, args: MultiValue) -> mlua::Result<MultiValue> {

@@ -5,6 +5,7 @@ use mlua::{Lua, Table, Value, Variadic};
 
 use super::convert::{from_payload, to_payload};
 use super::errors_module::{Failure, INVALID};
+use super::lazy::{self, Maker};
 use crate::process::{CallError, ProcessContext, call_function};
 use crate::registry::EntryId;
 use crate::values::Payload;
@@ -12,8 +13,8 @@ use crate::values::Payload;
 pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     let module = lua.create_table()?;
     let ctx = context.clone();
-    module.set(
-        "call",
+    let call: Maker = Box::new(move |lua| {
+        let ctx = ctx.clone();
         lua.create_async_function(move |lua, (id, args): (String, Variadic<Value>)| {
             let ctx = ctx.clone();
             async move {
@@ -35,7 +36,9 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     Err(error) => Ok((Value::Nil, Some(Failure::from(error)))),
                 }
             }
-        })?,
-    )?;
+        })
+        .map(Value::Function)
+    });
+    lazy::fields(lua, &module, vec![("call", call)])?;
     Ok(module)
 }

@@ -13,6 +13,7 @@ mod ctx_module;
 mod errors_module;
 mod funcs_module;
 mod json_module;
+mod lazy;
 mod message;
 mod patterns;
 mod preempt;

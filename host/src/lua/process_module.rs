@@ -9,6 +9,7 @@ use super::convert::{envelope_to_lua, from_payload, to_payload};
 use super::errors_module::{
     ALREADY_EXISTS, Failure, INTERNAL, INVALID, NOT_FOUND, RATE_LIMITED, fail, fail_for_now,
 };
+use super::lazy::{self, Maker};
 use super::spawner::{SPAWNS, Spawner, args_to_payloads};
 use super::time_module::duration;
 use crate::process::{Pid, ProcessContext, SendError, SpawnRequest};
@@ -53,8 +54,8 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     super::spawner::install(lua, &module, context)?;
 
     let ctx = context.clone();
-    module.set(
-        "exec",
+    let exec: Maker = Box::new(move |lua| {
+        let ctx = ctx.clone();
         lua.create_async_function(
             move |lua, (id, host, args): (String, String, Variadic<Value>)| {
                 let ctx = ctx.clone();
@@ -74,8 +75,9 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     }
                 }
             },
-        )?,
-    )?;
+        )
+        .map(Value::Function)
+    });
 
     // `true`, or `nil, err` when the destination is not a live process or registered name (as
     // Wippy's own tests expect of a pid that has exited).
@@ -224,8 +226,8 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
         })?,
     )?;
     let ctx = context.clone();
-    module.set(
-        "receive",
+    let receive: Maker = Box::new(move |lua| {
+        let ctx = ctx.clone();
         lua.create_async_function(move |lua, timeout: Value| {
             let ctx = ctx.clone();
             async move {
@@ -243,8 +245,9 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     None => Ok(Value::Nil),
                 }
             }
-        })?,
-    )?;
+        })
+        .map(Value::Function)
+    });
 
     let ctx = context.clone();
     module.set(
@@ -291,6 +294,7 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     events.set("LINK_DOWN", "pid.link.down")?;
     events.set("CANCEL", "pid.cancel")?;
     module.set("event", events)?;
+    lazy::fields(lua, &module, vec![("exec", exec), ("receive", receive)])?;
     Ok(module)
 }
 

@@ -91,7 +91,56 @@ fn chunk<'a>(lua: &'a Lua, source: &'a str, name: String) -> Chunk<'a> {
 
 /// Compiles source text (never bytecode) named `name` (`=app:main`): as it is, or, when Lua
 /// cannot read it, with Wippy's type annotations blanked out (see `annotations`).
+///
+/// A registry source is compiled once per node: its bytecode is kept (by the address of the
+/// source text, which is kept with it so the address is never another text's) and loaded
+/// into the next process's state. Parsing a script of a few hundred lines costs more than
+/// the rest of a Lua process's start; loading bytecode is a copy. The bytecode is what Lua
+/// itself made from the text, so the text-only rule for scripts still holds.
 pub fn compile(lua: &Lua, source: &Arc<str>, name: String) -> mlua::Result<Function> {
+    let key = (Arc::as_ptr(source) as *const u8 as usize, name);
+    let cached = compiled_sources()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .by_source
+        .get(&key)
+        .map(|(_, bytecode)| bytecode.clone());
+    if let Some(bytecode) = cached {
+        return lua
+            .load(&bytecode[..])
+            .set_name(key.1)
+            .set_mode(ChunkMode::Binary)
+            .into_function();
+    }
+    let function = compile_text(lua, source, key.1.clone())?;
+    let bytecode: Arc<[u8]> = function.dump(false).into();
+    let mut compiled = compiled_sources().lock().unwrap_or_else(|p| p.into_inner());
+    if compiled.bytes + bytecode.len() <= MAX_COMPILED_BYTES {
+        compiled.bytes += bytecode.len();
+        compiled.by_source.insert(key, (source.clone(), bytecode));
+    }
+    Ok(function)
+}
+
+/// Bytecode kept for registry sources at most; past it, sources are compiled at each start.
+const MAX_COMPILED_BYTES: usize = 64 << 20;
+
+/// A source text's address and a chunk name.
+type SourceKey = (usize, String);
+
+#[derive(Default)]
+struct CompiledSources {
+    /// By the source text's address and the chunk name: the text and its bytecode.
+    by_source: HashMap<SourceKey, (Arc<str>, Arc<[u8]>)>,
+    bytes: usize,
+}
+
+fn compiled_sources() -> &'static Mutex<CompiledSources> {
+    static COMPILED: OnceLock<Mutex<CompiledSources>> = OnceLock::new();
+    COMPILED.get_or_init(Default::default)
+}
+
+fn compile_text(lua: &Lua, source: &Arc<str>, name: String) -> mlua::Result<Function> {
     if let Some(stripped) = annotations::known(source) {
         return chunk(lua, &stripped, name).into_function();
     }
@@ -123,4 +172,55 @@ pub fn describe_memory(message: &str, limit: usize) -> Option<String> {
             DEFAULT_MAX_MEMORY_BYTES >> 20
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(lua: &Lua, function: Function) -> String {
+        lua.globals().set("f", function).unwrap();
+        let (_, message): (bool, String) = lua.load("return pcall(f)").eval().unwrap();
+        message
+    }
+
+    #[test]
+    fn a_source_compiled_again_comes_from_bytecode_with_its_lines_and_rules() {
+        let source: Arc<str> = "local x = 1\n\nerror('at three')\n".into();
+        let (first, second) = (Lua::new(), Lua::new());
+        let compiled = compile(&first, &source, "=app:lines".into()).unwrap();
+        assert_eq!(failure(&first, compiled), "app:lines:3: at three");
+        let cached = compile(&second, &source, "=app:lines".into()).unwrap();
+        assert_eq!(
+            failure(&second, cached),
+            "app:lines:3: at three",
+            "same name and line"
+        );
+        let other = compile(&second, &source, "=app:other".into()).unwrap();
+        assert_eq!(
+            failure(&second, other),
+            "app:other:3: at three",
+            "keyed by name too"
+        );
+
+        let bytecode: Arc<str> = String::from_utf8_lossy(
+            &compiled_sources().lock().unwrap().by_source[&(
+                Arc::as_ptr(&source) as *const u8 as usize,
+                "=app:lines".to_string(),
+            )]
+                .1,
+        )
+        .into_owned()
+        .into();
+        assert!(
+            compile(&second, &bytecode, "=app:sly".into()).is_err(),
+            "a source that is bytecode is still refused"
+        );
+        let annotated: Arc<str> =
+            "local function f(n: number): number return n end\nerror('n=' .. f(4))\n".into();
+        for lua in [&first, &second] {
+            let function = compile(lua, &annotated, "=app:typed".into()).unwrap();
+            assert_eq!(failure(lua, function), "app:typed:2: n=4");
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use mlua::{Lua, Table, Value};
 
 use super::channel_module::LuaChannel;
+use super::lazy::{self, Maker};
 use crate::process::channel::Channel;
 use crate::process::now_nanos;
 use crate::values::parse_duration;
@@ -30,13 +31,14 @@ pub fn duration(value: &Value) -> mlua::Result<Duration> {
 pub fn create(lua: &Lua) -> mlua::Result<Table> {
     let module = lua.create_table()?;
     module.set("now", lua.create_function(|_, ()| Ok(now_nanos()))?)?;
-    module.set(
-        "sleep",
+    let sleep: Maker = Box::new(|lua| {
         lua.create_async_function(|_, d: Value| async move {
             tokio::time::sleep(duration(&d)?).await;
             Ok(())
-        })?,
-    )?;
+        })
+        .map(Value::Function)
+    });
+    lazy::fields(lua, &module, vec![("sleep", sleep)])?;
     module.set(
         "after",
         lua.create_function(|_, d: Value| {
