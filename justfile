@@ -29,11 +29,17 @@ hello-wasm:
       echo "pinned sha256:$hash"
     cargo run -q -- -C examples/hello check
 
-# Benchmarks: criterion latencies and capacity measurements, printed as one table
+# Benchmarks: criterion latencies and capacity measurements, printed as one table with the
+# machine, the commands and issue #12's targets. The wasmtime CLI baseline row needs
+# `wasmtime` on the PATH (or WASMTIME=path): `cargo install wasmtime-cli --version 48.0.8 --locked`.
 bench:
     cargo bench --bench runtime
+    cargo bench --bench capacity > "${CARGO_TARGET_DIR:-target}/capacity.md"
     @echo
-    @echo "| measurement | result |"
-    @echo "|---|---|"
+    @echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2), commit $(git rev-parse --short HEAD)"
+    @echo "Commands: cargo bench --bench runtime (criterion means); cargo bench --bench capacity (each part in its own process; SLEEPERS, WIDE_SLEEPERS, LUA_RECEIVERS, SOAK_CYCLES change the counts)"
+    @echo
+    @echo "| measurement | result | issue #12 target |"
+    @echo "|---|---|---|"
     @python3 host/benches/summarize.py "${CARGO_TARGET_DIR:-target}/criterion"
-    @cargo bench --bench capacity 2>/dev/null | grep -E '^\| [0-9a-z]' | grep -v '^| measurement'
+    @grep -E '^\| [0-9a-z]' "${CARGO_TARGET_DIR:-target}/capacity.md" | grep -v '^| measurement'

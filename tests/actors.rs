@@ -16,6 +16,7 @@ fn actor_project(script: &str) -> Project {
         ("counter", "counter"),
         ("supervisor", "supervise"),
         ("pinger", "ping"),
+        ("flooder", "flood"),
     ] {
         yaml += &with_imports(
             wasm_entry(name, "actor.wasm", &actor, method, None),
@@ -180,4 +181,16 @@ print(process.receive("5s").value)
 "#,
     );
     assert_eq!(project.wippy(&["run", "main"]).ok(), "500\tnil\n500\n");
+}
+
+#[test]
+fn a_wasm_actor_floods_another_and_every_message_arrives() {
+    let project = actor_project(
+        r#"local counter = process.spawn_monitored("app:counter", "app:processes")
+print(process.exec("app:flooder", "app:processes", counter, 2000))
+process.send(counter, "stop")
+print(process.receive("5s").value)
+"#,
+    );
+    assert_eq!(project.wippy(&["run", "main"]).ok(), "2000\tnil\n2000\n");
 }

@@ -374,11 +374,14 @@ local event = process.receive("5s")
 print(event.value)
 print(process.registry.lookup("the-named-one"))
 print(process.registry.register("mine"), process.registry.lookup("mine") == process.pid())
+-- The name its owner held is free again, and its new owner may give it up and take it back.
+local reg = process.registry
+print(reg.register("the-named-one"), reg.unregister("the-named-one"), reg.register("the-named-one"))
 "#,
     );
     assert_eq!(
         run_main(&project),
-        "true\nsent by name\nnil\tname not registered\ntrue\ttrue\n"
+        "true\nsent by name\nnil\tname not registered\ntrue\ttrue\ntrue\ttrue\ttrue\n"
     );
 }
 

@@ -146,9 +146,10 @@ fn round_trips(c: &mut Criterion) {
     });
 }
 
-/// What an actor runtime is judged by, from one Lua process: spawning monitored workers and
-/// collecting their EXITs, messages one way, and ping-pong round trips (each figure per item).
-fn lua_actors(c: &mut Criterion) {
+/// What an actor runtime is judged by: spawning monitored workers and collecting their EXITs
+/// from one Lua process, and messages one way and ping-pong round trips between Lua and WASM
+/// actors in each pairing (each figure per item).
+fn actors(c: &mut Criterion) {
     let fixture = Fixture::new();
     let rt = tokio();
     let node = rt.block_on(async { fixture.node() });
@@ -159,7 +160,7 @@ fn lua_actors(c: &mut Criterion) {
         vec![Payload::Integer(6), Payload::Integer(7)],
     )))
     .unwrap();
-    let mut group = c.benchmark_group("lua_actors");
+    let mut group = c.benchmark_group("actors");
     for (name, entry, host) in [
         (
             "spawn_monitored_and_collect_exit",
@@ -168,6 +169,18 @@ fn lua_actors(c: &mut Criterion) {
         ),
         ("message_one_way", "flood", "messaging"),
         ("ping_pong_round_trip", "pinger", "messaging"),
+        ("wasm_to_wasm_one_way", "wasm_floods_wasm", "messaging"),
+        (
+            "wasm_wasm_ping_pong_round_trip",
+            "wasm_pings_wasm",
+            "messaging",
+        ),
+        ("lua_to_wasm_one_way", "lua_floods_wasm", "messaging"),
+        (
+            "lua_wasm_ping_pong_round_trip",
+            "lua_pings_wasm",
+            "messaging",
+        ),
     ] {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
@@ -244,6 +257,27 @@ fn cli_greet(c: &mut Criterion) {
     let mut group = c.benchmark_group("cli_run_greet");
     group.sample_size(30);
     group.bench_function("artifact_cache_warm", |b| b.iter(|| greet(cache.path())));
+    // The same component through wasmtime's own CLI, its compilation cache warm.
+    match wasmtime_cli() {
+        Some(wasmtime) => {
+            let invoke = |b: &mut criterion::Bencher| {
+                b.iter(|| {
+                    let status = std::process::Command::new(&wasmtime)
+                        .args(["run", "-C", "cache=y", "--invoke", "greet(\"World\")"])
+                        .arg(example.join("wasm/hello.wasm"))
+                        .stdout(std::process::Stdio::null())
+                        .status()
+                        .unwrap();
+                    assert!(status.success(), "{} failed", wasmtime.display());
+                })
+            };
+            group.bench_function("wasmtime_cli_run_invoke", invoke);
+        }
+        None => eprintln!(
+            "cli_run_greet/wasmtime_cli_run_invoke skipped: no wasmtime CLI (set WASMTIME, or \
+             `cargo install wasmtime-cli --version 48.0.8 --locked`)"
+        ),
+    }
     group.bench_function("artifact_cache_cold", |b| {
         b.iter_batched(
             || {
@@ -256,9 +290,19 @@ fn cli_greet(c: &mut Criterion) {
     group.finish();
 }
 
+/// wasmtime's CLI for the baseline: `$WASMTIME`, else `wasmtime` on the PATH.
+fn wasmtime_cli() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("WASMTIME") {
+        return Some(path.into());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join("wasmtime"))
+        .find(|path| path.is_file())
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
-    targets = instantiate, round_trips, lua_actors, lua_compute, lua_annotations, cli_greet
+    targets = instantiate, round_trips, actors, lua_compute, lua_annotations, cli_greet
 }
 criterion_main!(benches);

@@ -71,6 +71,22 @@ impl Guest for Actor {
         in_order
     }
 
+    fn flood(target: String, count: u32) -> i64 {
+        for _ in 0..count {
+            host::send(&target, "add", "1").expect("the target is alive");
+        }
+        host::send(&target, "get", "null").expect("the target is alive");
+        loop {
+            match host::receive(Some(60_000)) {
+                Some(Received::Message(reply)) if reply.topic == "count" => {
+                    return reply.payload.trim().parse().unwrap_or(-1);
+                }
+                Some(_) => {}
+                None => return -1,
+            }
+        }
+    }
+
     fn call_function(id: String, input: String) -> Result<String, String> {
         funcs::call_string(&id, &input)
     }

@@ -142,6 +142,7 @@ impl Node {
                 abort: None,
                 stop: Arc::default(),
                 exit_watchers: Vec::new(),
+                names: Vec::new(),
             },
         );
         ProcessContext {

@@ -82,6 +82,8 @@ struct Record {
     /// busy where it cannot yield checks it).
     stop: Arc<AtomicBool>,
     exit_watchers: Vec<oneshot::Sender<ExitResult>>,
+    /// Names it registered, released when it ends (without a walk over every name).
+    names: Vec<String>,
 }
 
 /// The context a running process sees of itself.
@@ -161,11 +163,14 @@ impl Node {
         if let Some(host) = &record.counted_on {
             self.release_host_slot(host);
         }
-        self.inner
-            .names
-            .lock()
-            .unwrap()
-            .retain(|_, owner| owner != pid);
+        if !record.names.is_empty() {
+            let mut names = self.inner.names.lock().unwrap();
+            for name in &record.names {
+                if names.get(name) == Some(pid) {
+                    names.remove(name);
+                }
+            }
+        }
         record.mailbox.events.close();
         record.mailbox.inbox.close();
         for watcher in record.exit_watchers {

@@ -25,18 +25,22 @@ impl Node {
         }
     }
 
-    /// Names a live process; the name is released when it exits.
+    /// Names a live process; the name is released when it exits. The process table is held
+    /// while the name is taken, so a process that is ending cannot keep one.
     pub fn register(&self, name: &str, pid: &Pid) -> Result<(), String> {
-        if !self.inner.processes.lock().unwrap().contains_key(pid) {
+        let mut processes = self.inner.processes.lock().unwrap();
+        let Some(record) = processes.get_mut(pid) else {
             return Err(format!("process {pid} not found"));
-        }
+        };
         let mut names = self.inner.names.lock().unwrap();
         match names.get(name) {
             Some(owner) if owner != pid => {
                 Err(format!("name `{name}` is already registered by {owner}"))
             }
-            _ => {
+            Some(_) => Ok(()),
+            None => {
                 names.insert(name.to_string(), pid.clone());
+                record.names.push(name.to_string());
                 Ok(())
             }
         }
@@ -47,12 +51,15 @@ impl Node {
     }
 
     pub fn unregister(&self, name: &str, pid: &Pid) -> bool {
+        let mut processes = self.inner.processes.lock().unwrap();
         let mut names = self.inner.names.lock().unwrap();
-        if names.get(name) == Some(pid) {
-            names.remove(name);
-            true
-        } else {
-            false
+        if names.get(name) != Some(pid) {
+            return false;
         }
+        names.remove(name);
+        if let Some(record) = processes.get_mut(pid) {
+            record.names.retain(|n| n != name);
+        }
+        true
     }
 }

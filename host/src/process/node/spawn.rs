@@ -191,6 +191,7 @@ impl Node {
                     abort: None,
                     stop: stop.clone(),
                     exit_watchers: vec![exit_sender],
+                    names: Vec::new(),
                 },
             );
             self.inner.heap.spawned(processes.len());
