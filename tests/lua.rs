@@ -376,7 +376,7 @@ print(process.registry.lookup("the-named-one"))
 print(process.registry.register("mine"), process.registry.lookup("mine") == process.pid())
 -- The name its owner held is free again, and its new owner may give it up and take it back.
 local reg = process.registry
-print(reg.register("the-named-one"), reg.unregister("the-named-one"), reg.register("the-named-one"))
+print((reg.register("the-named-one")), (reg.unregister("the-named-one")), (reg.register("the-named-one")))
 "#,
     );
     assert_eq!(

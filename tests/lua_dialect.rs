@@ -217,3 +217,21 @@ print(receive == process.receive, receive("1s"):payload():data(), type(time.slee
         "true\t2\t10\ntrue\tsuspended\tfunction\ntrue\thi\tfunction\tfunction\n"
     );
 }
+
+/// `process.receive` takes a waiting message at once and waits only on an empty mailbox:
+/// order, the timeout's check and the timeout itself are the same either way.
+#[test]
+fn receive_takes_waiting_messages_in_order_and_still_checks_its_timeout() {
+    let project = dialect_project(
+        r#"process.send(process.pid(), "a", 1)
+process.send(process.pid(), "b", 2)
+local ok, err = pcall(process.receive, "soon")
+print(ok, tostring(err):match("`soon` is not a duration") ~= nil)
+local first, second = process.receive(), process.receive("1s")
+print(first:topic(), first:payload():data(), second:topic(), second:payload():data())
+print(process.receive("10ms"))
+"#,
+    );
+    let run = wippy_within(&project, &["run", "main"], &[], &[]);
+    assert_eq!(run.ok(), "false\ttrue\na\t1\tb\t2\nnil\n");
+}

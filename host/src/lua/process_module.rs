@@ -227,8 +227,18 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     )?;
     let ctx = context.clone();
     let receive: Maker = Box::new(move |lua| {
+        let waiting = ctx.clone();
+        let try_receive = lua.create_function(move |lua, timeout: Value| {
+            if !timeout.is_nil() {
+                duration(&timeout)?;
+            }
+            match waiting.mailbox.try_next() {
+                Some(envelope) => envelope_to_lua(lua, &envelope),
+                None => Ok(Value::Nil),
+            }
+        })?;
         let ctx = ctx.clone();
-        lua.create_async_function(move |lua, timeout: Value| {
+        let wait = lua.create_async_function(move |lua, timeout: Value| {
             let ctx = ctx.clone();
             async move {
                 let timeout = match timeout {
@@ -245,8 +255,8 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
                     None => Ok(Value::Nil),
                 }
             }
-        })
-        .map(Value::Function)
+        })?;
+        super::sandbox::trusted(lua, "receive", RECEIVE)?.call((try_receive, wait))
     });
 
     let ctx = context.clone();
@@ -297,6 +307,17 @@ pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
     lazy::fields(lua, &module, vec![("exec", exec), ("receive", receive)])?;
     Ok(module)
 }
+
+/// `process.receive`: a message already waiting is taken without the async machinery (a
+/// future and a yield per call); only an empty mailbox waits.
+const RECEIVE: &str = r#"
+local try_receive, wait = ...
+return function(timeout)
+  local message = try_receive(timeout)
+  if message ~= nil then return message end
+  return wait(timeout)
+end
+"#;
 
 /// `true`, or `nil, err` (of `kind`).
 fn result(outcome: Result<(), String>, kind: &'static str) -> (Option<bool>, Option<Failure>) {

@@ -135,6 +135,18 @@ impl Mailbox {
 }
 
 impl Mailbox {
+    /// The next event (first) or message if one is waiting, without waiting: what
+    /// [`Mailbox::next`] would return at once.
+    pub fn try_next(&self) -> Option<Envelope> {
+        match self.events.try_recv() {
+            Attempt::Done(envelope) => Some(envelope),
+            _ => match self.inbox.try_recv() {
+                Attempt::Done(envelope) => Some(envelope),
+                _ => None,
+            },
+        }
+    }
+
     /// The next event (first) or message; `None` once the mailbox is closed. Waiting holds
     /// no thread.
     pub async fn next(&self) -> Option<Envelope> {
