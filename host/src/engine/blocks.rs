@@ -222,12 +222,13 @@ impl Blocks {
         self.lock().warm.len()
     }
 
-    /// A block: a returned one, or the next of the newest chunk, or the first of a new chunk
-    /// (which `prepare` sees once, before any block of it is handed out); `None` when every
-    /// block is in use and `max_chunks` are mapped.
+    /// A block: a returned one, or the next of the newest chunk, or the first of a new chunk;
+    /// `prepare` sees a block once, when it is carved, before it is handed out (so a chunk
+    /// costs only what its blocks in use need). `None` when every block is in use and
+    /// `max_chunks` are mapped.
     pub(super) fn take(
         &self,
-        prepare: impl FnOnce(&Mapping) -> io::Result<()>,
+        prepare: impl FnOnce(NonNull<u8>) -> io::Result<()>,
     ) -> io::Result<Option<NonNull<u8>>> {
         let mut state = self.lock();
         if let Some(address) = state.warm.pop().or_else(|| state.cold.pop()) {
@@ -241,14 +242,13 @@ impl Blocks {
             let len = self.block.checked_mul(self.per_chunk).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::OutOfMemory, "block chunk too large")
             })?;
-            let chunk = Mapping::new(len)?;
-            prepare(&chunk)?;
-            state.chunks.push(chunk);
+            state.chunks.push(Mapping::new(len)?);
             state.carved = 0;
         }
         let chunk = state.chunks.last().expect("a chunk was just ensured");
         // SAFETY: `carved < per_chunk`, so the block lies inside the chunk.
         let block = unsafe { chunk.base().add(state.carved * self.block) };
+        prepare(block)?;
         state.carved += 1;
         Ok(Some(block))
     }
@@ -293,11 +293,11 @@ mod tests {
     fn blocks_are_carved_apart_and_reused_last_in_first_out() {
         let page = page_size();
         let blocks = Blocks::new(2 * page, 3, 2);
-        let mut prepared = 0;
+        let mut prepared = Vec::new();
         let mut take = || {
             blocks
-                .take(|_| {
-                    prepared += 1;
+                .take(|block| {
+                    prepared.push(block);
                     Ok(())
                 })
                 .unwrap()
@@ -308,7 +308,11 @@ mod tests {
         let d = take().unwrap();
         let [e, f] = [take().unwrap(), take().unwrap()];
         assert!(take().is_none(), "two chunks of three are all there may be");
-        assert_eq!(prepared, 2, "each chunk is prepared once");
+        assert_eq!(
+            prepared,
+            [a, b, c, d, e, f],
+            "each block is prepared once, when carved"
+        );
         assert_eq!(blocks.capacity(), 6);
         // SAFETY: the blocks came from `take` and are not used until taken again.
         unsafe {

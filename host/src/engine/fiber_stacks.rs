@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasmtime::{StackCreator, StackMemory};
 
-use super::blocks::{Blocks, Mapping, discard, page_size};
+use super::blocks::{Blocks, discard, page_size};
 
 /// The async stack size wasmtime is configured with (its default).
 pub const STACK_SIZE: usize = 2 << 20;
@@ -75,18 +75,16 @@ impl Default for FiberStacks {
 impl Pools {
     fn take(&self) -> io::Result<Stack> {
         let page = self.page;
-        let guard_pages = |chunk: &Mapping| {
-            for i in 0..PER_CHUNK {
-                // SAFETY: the first page of each block, inside the fresh chunk.
-                let guard = unsafe { chunk.base().as_ptr().add(i * (page + STACK_SIZE)) };
-                // SAFETY: as above; nothing uses the chunk yet.
-                if unsafe { libc::mprotect(guard.cast(), page, libc::PROT_NONE) } != 0 {
-                    return Err(io::Error::last_os_error());
-                }
+        // A block's guard is its first page, protected when the block is first carved: a
+        // short run (a CLI command) maps a chunk but pays for the guards of its few stacks.
+        let guard_page = |block: NonNull<u8>| {
+            // SAFETY: the first page of a fresh block, which nothing uses yet.
+            if unsafe { libc::mprotect(block.as_ptr().cast(), page, libc::PROT_NONE) } != 0 {
+                return Err(io::Error::last_os_error());
             }
             Ok(())
         };
-        if let Some(block) = self.guarded.take(guard_pages)? {
+        if let Some(block) = self.guarded.take(guard_page)? {
             return Ok(Stack { block, guard: page });
         }
         if !self.warned.swap(true, Ordering::Relaxed) {
