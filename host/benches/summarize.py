@@ -12,7 +12,10 @@ def mean_ns(root: Path, group: str, bench: str):
     path = root / group / bench / "new" / "estimates.json"
     if not path.exists():
         return None
-    return json.loads(path.read_text())["mean"]["point_estimate"]
+    estimates = json.loads(path.read_text())
+    # The figure criterion prints: the slope over its linearly growing samples when it has
+    # one, else the mean.
+    return (estimates.get("slope") or estimates["mean"])["point_estimate"]
 
 
 def fmt(ns: float) -> str:
