@@ -3,11 +3,11 @@
 
 use mlua::{Lua, Table, Value};
 
+use super::SharedContext;
 use super::convert::from_payload;
 use super::errors_module::{INVALID, NOT_FOUND, fail};
-use crate::process::ProcessContext;
 
-pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
+pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     let module = lua.create_table()?;
     let values = context.context.clone();
     module.set(

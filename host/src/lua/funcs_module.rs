@@ -3,14 +3,15 @@
 
 use mlua::{Lua, Table, Value, Variadic};
 
+use super::SharedContext;
 use super::convert::{from_payload, to_payload};
 use super::errors_module::{Failure, INVALID};
 use super::lazy::{self, Maker};
-use crate::process::{CallError, ProcessContext, call_function};
+use crate::process::{CallError, call_function};
 use crate::registry::EntryId;
 use crate::values::Payload;
 
-pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
+pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     let module = lua.create_table()?;
     let ctx = context.clone();
     let call: Maker = Box::new(move |lua| {

@@ -161,7 +161,12 @@ async fn run(
 /// A state with the safe standard libraries (no `io`, no loading files, `os` with its clock
 /// and calendar only, string patterns with a step budget), `print` bound to the process's
 /// stdout, and the modules the entry may `require`.
+/// A process's context as the functions of its state hold it: one allocation shared by all
+/// of them (each holding a copy would copy its strings, some forty per state).
+type SharedContext = Arc<ProcessContext>;
+
 fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
+    let context = &SharedContext::new(context.clone());
     let libs = StdLib::TABLE
         | StdLib::STRING
         | StdLib::MATH
@@ -254,7 +259,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     Ok(lua)
 }
 
-fn print_function(lua: &Lua, context: &ProcessContext) -> mlua::Result<Function> {
+fn print_function(lua: &Lua, context: &SharedContext) -> mlua::Result<Function> {
     let stdio = context.stdio.clone();
     lua.create_function(move |_, values: Variadic<Value>| {
         let line = values

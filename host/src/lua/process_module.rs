@@ -4,6 +4,7 @@
 
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
+use super::SharedContext;
 use super::channel_module::{Delivery, LuaChannel};
 use super::convert::{envelope_to_lua, from_payload, to_payload};
 use super::errors_module::{
@@ -26,7 +27,7 @@ fn entry_id(text: &str, context: &ProcessContext) -> EntryId {
     EntryId::resolve(text, &context.entry.namespace)
 }
 
-pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
+pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     let module = lua.create_table()?;
     let ctx = context.clone();
     module.set(
@@ -328,7 +329,7 @@ fn result(outcome: Result<(), String>, kind: &'static str) -> (Option<bool>, Opt
 }
 
 /// `process.registry`: names for pids. Names are this node's (every scope is `LOCAL` here).
-fn registry_table(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
+fn registry_table(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     let registry = lua.create_table()?;
     for (scope, wire) in [
         ("LOCAL", 0),

@@ -5,13 +5,14 @@
 use mlua::{Lua, Table, Value};
 use serde_json::Value as Json;
 
+use super::SharedContext;
 use super::convert::from_payload;
 use super::errors_module::{NOT_FOUND, fail};
-use crate::process::ProcessContext;
+
 use crate::registry::{Entry, EntryId};
 use crate::values::Payload;
 
-pub fn create(lua: &Lua, context: &ProcessContext) -> mlua::Result<Table> {
+pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     let module = lua.create_table()?;
     module.set(
         "parse_id",

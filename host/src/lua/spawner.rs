@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use mlua::{Lua, Table, UserData, UserDataMethods, Value, Variadic};
 
+use super::SharedContext;
 use super::convert::to_payload;
 use super::errors_module::{INTERNAL, fail};
 use crate::process::{ProcessContext, SpawnRequest};
@@ -83,7 +84,7 @@ impl Spawner {
 }
 
 /// `process.with_context(values)` and `process.with_options(options)`.
-pub fn install(lua: &Lua, module: &Table, context: &ProcessContext) -> mlua::Result<()> {
+pub fn install(lua: &Lua, module: &Table, context: &SharedContext) -> mlua::Result<()> {
     let ctx = context.clone();
     module.set(
         "with_context",
@@ -110,7 +111,7 @@ pub fn install(lua: &Lua, module: &Table, context: &ProcessContext) -> mlua::Res
 
 pub struct LuaSpawner {
     pub spawner: Spawner,
-    pub context: ProcessContext,
+    pub context: SharedContext,
 }
 
 impl UserData for LuaSpawner {
