@@ -67,6 +67,37 @@ fn lua_project(script: &str) -> Project {
 
 /// Lua processes the scripts spawn.
 const HELPERS: &[(&str, &str)] = &[
+    // Execs `late_reporter` for `reporter`, returning what it returned.
+    (
+        "exec_caller",
+        r#"
+        local function main(reporter)
+          return process.exec("myns:late_reporter", "myns:processes", reporter)
+        end
+        return { main = main }
+    "#,
+    ),
+    // Takes a name, waits 200 ms, tells `reporter` it finished.
+    (
+        "late_reporter",
+        r#"
+        local function main(reporter)
+          process.registry.register("late-one")
+          require("time").sleep("200ms")
+          process.send(reporter, "done", "finished")
+          return "reported"
+        end
+        return { main = main }
+    "#,
+    ),
+    // Execs `named` and returns the error its exec ended with.
+    (
+        "exec_named",
+        r#"
+        local value, err = process.exec("myns:named", "myns:processes")
+        return tostring(err)
+    "#,
+    ),
     // Echoes each message back to its sender on topic "echo", until told "stop".
     (
         "echo",
@@ -606,4 +637,37 @@ print(done)
     );
     project.write("src/app.yaml", yaml + "  - {name: sleepy, kind: process.lua, source: file://sleepy.lua, modules: [time]}\n");
     assert_eq!(run_main(&project), "400\n");
+}
+
+/// `process.exec` runs its process in the caller's task, but it is a process all the same:
+/// `terminate` reaches it, and it outlives a caller that stops waiting for it.
+#[test]
+fn an_execd_process_can_be_terminated_and_outlives_its_caller() {
+    let project = lua_project(
+        r#"local time = require("time")
+local caller = process.spawn_monitored("myns:exec_caller", "myns:processes", process.pid())
+for _ = 1, 400 do
+  if process.registry.lookup("late-one") then break end
+  time.sleep("5ms")
+end
+process.terminate(caller)
+local exit = process.receive("5s")
+print(exit.from == caller, exit.error)
+local done = process.receive("5s")
+print(done:topic(), done:payload():data())
+
+local held = process.spawn_monitored("myns:exec_named", "myns:processes")
+for _ = 1, 400 do
+  if process.registry.lookup("the-named-one") then break end
+  time.sleep("5ms")
+end
+print(process.terminate("the-named-one"))
+exit = process.receive("5s")
+print(exit.from == held, exit.value)
+"#,
+    );
+    assert_eq!(
+        run_main(&project),
+        "true\tterminated\ndone\tfinished\ntrue\tnil\ntrue\tterminated\n"
+    );
 }

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use futures_util::future::AbortHandle;
 use tokio::sync::oneshot;
-use tokio::task::AbortHandle;
 
 use super::call_pool::CallPool;
 use super::mailbox::{Envelope, Event, Mailbox, MailboxFull, Message};

@@ -2,9 +2,12 @@
 //! `max_processes`), and the task that runs it.
 
 use std::collections::{BTreeMap, HashSet};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
+use futures_util::future::{AbortHandle, Abortable};
 use tokio::sync::oneshot;
 
 use super::{ExitResult, IMPLIED_TERMINAL, Node, ProcessContext, Record, terminal_host};
@@ -72,6 +75,24 @@ impl Node {
     /// Starts a process. Fails at once when the entry or host does not exist or is of the
     /// wrong kind; everything later (compiling, a trap) is the process's exit.
     pub fn spawn(&self, request: SpawnRequest) -> Result<Spawned, String> {
+        let (spawned, run) = self.start(request)?;
+        tokio::spawn(run);
+        Ok(spawned)
+    }
+
+    /// A process ready to run: its record is in the table (it can be sent to, monitored,
+    /// terminated) and `run` runs it to its end, wherever it is polled. Terminating it aborts
+    /// `run` at its next poll.
+    fn start(
+        &self,
+        request: SpawnRequest,
+    ) -> Result<
+        (
+            Spawned,
+            Abortable<impl Future<Output = ()> + Send + 'static>,
+        ),
+        String,
+    > {
         let registry = &self.inner.registry;
         let entry = registry
             .get(&request.entry)
@@ -149,6 +170,7 @@ impl Node {
             mailbox.set_trap_links(true);
         }
         let (exit_sender, exit) = oneshot::channel();
+        let (abort, abort_registration) = AbortHandle::new_pair();
         {
             let mut processes = self.inner.processes.lock().unwrap();
             if let Some(parent) = &request.parent
@@ -188,7 +210,7 @@ impl Node {
                     } else {
                         HashSet::new()
                     },
-                    abort: None,
+                    abort: Some(abort),
                     stop: stop.clone(),
                     exit_watchers: vec![exit_sender],
                     names: Vec::new(),
@@ -218,7 +240,7 @@ impl Node {
         let args = request.args;
         let (stopped_sender, stopped) = oneshot::channel();
         let signal = StoppedSignal(Some(stopped_sender));
-        let task = tokio::spawn(async move {
+        let run = async move {
             let _signal = signal;
             let result = if is_lua {
                 match context.node.scripts().run(context.clone(), args).await {
@@ -229,16 +251,23 @@ impl Node {
                 wasm::run_process(&context, args).await
             };
             context.node.finish(&context.pid, result);
-        });
-        if let Some(record) = self.inner.processes.lock().unwrap().get_mut(&pid) {
-            record.abort = Some(task.abort_handle());
-        }
-        Ok(Spawned { pid, exit, stopped })
+        };
+        Ok((
+            Spawned { pid, exit, stopped },
+            Abortable::new(run, abort_registration),
+        ))
     }
 
     /// Spawns and waits for the result: the value, or the error the process failed with.
+    ///
+    /// The process runs in the caller's task (it is a process all the same: its own pid,
+    /// mailbox, limits, and `terminate` reaches it). A spawned task would be handed to the
+    /// scheduler and, as often as not, to the other worker thread and back — most of an
+    /// `exec`'s time. If the caller stops waiting (it ends, or is terminated), the process
+    /// carries on in a task of its own, as a spawned one would.
     pub async fn exec(&self, request: SpawnRequest) -> Result<Payload, String> {
-        let spawned = self.spawn(request)?;
+        let (spawned, run) = self.start(request)?;
+        Inline(Some(Box::pin(run))).await;
         let result = spawned
             .exit
             .await
@@ -246,6 +275,34 @@ impl Node {
         match result.error {
             None => Ok(result.value),
             Some(error) => Err(error),
+        }
+    }
+}
+
+/// A process run in its caller's task until it ends; handed to a task of its own if the
+/// caller drops it first.
+struct Inline<F: Future<Output: Send> + Send + 'static>(Option<Pin<Box<F>>>);
+
+impl<F: Future<Output: Send> + Send + 'static> Future for Inline<F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(run) = self.0.as_mut() else {
+            return Poll::Ready(());
+        };
+        let done = run.as_mut().poll(cx).is_ready();
+        if done {
+            self.0 = None;
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+impl<F: Future<Output: Send> + Send + 'static> Drop for Inline<F> {
+    fn drop(&mut self) {
+        if let (Some(run), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(run);
         }
     }
 }
