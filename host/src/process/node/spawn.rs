@@ -260,14 +260,20 @@ impl Node {
 
     /// Spawns and waits for the result: the value, or the error the process failed with.
     ///
-    /// The process runs in the caller's task (it is a process all the same: its own pid,
-    /// mailbox, limits, and `terminate` reaches it). A spawned task would be handed to the
-    /// scheduler and, as often as not, to the other worker thread and back — most of an
-    /// `exec`'s time. If the caller stops waiting (it ends, or is terminated), the process
-    /// carries on in a task of its own, as a spawned one would.
+    /// Called from a task (a process's, a service's), the process runs in the caller's task:
+    /// it is a process all the same (its own pid, mailbox and limits; `terminate` reaches it),
+    /// but is not handed to the scheduler and, as often as not, to the other worker thread and
+    /// back — most of an `exec`'s time. If the caller stops waiting (it ends, or is
+    /// terminated), the process carries on in a task of its own, as a spawned one would.
     pub async fn exec(&self, request: SpawnRequest) -> Result<Payload, String> {
         let (spawned, run) = self.start(request)?;
-        Inline(Some(Box::pin(run))).await;
+        if tokio::task::try_id().is_some() {
+            Inline(Some(Box::pin(run))).await;
+        } else {
+            // Not in a task (a `block_on`, such as the CLI's): that thread is no worker, and
+            // every message between the process and others would cross threads.
+            tokio::spawn(run);
+        }
         let result = spawned
             .exit
             .await
