@@ -6,7 +6,7 @@
 //! from its table until a script reads it; the read makes it (through the table's
 //! `__index`), stores it in the table, and later reads find it there. Reading, calling and
 //! replacing such a field behave as for any field; only `pairs` does not list one that was
-//! never read.
+//! never read, and the table's metatable is protected (`setmetatable` on it is an error).
 
 use mlua::{Lua, Table, Value};
 
@@ -30,8 +30,10 @@ pub fn fields(lua: &Lua, table: &Table, fields: Vec<(&'static str, Maker)>) -> m
         table.raw_set(*name, value.clone())?;
         Ok(value)
     })?;
-    let meta = lua.create_table_with_capacity(0, 1)?;
+    let meta = lua.create_table_with_capacity(0, 2)?;
     meta.raw_set("__index", index)?;
+    // A script replacing it would lose the fields not yet made: refused, with Lua's error.
+    meta.raw_set("__metatable", false)?;
     table.set_metatable(Some(meta))
 }
 
@@ -75,5 +77,10 @@ mod tests {
             .eval()
             .unwrap();
         assert_eq!(replaced, 7, "a script may replace it");
+        let refused: String = lua
+            .load("local ok, err = pcall(setmetatable, m, {}) return tostring(ok) .. ': ' .. err")
+            .eval()
+            .unwrap();
+        assert_eq!(refused, "false: cannot change a protected metatable");
     }
 }
