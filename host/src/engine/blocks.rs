@@ -102,31 +102,37 @@ pub(super) unsafe fn zero_resident(start: *mut u8, len: usize, max_pages: usize)
     if resident.iter().filter(|r| *r & 1 != 0).count() > max_pages {
         return false;
     }
-    let mut i = 0;
-    while i < pages {
-        if resident[i] & 1 == 0 {
-            i += 1;
-            continue;
-        }
-        let run = resident[i..].iter().take_while(|r| *r & 1 != 0).count();
+    for run in resident_runs(resident) {
         // SAFETY: pages of the caller's range.
-        unsafe { std::ptr::write_bytes(start.add(i * page), 0, run * page) };
-        i += run;
+        unsafe { std::ptr::write_bytes(start.add(run.start * page), 0, run.len() * page) };
     }
     true
 }
 
+/// The runs of resident pages (bit 0 of each `mincore` byte), as ranges of page indexes.
+fn resident_runs(resident: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        i += resident[i..].iter().take_while(|r| *r & 1 == 0).count();
+        let run = resident[i..].iter().take_while(|r| *r & 1 != 0).count();
+        (run > 0).then(|| {
+            i += run;
+            i - run..i
+        })
+    })
+}
+
 /// Copies the pages of `len` bytes at `src` that are in memory to the same offsets at `dst`,
-/// whose bytes must all be zero: a page never touched reads as zero in both. Returns false,
-/// having copied nothing, when residency cannot be trusted (swap configured, or `mincore`
-/// failing); the caller copies everything then.
+/// whose bytes must all be zero: a page never touched reads as zero in both. Returns false
+/// when residency cannot be trusted (swap configured, or `mincore` failing); the caller
+/// copies everything then.
 ///
 /// A memory that outgrows its block moves: copying all of it would make every page of the
 /// new block resident, though a guest touches a few pages of a large memory.
 ///
 /// # Safety
-/// `src` must be inside a mapping (its last page may be partly used), `dst` must be valid for `len` bytes of writes,
-/// and the two ranges must not overlap.
+/// `src` must be inside a mapping (its last page may be partly used), `dst` must be valid
+/// for `len` bytes of writes, and the two ranges must not overlap.
 pub(super) unsafe fn copy_resident(src: *const u8, dst: *mut u8, len: usize) -> bool {
     const WINDOW: usize = 4096;
     let page = page_size();
@@ -145,21 +151,11 @@ pub(super) unsafe fn copy_resident(src: *const u8, dst: *mut u8, len: usize) -> 
         {
             return false;
         }
-        let mut i = 0;
-        while i < count {
-            if resident[i] & 1 == 0 {
-                i += 1;
-                continue;
-            }
-            let run = resident[i..count]
-                .iter()
-                .take_while(|r| *r & 1 != 0)
-                .count();
-            let offset = (window + i) * page;
-            let bytes = (run * page).min(len - offset);
+        for run in resident_runs(&resident[..count]) {
+            let offset = (window + run.start) * page;
+            let bytes = (run.len() * page).min(len - offset);
             // SAFETY: inside the caller's two ranges, which do not overlap.
             unsafe { std::ptr::copy_nonoverlapping(src.add(offset), dst.add(offset), bytes) };
-            i += run;
         }
         window += count;
     }
