@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{HEADER, Project, wasm_entry, with_imports};
+use support::{HEADER, Project, actor_entries, wasm_entry, with_imports};
 
 fn actor_project(script: &str) -> Project {
     let project = Project::new();
@@ -11,18 +11,16 @@ fn actor_project(script: &str) -> Project {
     let values = project.add_guest("values");
     let mut yaml = HEADER.to_string();
     yaml += "  - {name: processes, kind: process.host}\n";
-    for (name, method) in [
-        ("echo", "echo"),
-        ("counter", "counter"),
-        ("supervisor", "supervise"),
-        ("pinger", "ping"),
-        ("flooder", "flood"),
-    ] {
-        yaml += &with_imports(
-            wasm_entry(name, "actor.wasm", &actor, method, None),
-            &["wippy:process"],
-        );
-    }
+    yaml += &actor_entries(
+        &actor,
+        &[
+            ("echo", "echo"),
+            ("counter", "counter"),
+            ("supervisor", "supervise"),
+            ("pinger", "ping"),
+            ("flooder", "flood"),
+        ],
+    );
     yaml += &with_imports(
         wasm_entry("crash", "values.wasm", &values, "kinds#crash", None),
         &["wasi:cli"],

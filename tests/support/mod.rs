@@ -230,6 +230,20 @@ pub fn with_imports(entry: String, imports: &[&str]) -> String {
     format!("{entry}    imports: [{}]\n", imports.join(", "))
 }
 
+/// `process.wasm` entries of `guests/actor` (pinned by `hash`), one per `(name, export)`,
+/// each granted `wippy:process`.
+pub fn actor_entries(hash: &str, exports: &[(&str, &str)]) -> String {
+    exports
+        .iter()
+        .map(|(name, method)| {
+            with_imports(
+                wasm_entry(name, "actor.wasm", hash, method, None),
+                &["wippy:process"],
+            )
+        })
+        .collect()
+}
+
 /// Like [`Project::wippy`], with extra environment variables for the runtime.
 pub fn wippy_in_env(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = wippy_command(project.root(), &project.cache_dir(), args);
