@@ -14,8 +14,9 @@
 //! (a Rust guest touches a dozen of its 1.1 MiB) keeps them resident for the next process;
 //! handing them back to the kernel (`MADV_DONTNEED`) costs a TLB flush on every core and a
 //! page fault per page on the next use, and is done only where writing is not known to be
-//! safe or would keep too much: many pages touched, more than [`KEEP_WARM`](super::blocks::KEEP_WARM) blocks idle, or
-//! swap configured (see [`zero_resident`]).
+//! safe or would keep too much: many pages touched, more than
+//! [`KEEP_WARM`](super::blocks::KEEP_WARM) blocks idle, or residency not known (see
+//! [`super::resident_pages`]).
 
 use std::io;
 use std::ptr::NonNull;
@@ -23,7 +24,8 @@ use std::sync::Arc;
 
 use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
 
-use super::blocks::{Blocks, Mapping, copy_resident, page_size, zero_resident};
+use super::blocks::{Blocks, Mapping, page_size};
+use super::resident_pages::{copy_resident, zero_resident};
 
 /// The smallest block: one WebAssembly page.
 const MIN_BLOCK: usize = 64 << 10;

@@ -12,6 +12,7 @@ mod exports;
 mod fiber_stacks;
 mod linear_memories;
 mod prepared;
+mod resident_pages;
 
 use wasmtime::component::Component;
 

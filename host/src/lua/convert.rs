@@ -1,6 +1,6 @@
 //! Lua values ⇄ payloads, and mailbox envelopes as the tables scripts see.
 
-use mlua::{Lua, Table, Value};
+use mlua::{Function, Lua, Table, Value};
 
 use super::message::{LuaMessage, LuaPayload};
 use crate::process::{Envelope, Event};
@@ -107,49 +107,65 @@ pub fn from_payload(lua: &Lua, payload: &Payload) -> mlua::Result<Value> {
 /// Events are tables `{kind, type, from, at, ...}`; messages are message objects
 /// (`msg:topic()`, `msg:from()`, `msg:payload():data()`), as in Wippy.
 pub fn envelope_to_lua(lua: &Lua, envelope: &Envelope) -> mlua::Result<Value> {
-    let table = lua.create_table()?;
-    match envelope {
+    let event = match envelope {
         Envelope::Message(message) => {
             return Ok(Value::UserData(
                 lua.create_userdata(LuaMessage(message.clone()))?,
             ));
         }
-        Envelope::Event(Event::Exit {
+        Envelope::Event(event) => event,
+    };
+    let build = event_builder(lua)?;
+    match event {
+        Event::Exit {
             from,
             at,
             value,
             error,
-        }) => {
-            table.set("kind", "pid.exit")?;
-            table.set("type", "EXIT")?;
-            table.set("from", from.to_string())?;
-            table.set("at", *at)?;
-            let value = from_payload(lua, value)?;
-            let result = lua.create_table()?;
-            result.set("value", value.clone())?;
-            result.set("error", error.as_deref())?;
-            table.set("result", result)?;
-            table.set("value", value)?;
-            table.set("error", error.as_deref())?;
+        } => build.call((
+            1,
+            from.to_string(),
+            *at,
+            from_payload(lua, value)?,
+            error.as_deref(),
+        )),
+        Event::LinkDown { from, at, error } => {
+            build.call((2, from.to_string(), *at, Value::Nil, error.as_str()))
         }
-        Envelope::Event(Event::LinkDown { from, at, error }) => {
-            table.set("kind", "pid.link.down")?;
-            table.set("type", "LINK_DOWN")?;
-            table.set("from", from.to_string())?;
-            table.set("at", *at)?;
-            let result = lua.create_table()?;
-            result.set("error", error.as_str())?;
-            table.set("result", result)?;
-            table.set("value", Value::Nil)?;
-            table.set("error", error.as_str())?;
-        }
-        Envelope::Event(Event::Cancel { from, at, reason }) => {
-            table.set("kind", "pid.cancel")?;
-            table.set("type", "CANCEL")?;
-            table.set("from", from.as_ref().map(|p| p.to_string()))?;
-            table.set("at", *at)?;
-            table.set("reason", reason.as_str())?;
-        }
+        Event::Cancel { from, at, reason } => build.call((
+            3,
+            from.as_ref().map(|p| p.to_string()),
+            *at,
+            Value::Nil,
+            reason.as_str(),
+        )),
     }
-    Ok(Value::Table(table))
 }
+
+/// The state's event-table constructor, made on first use.
+///
+/// An event table made field by field from Rust costs two protected calls per field (a
+/// memory-limited state guards every string and every set against allocation failure):
+/// a seventh of a spawn-and-collect loop. In Lua it is one call.
+fn event_builder(lua: &Lua) -> mlua::Result<Function> {
+    struct EventBuilder(Function);
+    if let Some(builder) = lua.app_data_ref::<EventBuilder>() {
+        return Ok(builder.0.clone());
+    }
+    let builder: Function = super::sandbox::trusted(lua, "events", EVENTS)?.call(())?;
+    lua.set_app_data(EventBuilder(builder.clone()));
+    Ok(builder)
+}
+
+const EVENTS: &str = r#"
+return function(kind, from, at, value, err)
+  if kind == 1 then
+    return {kind = "pid.exit", type = "EXIT", from = from, at = at,
+            result = {value = value, error = err}, value = value, error = err}
+  elseif kind == 2 then
+    return {kind = "pid.link.down", type = "LINK_DOWN", from = from, at = at,
+            result = {error = err}, error = err}
+  end
+  return {kind = "pid.cancel", type = "CANCEL", from = from, at = at, reason = err}
+end
+"#;
