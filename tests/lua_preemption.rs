@@ -78,6 +78,32 @@ print(table.concat(ended, "\n"))
 }
 
 #[test]
+fn a_process_queued_behind_a_run_that_cannot_yield_still_runs() {
+    // On two workers: `main` spawns a spinner (the other worker takes it) and a comparator
+    // that never returns, then stays busy until it is preempted and queued behind the
+    // comparator on its own worker. The other worker always has its preempted spinner to
+    // run, so it never takes queued work: unless the stuck worker hands its queue on,
+    // `main` never runs again to terminate the two.
+    let project = spin_project(
+        r#"local spinner = process.spawn_monitored("app:spin", "app:processes")
+local stuck = process.spawn_monitored("app:spin_in_sort", "app:processes")
+local t = os.clock()
+while os.clock() - t < 0.02 do end
+process.terminate(stuck)
+process.terminate(spinner)
+for _ = 1, 2 do print(process.receive().error) end
+"#,
+    );
+    let run = wippy_within(
+        &project,
+        &["run", "main"],
+        &[("TOKIO_WORKER_THREADS", "2")],
+        &[],
+    );
+    assert_eq!(run.ok(), "terminated\nterminated\n");
+}
+
+#[test]
 fn max_execution_ms_stops_a_spinning_lua_command_and_function() {
     let project = spin_project(
         r#"local value, err = funcs.call("app:spin_function")

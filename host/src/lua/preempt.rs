@@ -194,7 +194,9 @@ unsafe extern "C-unwind" fn hook(state: *mut ffi::lua_State, _debug: *mut ffi::l
                 ffi::lua_error(state);
             }
             // Inside a call that cannot yield (a metamethod run by C, a `require`d chunk):
-            // the watchdog asks again next tick.
+            // the watchdog asks again next tick. Meanwhile the worker's other tasks must not
+            // wait for it.
+            hand_off_when_held();
             return;
         }
         // The hook stays installed across the yield, which is how mlua tells a hook's yield
@@ -202,6 +204,45 @@ unsafe extern "C-unwind" fn hook(state: *mut ffi::lua_State, _debug: *mut ffi::l
         *mark = YIELDED;
         PREEMPTED.set(true);
         ffi::lua_yield(state, 0);
+    }
+}
+
+/// Ticks a run that cannot yield may hold its worker thread before the worker's queue moves.
+const HAND_OFF_AFTER: u64 = 4;
+
+/// Hands the worker's queued tasks to another thread when the Lua run on this one has gone on
+/// for [`HAND_OFF_AFTER`] ticks and cannot yield (a `table.sort` comparator that never
+/// returns, say).
+///
+/// tokio's other workers take queued tasks from a busy worker only when they run out of work
+/// of their own, and never its next-task slot: with a preempted spinner on the other core, a
+/// process woken here — the one that would `terminate` the stuck run — waited forever.
+/// `block_in_place` gives this worker's queue to a new thread while its closure runs; the
+/// closure pauses so that thread can take it, and the run carries on here without a queue.
+/// Tried again every [`HAND_OFF_AFTER`] ticks while the run is held (a retry after the
+/// queue moved only pauses the stuck run).
+fn hand_off_when_held() {
+    thread_local! {
+        static LAST_TRY: Cell<u64> = const { Cell::new(0) };
+    }
+    let now = TICKS.load(Ordering::Relaxed);
+    let since = SLOT
+        .try_with(|slot| slot.0.busy_since.load(Ordering::Relaxed))
+        .unwrap_or(0);
+    let last = LAST_TRY.with(Cell::get);
+    if since == 0 || now < since + HAND_OFF_AFTER || now < last + HAND_OFF_AFTER {
+        return;
+    }
+    LAST_TRY.set(now);
+    let in_worker_task = tokio::task::try_id().is_some()
+        && tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if in_worker_task {
+        // block_in_place refuses (panics before doing anything) only outside a worker, which
+        // the check above rules out; a panic must not unwind into Lua's C frames regardless.
+        let _ = std::panic::catch_unwind(|| {
+            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(1)))
+        });
     }
 }
 
