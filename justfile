@@ -37,7 +37,7 @@ bench:
     cargo bench --bench capacity > "${CARGO_TARGET_DIR:-target}/capacity.md"
     @echo
     @echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2), commit $(git rev-parse --short HEAD)"
-    @echo "Commands: cargo bench --bench runtime (criterion estimates); cargo bench --bench capacity (each part in its own process; SLEEPERS, WIDE_SLEEPERS, LUA_RECEIVERS, SOAK_CYCLES change the counts)"
+    @echo "Commands: cargo bench --bench runtime (criterion estimates); cargo bench --bench capacity (each part in its own process; SLEEPERS, WIDE_SLEEPERS, LUA_RECEIVERS, SPAWN_BURST, SOAK_CYCLES change the counts)"
     @echo
     @echo "| measurement | result | issue #12 target |"
     @echo "|---|---|---|"
