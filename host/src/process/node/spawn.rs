@@ -248,7 +248,8 @@ impl Node {
                     Err(error) => ExitResult::failed(error.message),
                 }
             } else {
-                wasm::run_process(&context, args).await
+                // Boxed: inline, its 2.5 KiB would size every process's task, Lua ones too.
+                Box::pin(wasm::run_process(&context, args)).await
             };
             context.node.finish(&context.pid, result);
         };
