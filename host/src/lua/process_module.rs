@@ -29,28 +29,25 @@ fn entry_id(text: &str, context: &ProcessContext) -> EntryId {
 
 pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     let module = lua.create_table()?;
-    let ctx = context.clone();
-    module.set(
-        "pid",
-        lua.create_function(move |_, ()| Ok(ctx.pid.to_string()))?,
-    )?;
-    let ctx = context.clone();
-    module.set(
-        "id",
-        lua.create_function(move |_, ()| Ok(ctx.entry.to_string()))?,
-    )?;
+    // Every function is made on first use (see `lazy`): a process that only receives pays
+    // for `receive` alone.
+    let mut made: Vec<(&'static str, Maker)> = Vec::new();
+    lazy_function(&mut made, "pid", context, |ctx| {
+        move |_, ()| Ok(ctx.pid.to_string())
+    });
+    lazy_function(&mut made, "id", context, |ctx| {
+        move |_, ()| Ok(ctx.entry.to_string())
+    });
 
     for (name, monitor, link) in SPAWNS {
-        let ctx = context.clone();
-        module.set(
-            name,
-            lua.create_function(move |_, call: (String, String, Variadic<Value>)| {
+        lazy_function(&mut made, name, context, move |ctx| {
+            move |_, call: (String, String, Variadic<Value>)| {
                 Ok(match Spawner::default().spawn(&ctx, call, monitor, link) {
                     Ok(pid) => (Some(pid), None),
                     Err(error) => (None, Some(fail(INTERNAL, error))),
                 })
-            })?,
-        )?;
+            }
+        });
     }
     super::spawner::install(lua, &module, context)?;
 
@@ -82,47 +79,35 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
 
     // `true`, or `nil, err` when the destination is not a live process or registered name (as
     // Wippy's own tests expect of a pid that has exited).
-    let ctx = context.clone();
-    module.set(
-        "send",
-        lua.create_function(
-            move |_, (dest, topic, payload): (String, String, Variadic<Value>)| {
-                if topic.starts_with('@') {
-                    return Ok((None, Some(fail(INVALID, "cannot send to @ topics"))));
-                }
-                let payload = match payload.len() {
-                    0 => Ok(Payload::Nil),
-                    1 => to_payload(&payload[0]),
-                    _ => args_to_payloads(&payload).map(Payload::List),
-                };
-                let payload = match payload {
-                    Ok(payload) => payload,
-                    Err(e) => return Ok((None, Some(fail(INVALID, e)))),
-                };
-                Ok(
-                    match ctx.node.send(Some(&ctx.pid), &dest, &topic, payload) {
-                        Ok(()) => (Some(true), None),
-                        Err(SendError::NotRunning(e)) => (None, Some(fail(NOT_FOUND, e))),
-                        Err(SendError::MailboxFull(e)) => {
-                            (None, Some(fail_for_now(RATE_LIMITED, e)))
-                        }
-                    },
-                )
-            },
-        )?,
-    )?;
+    lazy_function(&mut made, "send", context, |ctx| {
+        move |_, (dest, topic, payload): (String, String, Variadic<Value>)| {
+            if topic.starts_with('@') {
+                return Ok((None, Some(fail(INVALID, "cannot send to @ topics"))));
+            }
+            let payload = match payload.len() {
+                0 => Ok(Payload::Nil),
+                1 => to_payload(&payload[0]),
+                _ => args_to_payloads(&payload).map(Payload::List),
+            };
+            let payload = match payload {
+                Ok(payload) => payload,
+                Err(e) => return Ok((None, Some(fail(INVALID, e)))),
+            };
+            Ok(
+                match ctx.node.send(Some(&ctx.pid), &dest, &topic, payload) {
+                    Ok(()) => (Some(true), None),
+                    Err(SendError::NotRunning(e)) => (None, Some(fail(NOT_FOUND, e))),
+                    Err(SendError::MailboxFull(e)) => (None, Some(fail_for_now(RATE_LIMITED, e))),
+                },
+            )
+        }
+    });
 
-    let ctx = context.clone();
-    module.set(
-        "terminate",
-        lua.create_function(move |_, dest: String| {
-            Ok(result(ctx.node.terminate(&dest), NOT_FOUND))
-        })?,
-    )?;
-    let ctx = context.clone();
-    module.set(
-        "cancel",
-        lua.create_function(move |_, (dest, second): (String, Value)| {
+    lazy_function(&mut made, "terminate", context, |ctx| {
+        move |_, dest: String| Ok(result(ctx.node.terminate(&dest), NOT_FOUND))
+    });
+    lazy_function(&mut made, "cancel", context, |ctx| {
+        move |_, (dest, second): (String, Value)| {
             // Wippy's documented second argument is a deadline (milliseconds, or text like
             // "5s"); its code reads a reason. Either works here.
             let (reason, deadline) = match &second {
@@ -142,52 +127,38 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                 ctx.node.cancel(Some(&ctx.pid), &dest, &reason, deadline),
                 NOT_FOUND,
             ))
-        })?,
-    )?;
+        }
+    });
     for (name, on) in [("monitor", true), ("unmonitor", false)] {
-        let ctx = context.clone();
-        module.set(
-            name,
-            lua.create_function(move |_, dest: String| {
-                Ok(result(ctx.node.monitor(&ctx.pid, &dest, on), NOT_FOUND))
-            })?,
-        )?;
+        lazy_function(&mut made, name, context, move |ctx| {
+            move |_, dest: String| Ok(result(ctx.node.monitor(&ctx.pid, &dest, on), NOT_FOUND))
+        });
     }
     for (name, on) in [("link", true), ("unlink", false)] {
-        let ctx = context.clone();
-        module.set(
-            name,
-            lua.create_function(move |_, dest: String| {
-                Ok(result(ctx.node.link(&ctx.pid, &dest, on), NOT_FOUND))
-            })?,
-        )?;
+        lazy_function(&mut made, name, context, move |ctx| {
+            move |_, dest: String| Ok(result(ctx.node.link(&ctx.pid, &dest, on), NOT_FOUND))
+        });
     }
 
-    let ctx = context.clone();
-    module.set(
-        "inbox",
-        lua.create_function(move |_, ()| {
+    lazy_function(&mut made, "inbox", context, |ctx| {
+        move |_, ()| {
             Ok(LuaChannel::Mailbox(
                 ctx.mailbox.inbox.clone(),
                 Delivery::Objects,
             ))
-        })?,
-    )?;
-    let ctx = context.clone();
-    module.set(
-        "events",
-        lua.create_function(move |_, ()| {
+        }
+    });
+    lazy_function(&mut made, "events", context, |ctx| {
+        move |_, ()| {
             Ok(LuaChannel::Mailbox(
                 ctx.mailbox.events.clone(),
                 Delivery::Objects,
             ))
-        })?,
-    )?;
+        }
+    });
     // The values sent on `topic`; with `{message = true}`, message objects.
-    let ctx = context.clone();
-    module.set(
-        "listen",
-        lua.create_function(move |_, (topic, options): (String, Option<Table>)| {
+    lazy_function(&mut made, "listen", context, |ctx| {
+        move |_, (topic, options): (String, Option<Table>)| {
             if topic.is_empty() {
                 return Ok((None, Some(fail(INVALID, "topic cannot be empty"))));
             }
@@ -207,12 +178,10 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                 Some(LuaChannel::Mailbox(ctx.mailbox.listen(&topic), delivery)),
                 None,
             ))
-        })?,
-    )?;
-    let ctx = context.clone();
-    module.set(
-        "unlisten",
-        lua.create_function(move |_, channel: mlua::AnyUserData| {
+        }
+    });
+    lazy_function(&mut made, "unlisten", context, |ctx| {
+        move |_, channel: mlua::AnyUserData| {
             let channel = channel.borrow::<LuaChannel>()?;
             Ok(match &*channel {
                 LuaChannel::Mailbox(channel, _) if ctx.mailbox.unlisten(channel) => (true, None),
@@ -224,8 +193,8 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                     )),
                 ),
             })
-        })?,
-    )?;
+        }
+    });
     let ctx = context.clone();
     let receive: Maker = Box::new(move |lua| {
         let waiting = ctx.clone();
@@ -260,19 +229,15 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
         super::sandbox::trusted(lua, "receive", RECEIVE)?.call((try_receive, wait))
     });
 
-    let ctx = context.clone();
-    module.set(
-        "get_options",
-        lua.create_function(move |lua, ()| {
+    lazy_function(&mut made, "get_options", context, |ctx| {
+        move |lua, ()| {
             let options = lua.create_table()?;
             options.set("trap_links", ctx.mailbox.trap_links())?;
             Ok(options)
-        })?,
-    )?;
-    let ctx = context.clone();
-    module.set(
-        "set_options",
-        lua.create_function(move |_, options: Value| {
+        }
+    });
+    lazy_function(&mut made, "set_options", context, |ctx| {
+        move |_, options: Value| {
             let Value::Table(options) = options else {
                 return Ok((
                     false,
@@ -295,8 +260,8 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                 }
             }
             Ok((true, None))
-        })?,
-    )?;
+        }
+    });
 
     module.set("registry", registry_table(lua, context)?)?;
 
@@ -305,7 +270,9 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     events.set("LINK_DOWN", "pid.link.down")?;
     events.set("CANCEL", "pid.cancel")?;
     module.set("event", events)?;
-    lazy::fields(lua, &module, vec![("exec", exec), ("receive", receive)])?;
+    made.push(("exec", exec));
+    made.push(("receive", receive));
+    lazy::fields(lua, &module, made)?;
     Ok(module)
 }
 
@@ -319,6 +286,24 @@ return function(timeout)
   return wait(timeout)
 end
 "#;
+
+/// Adds `name` to the fields made on first use: a function `make` builds from the context.
+fn lazy_function<A, R, F>(
+    made: &mut Vec<(&'static str, Maker)>,
+    name: &'static str,
+    context: &SharedContext,
+    make: impl Fn(SharedContext) -> F + Send + 'static,
+) where
+    A: mlua::FromLuaMulti,
+    R: mlua::IntoLuaMulti,
+    F: Fn(&Lua, A) -> mlua::Result<R> + Send + 'static,
+{
+    let ctx = context.clone();
+    made.push((
+        name,
+        Box::new(move |lua| lua.create_function(make(ctx.clone())).map(Value::Function)),
+    ));
+}
 
 /// `true`, or `nil, err` (of `kind`).
 fn result(outcome: Result<(), String>, kind: &'static str) -> (Option<bool>, Option<Failure>) {
