@@ -156,3 +156,36 @@ print(exit.error == nil and "worked" or exit.error)
         .count();
     assert_eq!(builds, 1, "one compile for eleven spawns: {}", run.stderr);
 }
+
+#[test]
+fn a_spawn_past_the_memory_reserve_fails_with_an_error_and_the_node_carries_on() {
+    // Overcommit would let the spawn that exhausts memory succeed and the OOM killer end the
+    // whole node later; a reserve the machine cannot have makes every spawn that point.
+    let project = support::lua_project(
+        "",
+        "local pid, err = process.spawn('app:healthy', 'app:processes')\nprint(pid, err)\n",
+    );
+    let refused = support::wippy_within(
+        &project,
+        &["run", "main"],
+        &[("WIPPY_MEMORY_RESERVE", "1000000G")],
+        &[],
+    );
+    let err = refused.failed().to_string();
+    assert!(
+        err.starts_with("error: cannot spawn `app:main`: the machine is out of memory: "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(" MiB available, and 1024000000 MiB are kept free (WIPPY_MEMORY_RESERVE); let processes end, or lower `host.max_processes`\n"),
+        "{err}"
+    );
+    // With a reserve the machine has, the same run spawns as usual.
+    let run = support::wippy_within(
+        &project,
+        &["run", "main"],
+        &[("WIPPY_MEMORY_RESERVE", "1M")],
+        &[],
+    );
+    assert!(run.ok().starts_with("{app:processes|0x"), "{}", run.ok());
+}

@@ -37,6 +37,10 @@ fn env_list(name: &str, default: &str) -> Vec<u64> {
 
 /// What `count` live, waiting processes cost, measured once they all wait.
 struct Crowd {
+    /// How many were spawned: fewer than asked when memory ran out.
+    count: u64,
+    /// Why the next spawn failed, when memory ran out.
+    refused: Option<String>,
     /// The `count` spawn calls.
     spawned: Duration,
     /// Until memory stopped growing: every process started and waits.
@@ -44,8 +48,9 @@ struct Crowd {
     rss_per_process: f64,
     page_tables_per_process: f64,
     maps_per_process: f64,
-    /// What one more spawn costs while the crowd waits (see [`spawn_cost`]).
-    spawn: Duration,
+    /// What one more spawn costs while the crowd waits (see [`spawn_cost`]); not measured
+    /// when memory ran out.
+    spawn: Option<Duration>,
     /// Until every process of the crowd had exited.
     done: Duration,
 }
@@ -58,16 +63,33 @@ async fn crowd(node: &Node, count: u64, kind: &Kind, args: Vec<Payload>) -> Crow
     let started = Instant::now();
     let mut pids = Vec::with_capacity(count as usize);
     let mut exits = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let request = SpawnRequest::new(
-            EntryId::new("app", kind.entry),
-            EntryId::new("app", kind.host),
-            args.clone(),
-        );
-        let spawned = node.spawn(request).unwrap();
+    let mut refused = None;
+    'spawning: for _ in 0..count {
+        // A spawn refused for want of memory is tried again while processes spawned before
+        // it start (they count as taken until then); refused for 3 s, the crowd is complete.
+        let mut waited = Duration::ZERO;
+        let spawned = loop {
+            let request = SpawnRequest::new(
+                EntryId::new("app", kind.entry),
+                EntryId::new("app", kind.host),
+                args.clone(),
+            );
+            match node.spawn(request) {
+                Ok(spawned) => break spawned,
+                Err(e) if waited >= Duration::from_secs(3) => {
+                    refused = Some(e);
+                    break 'spawning;
+                }
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    waited += Duration::from_millis(100);
+                }
+            }
+        };
         pids.push(spawned.pid);
         exits.push(spawned.exit);
     }
+    let count = pids.len() as u64;
     let spawned = started.elapsed();
     // Every process starts on its first poll: they all wait once memory stops growing
     // (less than 0.2 % in 100 ms).
@@ -85,7 +107,11 @@ async fn crowd(node: &Node, count: u64, kind: &Kind, args: Vec<Payload>) -> Crow
     let rss_per_process = per_process(rss_bytes(), rss);
     let page_tables_per_process = per_process(page_table_bytes(), page_tables);
     let maps_per_process = per_process(memory_maps() as u64, maps as u64);
-    let spawn = spawn_cost(node, 20_000).await;
+    // With memory full, one more spawn would only be refused.
+    let spawn = match refused {
+        None => Some(spawn_cost(node, 20_000).await),
+        Some(_) => None,
+    };
     if kind.receives {
         for pid in &pids {
             if let Err(e) = node.send(None, pid.as_str(), "wake", Payload::Nil) {
@@ -98,6 +124,8 @@ async fn crowd(node: &Node, count: u64, kind: &Kind, args: Vec<Payload>) -> Crow
         assert!(result.error.is_none(), "{:?}", result.error);
     }
     Crowd {
+        count,
+        refused,
         spawned,
         settled,
         rss_per_process,
@@ -124,17 +152,33 @@ async fn spawn_cost(node: &Node, count: i64) -> Duration {
 }
 
 fn crowd_row(what: &str, crowd: &Crowd, alone: Duration, target: &str) {
+    let what = match &crowd.refused {
+        Some(error) => format!(
+            "{what} — {} spawned, then refused for 3 s: \"{error}\"",
+            crowd.count
+        ),
+        None => what.to_string(),
+    };
+    let meanwhile = match crowd.spawn {
+        Some(spawn) => format!(
+            "spawning and collecting more from Lua meanwhile {:.1} µs each ({:.2}x of {:.1} µs once they exited)",
+            micros(spawn),
+            spawn.as_secs_f64() / alone.as_secs_f64(),
+            micros(alone),
+        ),
+        None => format!(
+            "no more spawns while they wait; {:.1} µs each once they exited",
+            micros(alone)
+        ),
+    };
     println!(
-        "| {what} | spawned in {:.2} s, all waiting by {:.2} s, all done in {:.1} s; {:.1} KiB RSS + {:.1} KiB page tables, {:.2} memory maps per process; spawning and collecting more from Lua meanwhile {:.1} µs each ({:.2}x of {:.1} µs once they exited) | {target} |",
+        "| {what} | spawned in {:.2} s, all waiting by {:.2} s, all done in {:.1} s; {:.1} KiB RSS + {:.1} KiB page tables, {:.2} memory maps per process; {meanwhile} | {target} |",
         crowd.spawned.as_secs_f64(),
         crowd.settled.as_secs_f64(),
         crowd.done.as_secs_f64(),
         crowd.rss_per_process / 1024.0,
         crowd.page_tables_per_process / 1024.0,
         crowd.maps_per_process,
-        micros(crowd.spawn),
-        crowd.spawn.as_secs_f64() / alone.as_secs_f64(),
-        micros(alone),
     );
 }
 

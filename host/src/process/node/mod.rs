@@ -2,6 +2,7 @@
 //! Processes are tokio tasks; a process waiting for anything holds no thread.
 
 mod calls;
+mod headroom;
 mod heap;
 mod names;
 mod signals;
@@ -67,6 +68,7 @@ struct NodeInner {
     names: Mutex<HashMap<String, Pid>>,
     next_sequence: AtomicU64,
     heap: heap::HeapTrim,
+    headroom: headroom::Headroom,
 }
 
 struct Record {
@@ -137,6 +139,7 @@ impl Node {
                 names: Mutex::new(HashMap::new()),
                 next_sequence: AtomicU64::new(1),
                 heap: heap::HeapTrim::default(),
+                headroom: headroom::Headroom::default(),
             }),
         }
     }

@@ -1,5 +1,5 @@
 //! Starting processes: what to start and where, the checks a spawn makes (entry kind, host,
-//! `max_processes`), and the task that runs it.
+//! `max_processes`, memory left), and the task that runs it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::pin::Pin;
@@ -138,6 +138,8 @@ impl Node {
                 request.host
             ));
         }
+        (self.inner.headroom.check())
+            .map_err(|e| format!("cannot spawn `{}`: {e}", request.entry))?;
         if let Some(limit) = bounded {
             let mut per_host = self.inner.per_host.lock().unwrap();
             let live = per_host.entry(request.host.clone()).or_default();
@@ -240,7 +242,9 @@ impl Node {
         let args = request.args;
         let (stopped_sender, stopped) = oneshot::channel();
         let signal = StoppedSignal(Some(stopped_sender));
+        let unstarted = self.inner.headroom.unstarted();
         let run = async move {
+            drop(unstarted);
             let _signal = signal;
             let result = if is_lua {
                 match context.node.scripts().run(context.clone(), args).await {
