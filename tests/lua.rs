@@ -671,3 +671,19 @@ print(exit.from == held, exit.value)
         "true\tterminated\ndone\tfinished\ntrue\tnil\ntrue\tterminated\n"
     );
 }
+
+#[test]
+fn receive_waits_in_main_and_in_a_coroutine_and_each_wakes_with_one_message() {
+    // An empty mailbox is waited on by yielding with the task's waker registered on it (no
+    // future per wait): a waiter inside `coroutine.wrap` and then the main flow must each
+    // wake when a message arrives, take one, and a wait with a timeout still times out.
+    let project = lua_project(
+        r#"local me = process.pid()
+local wrapped = coroutine.wrap(function() return process.receive():payload():data() end)
+process.spawn("myns:late_reporter", "myns:processes", me)
+process.spawn("myns:late_reporter", "myns:processes", me)
+print(wrapped(), process.receive():payload():data(), process.receive("50ms"))
+"#,
+    );
+    assert_eq!(run_main(&project), "finished\tfinished\tnil\n");
+}

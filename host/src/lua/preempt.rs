@@ -77,6 +77,8 @@ thread_local! {
     static PREEMPTED: Cell<bool> = const { Cell::new(false) };
     /// This OS thread as the watchdog sees it.
     static SLOT: SlotHandle = SlotHandle::register();
+    /// The waker of the task whose Lua this thread runs now; null when none.
+    static WAKER: Cell<*const std::task::Waker> = const { Cell::new(ptr::null()) };
 }
 
 /// The watchdog's clock, in ticks since it started.
@@ -246,6 +248,15 @@ fn hand_off_when_held() {
     }
 }
 
+/// Calls `f` with the waker of the task whose Lua runs on this thread (`None` outside a
+/// [`Preemptible`] poll), for a sync function that arranges its own wake-up before it yields.
+pub fn with_task_waker<R>(f: impl FnOnce(Option<&std::task::Waker>) -> R) -> R {
+    let waker = WAKER.with(Cell::get);
+    // SAFETY: set only for the length of a `Preemptible` poll on this thread, from the
+    // poll's own context, and restored before the poll returns.
+    f(unsafe { waker.as_ref() })
+}
+
 /// Whether the Lua thread just polled yielded to preemption rather than by itself (clears
 /// the mark).
 pub fn take_preempted() -> bool {
@@ -278,6 +289,7 @@ impl<F: Future + Unpin> Future for Preemptible<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let watch = self.watch.as_ref().map_or(ptr::null(), Arc::as_ptr);
         let _running = Running::enter(self.state as *mut ffi::lua_State, watch);
+        let _waker = TaskWaker::enter(cx.waker());
         let polled = Pin::new(&mut self.inner).poll(cx);
         if polled.is_pending() {
             // A preemption seen by mlua's own thread future; nothing else reads the mark.
@@ -296,6 +308,22 @@ impl<F: Future + Unpin> Future for Preemptible<F> {
             }
         }
         polled
+    }
+}
+
+/// While it lives, `waker` is the one [`with_task_waker`] gives; restores the one before when
+/// dropped (also when a poll unwinds).
+struct TaskWaker(*const std::task::Waker);
+
+impl TaskWaker {
+    fn enter(waker: &std::task::Waker) -> Self {
+        Self(WAKER.replace(waker))
+    }
+}
+
+impl Drop for TaskWaker {
+    fn drop(&mut self) {
+        WAKER.set(self.0);
     }
 }
 

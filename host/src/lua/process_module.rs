@@ -198,6 +198,7 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     let ctx = context.clone();
     let receive: Maker = Box::new(move |lua| {
         let waiting = ctx.clone();
+        let waiting_for_step = ctx.clone();
         let try_receive = lua.create_function(move |lua, timeout: Value| {
             if !timeout.is_nil() {
                 duration(&timeout)?;
@@ -226,7 +227,38 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                 }
             }
         })?;
-        super::sandbox::trusted(lua, "receive", RECEIVE)?.call((try_receive, wait))
+        // One step of a wait without a timeout: what is waiting, or — with the task's waker
+        // registered on the mailbox — mlua's "pending" mark, which the prelude yields (the
+        // task sleeps until a delivery wakes it); `false` outside a task poll.
+        let stepping = waiting_for_step.clone();
+        let step = lua.create_function(move |lua, ()| {
+            if let Some(envelope) = stepping.mailbox.try_next() {
+                return envelope_to_lua(lua, &envelope);
+            }
+            let registered = super::preempt::with_task_waker(|waker| {
+                waker
+                    .map(|waker| stepping.mailbox.register(waker))
+                    .is_some()
+            });
+            if !registered {
+                return Ok(Value::Boolean(false));
+            }
+            // A delivery between the first look and the registration woke no one: look again.
+            match stepping.mailbox.try_next() {
+                Some(envelope) => envelope_to_lua(lua, &envelope),
+                None if stepping.mailbox.is_closed() => Ok(Value::Nil),
+                None => Ok(Value::LightUserData(Lua::poll_pending())),
+            }
+        })?;
+        let coroutine: Table = lua.globals().get("coroutine")?;
+        let yield_: Value = coroutine.raw_get("yield")?;
+        super::sandbox::trusted(lua, "receive", RECEIVE)?.call((
+            try_receive,
+            wait,
+            step,
+            yield_,
+            Lua::poll_pending(),
+        ))
     });
 
     lazy_function(&mut made, "get_options", context, |ctx| {
@@ -277,13 +309,22 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
 }
 
 /// `process.receive`: a message already waiting is taken without the async machinery (a
-/// future and a yield per call); only an empty mailbox waits.
+/// future and a yield per call); an empty mailbox is waited on by yielding mlua's "pending"
+/// mark with the task's waker registered on the mailbox — no future in a userdata, no
+/// finaliser, per wait. A timeout, or a state run outside a task poll, waits through the async
+/// function.
 const RECEIVE: &str = r#"
-local try_receive, wait = ...
+local try_receive, wait, step, yield, pending = ...
 return function(timeout)
   local message = try_receive(timeout)
   if message ~= nil then return message end
-  return wait(timeout)
+  if timeout ~= nil then return wait(timeout) end
+  while true do
+    message = step()
+    if message == false then return wait(nil) end
+    if message ~= pending then return message end
+    yield(pending)
+  end
 end
 "#;
 

@@ -5,7 +5,9 @@
 use std::collections::VecDeque;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
+use std::task::Waker;
 
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 pub struct Channel<T> {
@@ -23,6 +25,8 @@ impl<T> Clone for Channel<T> {
 struct Inner<T> {
     state: Mutex<State<T>>,
     changed: Notify,
+    /// A task waiting for a value without a `Notified` future (see [`Channel::register`]).
+    waiter: AtomicWaker,
 }
 
 struct State<T> {
@@ -59,6 +63,7 @@ impl<T> Channel<T> {
                     closed: false,
                 }),
                 changed: Notify::new(),
+                waiter: AtomicWaker::new(),
             }),
         }
     }
@@ -106,7 +111,14 @@ impl<T> Channel<T> {
         state.queue.push_back(value);
         drop(state);
         self.inner.changed.notify_waiters();
+        self.inner.waiter.wake();
         Ok(())
+    }
+
+    /// Wakes `waker` at the next value sent or at closing (once; register again to wait
+    /// again): a wait that holds no future, for a Lua process's `receive`.
+    pub fn register(&self, waker: &Waker) {
+        self.inner.waiter.register(waker);
     }
 
     /// Waits for a value; `None` once the channel is closed and drained.
@@ -138,9 +150,14 @@ impl<T> Channel<T> {
         }
     }
 
+    pub fn is_closed(&self) -> bool {
+        self.inner.state.lock().unwrap().closed
+    }
+
     pub fn close(&self) {
         self.inner.state.lock().unwrap().closed = true;
         self.inner.changed.notify_waiters();
+        self.inner.waiter.wake();
     }
 
     /// Resolves at the channel's next state change (for `select` over several channels).

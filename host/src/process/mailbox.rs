@@ -147,6 +147,19 @@ impl Mailbox {
         }
     }
 
+    /// Whether nothing will arrive any more (the process has ended): what makes
+    /// [`Mailbox::next`] return `None` once both queues are drained.
+    pub fn is_closed(&self) -> bool {
+        self.events.is_closed() && self.inbox.is_closed()
+    }
+
+    /// Wakes `waker` at the next event or message (once): with [`Mailbox::try_next`], a wait
+    /// that holds no future.
+    pub fn register(&self, waker: &std::task::Waker) {
+        self.events.register(waker);
+        self.inbox.register(waker);
+    }
+
     /// The next event (first) or message; `None` once the mailbox is closed. Waiting holds
     /// no thread.
     pub async fn next(&self) -> Option<Envelope> {
