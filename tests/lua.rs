@@ -675,15 +675,21 @@ print(exit.from == held, exit.value)
 #[test]
 fn receive_waits_in_main_and_in_a_coroutine_and_each_wakes_with_one_message() {
     // An empty mailbox is waited on by yielding with the task's waker registered on it (no
-    // future per wait): a waiter inside `coroutine.wrap` and then the main flow must each
-    // wake when a message arrives, take one, and a wait with a timeout still times out.
+    // future per wait): a `coroutine.spawn`ed waiter, one inside `coroutine.wrap`, then the
+    // main flow must each wake when a message arrives and take one; a wait with a timeout
+    // still times out.
     let project = lua_project(
-        r#"local me = process.pid()
+        r#"local time = require("time")
+local me = process.pid()
+local spawned
+coroutine.spawn(function() spawned = process.receive():payload():data() end)
 local wrapped = coroutine.wrap(function() return process.receive():payload():data() end)
-process.spawn("myns:late_reporter", "myns:processes", me)
-process.spawn("myns:late_reporter", "myns:processes", me)
-print(wrapped(), process.receive():payload():data(), process.receive("50ms"))
+for _ = 1, 3 do process.spawn("myns:late_reporter", "myns:processes", me) end
+local from_wrap = wrapped()
+local from_main = process.receive():payload():data()
+while spawned == nil do time.sleep("10ms") end
+print(spawned, from_wrap, from_main, process.receive("50ms"))
 "#,
     );
-    assert_eq!(run_main(&project), "finished\tfinished\tnil\n");
+    assert_eq!(run_main(&project), "finished\tfinished\tfinished\tnil\n");
 }
