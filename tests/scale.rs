@@ -188,4 +188,18 @@ fn a_spawn_past_the_memory_reserve_fails_with_an_error_and_the_node_carries_on()
         &[],
     );
     assert!(run.ok().starts_with("{app:processes|0x"), "{}", run.ok());
+    // A reserve that is not a size is reported, and the default kept.
+    let run = support::wippy_within(
+        &project,
+        &["run", "main"],
+        &[("WIPPY_MEMORY_RESERVE", "lots")],
+        &[],
+    );
+    assert!(run.ok().starts_with("{app:processes|0x"), "{}", run.ok());
+    assert!(
+        run.stderr.contains(
+            "WIPPY_MEMORY_RESERVE=lots is not a size (bytes, or a number with K, M or G): keeping 256 MiB free"
+        ),
+        "{run:#?}"
+    );
 }

@@ -42,6 +42,8 @@ def main() -> None:
     wasmtime_cli = get("cli_run_greet", "wasmtime_cli_run_invoke")
     warm = get("cli_run_greet", "artifact_cache_warm")
     # (measurement, how to show it from the mean, issue #12's target or "")
+    each = lambda ns: f"{fmt(ns)} each ({rate(ns)})"
+    per_trip = lambda ns: f"{fmt(ns)} per round trip ({rate(ns)})"
     rows = [
         ("instantiate + call `greet`, bare wasmtime (the baseline, same run)", bare, fmt, ""),
         ("instantiate + call `greet`, wippy (limits, epoch, fuel, capabilities)", ours,
@@ -56,19 +58,19 @@ def main() -> None:
          get("spawn_exit_round_trip", "lua_1000_line_process_from_rust"), lambda ns: f"{fmt(ns)} ({rate(ns)})", ""),
         ("Lua→WASM call (`funcs.call` of a `function.wasm`)", get("lua_to_wasm_call"), fmt, ""),
         ("from one Lua process: spawn N monitored `compute` workers, then collect N EXITs (criterion's slope over N up to ~10^5; 100,000 in one go: capacity rows)",
-         get("actors", "spawn_monitored_and_collect_exit"), lambda ns: f"{fmt(ns)} each ({rate(ns)})", ""),
+         get("actors", "spawn_monitored_and_collect_exit"), each, ""),
         ("Lua → Lua messages, one way", get("actors", "message_one_way"),
-         lambda ns: f"{fmt(ns)} each ({rate(ns)})", "≥ 1,000,000/s"),
+         each, "≥ 1,000,000/s"),
         ("Lua ↔ Lua ping-pong", get("actors", "ping_pong_round_trip"),
-         lambda ns: f"{fmt(ns)} per round trip ({rate(ns)})", "≥ 250,000/s"),
+         per_trip, "≥ 250,000/s"),
         ("WASM → WASM messages, one way (`guests/actor` flood into a counter)", get("actors", "wasm_to_wasm_one_way"),
-         lambda ns: f"{fmt(ns)} each ({rate(ns)})", "reported"),
+         each, "reported"),
         ("WASM ↔ WASM ping-pong", get("actors", "wasm_wasm_ping_pong_round_trip"),
-         lambda ns: f"{fmt(ns)} per round trip ({rate(ns)})", "reported"),
+         per_trip, "reported"),
         ("Lua → WASM messages, one way", get("actors", "lua_to_wasm_one_way"),
-         lambda ns: f"{fmt(ns)} each ({rate(ns)})", "reported"),
+         each, "reported"),
         ("Lua ↔ WASM ping-pong", get("actors", "lua_wasm_ping_pong_round_trip"),
-         lambda ns: f"{fmt(ns)} per round trip ({rate(ns)})", "reported"),
+         per_trip, "reported"),
         ("blanking type annotations out of a 1,000-line Lua file (once per source per node)",
          get("lua_annotations_strip_1000_lines"), fmt, ""),
         ("Lua loop of 10M iterations, bare mlua (same run)", get("lua_compute_10m_iterations", "bare_mlua"), fmt, ""),

@@ -227,14 +227,12 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                 }
             }
         })?;
-        // One step of a wait without a timeout: what is waiting, or — with the task's waker
-        // registered on the mailbox — mlua's "pending" mark, which the prelude yields (the
-        // task sleeps until a delivery wakes it); `false` outside a task poll.
+        // One step of a wait without a timeout (the prelude has just found the mailbox empty,
+        // or the task was woken): with the task's waker registered on the mailbox first, so a
+        // delivery after the look wakes it, what is waiting — or mlua's "pending" mark, which
+        // the prelude yields. `false` outside a task poll.
         let stepping = waiting_for_step.clone();
         let step = lua.create_function(move |lua, ()| {
-            if let Some(envelope) = stepping.mailbox.try_next() {
-                return envelope_to_lua(lua, &envelope);
-            }
             let registered = super::preempt::with_task_waker(|waker| {
                 waker
                     .map(|waker| stepping.mailbox.register(waker))
@@ -243,7 +241,6 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
             if !registered {
                 return Ok(Value::Boolean(false));
             }
-            // A delivery between the first look and the registration woke no one: look again.
             match stepping.mailbox.try_next() {
                 Some(envelope) => envelope_to_lua(lua, &envelope),
                 None if stepping.mailbox.is_closed() => Ok(Value::Nil),
