@@ -7,8 +7,14 @@
 //! `__index`), stores it in the table, and later reads find it there. Reading, calling and
 //! replacing such a field behave as for any field; only `pairs` does not list one that was
 //! never read, and the table's metatable is protected (`setmetatable` on it is an error).
+//!
+//! Whole standard libraries are loaded the same way ([`libraries`]): `math` and `utf8` are
+//! a tenth of a waiting process (3.5 KiB of tables and names, and the names grow the string
+//! table), and most processes never use them.
 
-use mlua::{Lua, Table, Value};
+use std::sync::Arc;
+
+use mlua::{Function, Lua, StdLib, Table, Value};
 
 /// Makes one field's value.
 pub type Maker = Box<dyn Fn(&Lua) -> mlua::Result<Value> + Send>;
@@ -35,6 +41,69 @@ pub fn fields(lua: &Lua, table: &Table, fields: Vec<(&'static str, Maker)>) -> m
     // A script replacing it would lose the fields not yet made: refused, with Lua's error.
     meta.raw_set("__metatable", false)?;
     table.set_metatable(Some(meta))
+}
+
+/// Makes each global `name` an empty table that loads its standard library into itself on
+/// its first read (`math.floor`) or `pairs`, then is a plain table. Only `next` and `rawget`
+/// on a library never read see it empty. What a script stored in it first stays.
+pub fn libraries(lua: &Lua, libraries: &[(&'static str, StdLib)]) -> mlua::Result<()> {
+    let mut stubs = Vec::with_capacity(libraries.len());
+    for &(name, library) in libraries {
+        stubs.push((lua.create_table()?, name, library));
+    }
+    let meta = lua.create_table_with_capacity(0, 3)?;
+    let globals = lua.globals();
+    let loaded: Table = lua.named_registry_value("_LOADED")?;
+    for (stub, name, _) in &stubs {
+        stub.set_metatable(Some(meta.clone()))?;
+        globals.raw_set(*name, stub)?;
+        loaded.raw_set(*name, stub)?;
+    }
+    let load = Arc::new(move |lua: &Lua, stub: &Table| -> mlua::Result<()> {
+        let Some((_, name, library)) = stubs.iter().find(|(s, ..)| s == stub) else {
+            return Ok(());
+        };
+        if stub.metatable().is_none() {
+            return Ok(());
+        }
+        // Lua loads a library that `package.loaded` lacks, as the global and in
+        // `package.loaded`: both are put back.
+        let globals = lua.globals();
+        let loaded: Table = lua.named_registry_value("_LOADED")?;
+        let global = globals.raw_get::<Value>(*name)?;
+        let required = loaded.raw_get::<Value>(*name)?;
+        loaded.raw_set(*name, Value::Nil)?;
+        lua.load_std_libs(*library)?;
+        let real: Table = globals.raw_get(*name)?;
+        globals.raw_set(*name, global)?;
+        loaded.raw_set(*name, required)?;
+        stub.set_metatable(None)?;
+        for pair in real.pairs::<Value, Value>() {
+            let (key, value) = pair?;
+            if stub.raw_get::<Value>(&key)?.is_nil() {
+                stub.raw_set(key, value)?;
+            }
+        }
+        Ok(())
+    });
+    let on_read = load.clone();
+    meta.raw_set(
+        "__index",
+        lua.create_function(move |lua, (stub, key): (Table, Value)| {
+            on_read(lua, &stub)?;
+            stub.raw_get::<Value>(key)
+        })?,
+    )?;
+    let next: Function = globals.get("next")?;
+    meta.raw_set(
+        "__pairs",
+        lua.create_function(move |lua, stub: Table| {
+            load(lua, &stub)?;
+            Ok((next.clone(), stub, Value::Nil))
+        })?,
+    )?;
+    // A script replacing it would leave the library unloaded: refused, with Lua's error.
+    meta.raw_set("__metatable", false)
 }
 
 #[cfg(test)]
@@ -82,5 +151,39 @@ mod tests {
             .eval()
             .unwrap();
         assert_eq!(refused, "false: cannot change a protected metatable");
+    }
+
+    #[test]
+    fn a_library_loads_on_first_read_or_pairs_and_keeps_what_a_script_stored() {
+        let lua = Lua::new_with(StdLib::NONE, mlua::LuaOptions::default()).unwrap();
+        lua.load_std_libs(StdLib::PACKAGE).unwrap();
+        libraries(&lua, &[("math", StdLib::MATH), ("utf8", StdLib::UTF8)]).unwrap();
+        let (before, floor, same, required, kept): (bool, i64, bool, bool, i64) = lua
+            .load(
+                r#"
+                local before = rawget(math, "floor") == nil
+                math.mine = 7
+                local floor = math.floor(2.5)
+                return before, floor, rawequal(_G.math, math), require("math") == math, math.mine
+                "#,
+            )
+            .eval()
+            .unwrap();
+        assert_eq!(
+            (before, floor, same, required, kept),
+            (true, 2, true, true, 7)
+        );
+        let (listed, char, meta): (i64, String, bool) = lua
+            .load(
+                r#"
+                local listed = 0
+                for _ in pairs(utf8) do listed = listed + 1 end
+                return listed, utf8.char(72, 105), getmetatable(math) == nil
+                "#,
+            )
+            .eval()
+            .unwrap();
+        assert!(listed >= 6, "pairs lists the loaded library ({listed})");
+        assert_eq!((char.as_str(), meta), ("Hi", true));
     }
 }

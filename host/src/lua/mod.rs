@@ -165,16 +165,28 @@ async fn run(
 /// of them (each holding a copy would copy its strings, some forty per state).
 type SharedContext = Arc<ProcessContext>;
 
+/// Switches the collector to generational mode, first, while the heap is empty (a switch
+/// collects the whole heap).
+///
+/// Lua 5.4's default incremental collector falls behind objects with finalizers: every
+/// message, payload and channel a script sees is userdata with one, each outlives a cycle to
+/// be finalized, and at most ten are finalized per step. A process in a message loop grew
+/// by ~40 bytes per message without bound (1,000,000 round trips: 192 MiB RSS, its heap
+/// 47 MiB). Generational collection frees them young: the same loop stays at 60 KiB.
+fn generational_gc(lua: &Lua) -> mlua::Result<()> {
+    lua.globals()
+        .get::<Function>("collectgarbage")?
+        .call::<Value>("generational")
+        .map(drop)
+}
+
 fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     let context = &SharedContext::new(context.clone());
-    let libs = StdLib::TABLE
-        | StdLib::STRING
-        | StdLib::MATH
-        | StdLib::UTF8
-        | StdLib::COROUTINE
-        | StdLib::PACKAGE
-        | StdLib::OS;
-    let lua = Lua::new_with(libs, LuaOptions::default())?;
+    let libs = StdLib::TABLE | StdLib::STRING | StdLib::COROUTINE | StdLib::PACKAGE | StdLib::OS;
+    let lua = Lua::new_with(StdLib::NONE, LuaOptions::default())?;
+    generational_gc(&lua)?;
+    lua.load_std_libs(libs)?;
+    lazy::libraries(&lua, &[("math", StdLib::MATH), ("utf8", StdLib::UTF8)])?;
     // First, before anything can copy the string functions it replaces.
     patterns::install(&lua)?;
     let globals = lua.globals();
@@ -188,7 +200,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
         safe_os.set(name, os.get::<Value>(name)?)?;
     }
     safe_os.set("platform", "wippy")?;
-    globals.set("os", safe_os)?;
+    globals.set("os", safe_os.clone())?;
     globals.set("print", print_function(&lua, context)?)?;
 
     let package: Table = globals.get("package")?;
@@ -199,6 +211,8 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     casts::install(&lua)?;
     sandbox::seal(&lua)?;
     let loaded: Table = package.get("loaded")?;
+    // `require("os")` answers from here: left alone, it would hand out the whole library.
+    loaded.set("os", safe_os)?;
     let process = process_module::create(&lua, context)?;
     globals.set("process", process.clone())?;
     loaded.set("process", process)?;

@@ -208,24 +208,29 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                 None => Ok(Value::Nil),
             }
         })?;
+        // An async function costs a state ~5 KiB (mlua compiles a wrapper chunk for the
+        // first one), a tenth of a waiting process: made when a wait needs it.
         let ctx = ctx.clone();
-        let wait = lua.create_async_function(move |lua, timeout: Value| {
+        let make_wait = lua.create_function(move |lua, ()| {
             let ctx = ctx.clone();
-            async move {
-                let timeout = match timeout {
-                    Value::Nil => None,
-                    other => Some(duration(&other)?),
-                };
-                let next = ctx.mailbox.next();
-                let envelope = match timeout {
-                    Some(limit) => tokio::time::timeout(limit, next).await.ok().flatten(),
-                    None => next.await,
-                };
-                match envelope {
-                    Some(envelope) => envelope_to_lua(&lua, &envelope),
-                    None => Ok(Value::Nil),
+            lua.create_async_function(move |lua, timeout: Value| {
+                let ctx = ctx.clone();
+                async move {
+                    let timeout = match timeout {
+                        Value::Nil => None,
+                        other => Some(duration(&other)?),
+                    };
+                    let next = ctx.mailbox.next();
+                    let envelope = match timeout {
+                        Some(limit) => tokio::time::timeout(limit, next).await.ok().flatten(),
+                        None => next.await,
+                    };
+                    match envelope {
+                        Some(envelope) => envelope_to_lua(&lua, &envelope),
+                        None => Ok(Value::Nil),
+                    }
                 }
-            }
+            })
         })?;
         // One step of a wait without a timeout (the prelude has just found the mailbox empty,
         // or the task was woken): with the task's waker registered on the mailbox first, so a
@@ -251,7 +256,7 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
         let yield_: Value = coroutine.raw_get("yield")?;
         super::sandbox::trusted(lua, "receive", RECEIVE)?.call((
             try_receive,
-            wait,
+            make_wait,
             step,
             yield_,
             Lua::poll_pending(),
@@ -311,14 +316,21 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
 /// finaliser, per wait. A timeout, or a state run outside a task poll, waits through the async
 /// function.
 const RECEIVE: &str = r#"
-local try_receive, wait, step, yield, pending = ...
+local try_receive, make_wait, step, yield, pending = ...
+local wait
 return function(timeout)
   local message = try_receive(timeout)
   if message ~= nil then return message end
-  if timeout ~= nil then return wait(timeout) end
+  if timeout ~= nil then
+    wait = wait or make_wait()
+    return wait(timeout)
+  end
   while true do
     message = step()
-    if message == false then return wait(nil) end
+    if message == false then
+      wait = wait or make_wait()
+      return wait(nil)
+    end
     if message ~= pending then return message end
     yield(pending)
   end
