@@ -105,6 +105,39 @@ fn a_second_run_loads_the_compiled_artifact_from_the_cache() {
     assert!(!second.stderr.contains("compiled in"), "{second:#?}");
 }
 
+/// A component file whose hash was verified on an earlier run, unchanged since, is not read
+/// and hashed again; a changed one is, and a wrong hash is still caught.
+#[test]
+fn an_unchanged_component_is_not_hashed_again_and_a_changed_one_still_is() {
+    let project = hello_project();
+    // A record is made only for a file whose times are settled (two seconds old).
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let first = project.wippy(&["-v", "run", "greet", "one"]);
+    assert_eq!(first.ok(), "Hello, one!\n");
+    assert!(!first.stderr.contains("not read again"), "{first:#?}");
+    let second = project.wippy(&["-v", "run", "greet", "two"]);
+    assert_eq!(second.ok(), "Hello, two!\n");
+    assert!(
+        second.stderr.contains(&format!(
+            "app:greet: {} is unchanged since its hash was verified; not read again",
+            project.root().join("wasm/hello.wasm").display()
+        )),
+        "{second:#?}"
+    );
+    // The same size, one byte different: the record no longer applies.
+    let file = project.root().join("wasm/hello.wasm");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&file, &bytes).unwrap();
+    let changed = project
+        .wippy(&["run", "greet", "three"])
+        .failed()
+        .to_string();
+    assert!(changed.contains("field `hash`"), "{changed}");
+    assert!(changed.contains("hash mismatch for"), "{changed}");
+}
+
 #[test]
 fn a_corrupt_cache_file_is_ignored_and_rewritten() {
     let project = hello_project();
@@ -112,6 +145,7 @@ fn a_corrupt_cache_file_is_ignored_and_rewritten() {
     let files: Vec<_> = std::fs::read_dir(project.cache_dir())
         .unwrap()
         .map(|f| f.unwrap().path())
+        .filter(|f| f.extension().is_some_and(|e| e == "cwasm"))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let artifact = &files[0];

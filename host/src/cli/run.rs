@@ -96,7 +96,12 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
         .enable_all()
         .build()?
         .block_on(process::run(&prepared, config, &call_args))?;
-    report(&entry.id, exit)
+    let code = report(&entry.id, exit);
+    // The program ends here: unmapping the component's code and memory pools and stopping
+    // the epoch thread one by one is work the kernel does at exit anyway (0.2 ms of a 5 ms
+    // run).
+    std::mem::forget((prepared, runtime, registry));
+    code
 }
 
 /// Runs a Lua command as a process on the terminal host of a node, with the registry's

@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+use super::verified_files::VerifiedFiles;
 use crate::registry::Sha256Digest;
 use crate::regular_file;
 
@@ -42,12 +43,6 @@ pub struct ArtifactCache {
     dir: Option<PathBuf>,
     /// The folder once checked (and created): `None` when it cannot be trusted.
     checked: OnceLock<Option<PathBuf>>,
-}
-
-pub enum CacheOutcome {
-    Hit(PathBuf),
-    /// Compiled now; the path it was stored at, if the cache could be written.
-    Compiled(Option<PathBuf>),
 }
 
 impl ArtifactCache {
@@ -77,23 +72,35 @@ impl ArtifactCache {
         }
     }
 
-    /// Loads the artifact compiled from the component whose sha256 is `digest`, or compiles
-    /// `bytes` and stores the result. `digest` must be the sha256 of `bytes`.
-    pub fn load_or_compile(
+    /// The artifact compiled from the component whose sha256 is `digest`, with the file it
+    /// came from, when the cache holds an intact one.
+    pub fn load(
+        &self,
+        engine: &wasmtime::Engine,
+        digest: &Sha256Digest,
+    ) -> Option<(Component, PathBuf)> {
+        let dir = self.trusted_dir()?;
+        let fingerprint = engine_fingerprint(engine);
+        let path = dir.join(format!("{}-{fingerprint:016x}.cwasm", digest.hex()));
+        let verified = VerifiedFiles::in_dir(dir);
+        let component = load(engine, &path, digest, fingerprint, &verified)?;
+        Some((component, path))
+    }
+
+    /// Compiles `bytes` (whose sha256 is `digest`) and stores the result; the path it was
+    /// stored at, if the cache could be written.
+    pub fn compile(
         &self,
         engine: &wasmtime::Engine,
         digest: &Sha256Digest,
         bytes: &[u8],
-    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+    ) -> wasmtime::Result<(Component, Option<PathBuf>)> {
+        let component = Component::new(engine, bytes)?;
         let Some(dir) = self.trusted_dir() else {
-            return Ok((Component::new(engine, bytes)?, CacheOutcome::Compiled(None)));
+            return Ok((component, None));
         };
         let fingerprint = engine_fingerprint(engine);
         let path = dir.join(format!("{}-{fingerprint:016x}.cwasm", digest.hex()));
-        if let Some(component) = load(engine, &path, digest, fingerprint) {
-            return Ok((component, CacheOutcome::Hit(path)));
-        }
-        let component = Component::new(engine, bytes)?;
         let stored = match component.serialize() {
             Ok(artifact) => store(dir, &path, &encode(digest, fingerprint, &artifact))
                 .map_err(|e| {
@@ -108,7 +115,12 @@ impl ArtifactCache {
                 None
             }
         };
-        Ok((component, CacheOutcome::Compiled(stored.map(|()| path))))
+        Ok((component, stored.map(|()| path)))
+    }
+
+    /// Records of the component files verified before, when the cache folder may be trusted.
+    pub fn verified_files(&self) -> Option<VerifiedFiles> {
+        self.trusted_dir().map(VerifiedFiles::in_dir)
     }
 
     /// The folder, created private if missing, when it may be trusted; checked once.
@@ -162,7 +174,7 @@ fn euid() -> u32 {
 }
 
 /// Why a cache folder or file with this metadata may have been written by someone else.
-fn untrusted(metadata: &Metadata) -> Option<String> {
+pub(super) fn untrusted(metadata: &Metadata) -> Option<String> {
     let me = euid();
     // Root may write anywhere anyway, so a root-owned folder (a system-wide cache) is fine.
     if metadata.uid() != me && metadata.uid() != 0 {
@@ -187,6 +199,7 @@ fn load(
     path: &Path,
     digest: &Sha256Digest,
     fingerprint: u64,
+    verified: &VerifiedFiles,
 ) -> Option<Component> {
     let (file, metadata) = regular_file::open(path).ok()?;
     if let Some(reason) = untrusted(&metadata) {
@@ -200,9 +213,18 @@ fn load(
         log::info!("cannot read the artifact cache file {}", path.display());
         return None;
     };
-    let intact = bytes.len() > HEADER_LEN
-        && bytes.starts_with(FORMAT_TAG)
-        && bytes[CHECKSUM_AT..HEADER_LEN] == checksum(&bytes[..CHECKSUM_AT], &bytes[HEADER_LEN..]);
+    let intact = bytes.len() > HEADER_LEN && bytes.starts_with(FORMAT_TAG) && {
+        let recorded = &bytes[CHECKSUM_AT..HEADER_LEN];
+        // An artifact checked before and unchanged since is not checksummed again.
+        verified.digest(&metadata).is_some_and(|d| d == recorded) || {
+            let sum = checksum(&bytes[..CHECKSUM_AT], &bytes[HEADER_LEN..]);
+            let matches = sum == recorded;
+            if matches {
+                verified.remember(&metadata, &sum);
+            }
+            matches
+        }
+    };
     if !intact {
         log::info!(
             "ignoring the corrupt artifact cache file {}",
@@ -264,7 +286,7 @@ fn checksum(header: &[u8], payload: &[u8]) -> [u8; 32] {
 
 /// Written to a new private file and renamed, so a concurrent reader never sees half a file
 /// and a file planted under the final name is replaced, not written through.
-fn store(dir: &Path, path: &Path, file: &[u8]) -> std::io::Result<()> {
+pub(super) fn store(dir: &Path, path: &Path, file: &[u8]) -> std::io::Result<()> {
     let temporary = dir.join(format!(
         ".{}.tmp{}",
         path.file_name().unwrap_or_default().to_string_lossy(),

@@ -13,10 +13,11 @@ mod fiber_stacks;
 mod linear_memories;
 mod prepared;
 mod resident_pages;
+mod verified_files;
 
 use wasmtime::component::Component;
 
-pub use artifact_cache::{ArtifactCache, CACHE_VARIABLE, CacheOutcome};
+pub use artifact_cache::{ArtifactCache, CACHE_VARIABLE};
 pub use core_function::CoreFunction;
 pub use exports::{ExportedFunc, resolve_method};
 pub use prepared::PreparedEntry;
@@ -58,7 +59,7 @@ impl Runtime {
             // one is refused when it is prepared), so only then is it read here.
             (WasmCode::File(file), Some(_)) => {
                 match component_file::read_module(registry, entry, file) {
-                    Ok(read) if component_file::is_core_module(&read.bytes) => read.bytes,
+                    Ok(bytes) if component_file::is_core_module(&bytes) => bytes,
                     Ok(_) => return None,
                     Err(error) => return Some(Err(error)),
                 }
@@ -82,43 +83,51 @@ impl Runtime {
                 .error(format!("is a {}, not a component entry", entry.kind.name()))
                 .fix("run a process.wasm or function.wasm entry"));
         };
-        let file = component_file::read_verified(registry, entry, pinned, wasm.wit.is_some())?;
+        let verified = self.cache.verified_files();
+        let file = component_file::read_verified(
+            registry,
+            entry,
+            pinned,
+            wasm.wit.is_some(),
+            verified.as_ref(),
+        )?;
         let started = std::time::Instant::now();
-        let (component, outcome) = self
-            .cache
-            .load_or_compile(&self.engine, &file.digest, &file.bytes)
-            .map_err(|e| {
-                entry
-                    .error(format!(
-                        "{} is not a valid WebAssembly component: {}",
-                        file.path.display(),
-                        crate::guest::describe_wasmtime_error(&e)
-                    ))
-                    .field("path")
-                    .fix("rebuild the component (for Rust: `cargo build --target wasm32-wasip2`) and re-pin its hash")
-            })?;
+        if let Some((component, path)) = self.cache.load(&self.engine, &file.digest) {
+            log::info!(
+                "{}: loaded from the artifact cache {} in {:.1} ms",
+                entry.id,
+                path.display(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            return Ok(component);
+        }
+        let path = file.path.clone();
+        let bytes = file.into_bytes(entry, pinned)?;
+        let started = std::time::Instant::now();
+        let (component, stored) =
+            self.cache
+                .compile(&self.engine, &pinned.hash, &bytes)
+                .map_err(|e| {
+                    entry
+                        .error(format!(
+                            "{} is not a valid WebAssembly component: {}",
+                            path.display(),
+                            crate::guest::describe_wasmtime_error(&e)
+                        ))
+                        .field("path")
+                        .fix("rebuild the component (for Rust: `cargo build --target wasm32-wasip2`) and re-pin its hash")
+                })?;
         let ms = started.elapsed().as_secs_f64() * 1e3;
-        match outcome {
-            CacheOutcome::Hit(path) => {
-                log::info!(
-                    "{}: loaded from the artifact cache {} in {ms:.1} ms",
-                    entry.id,
-                    path.display()
-                )
-            }
-            CacheOutcome::Compiled(Some(path)) => {
-                log::info!(
-                    "{}: compiled in {ms:.1} ms, cached at {}",
-                    entry.id,
-                    path.display()
-                )
-            }
-            CacheOutcome::Compiled(None) => {
-                log::info!(
-                    "{}: compiled in {ms:.1} ms (artifact cache unavailable)",
-                    entry.id
-                )
-            }
+        match stored {
+            Some(stored) => log::info!(
+                "{}: compiled in {ms:.1} ms, cached at {}",
+                entry.id,
+                stored.display()
+            ),
+            None => log::info!(
+                "{}: compiled in {ms:.1} ms (artifact cache unavailable)",
+                entry.id
+            ),
         }
         Ok(component)
     }
