@@ -1,13 +1,13 @@
 //! What a node does for function calls: each entry compiled once (off the async workers),
 //! warm starts, a frame per `function.lua` call, and the pools that bound calls.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use super::{ExitResult, Node, ProcessContext, Record};
+use super::{ExitResult, FastSet, Node, ProcessContext, Record};
 use crate::engine::{CoreFunction, PreparedEntry, Runtime};
 use crate::process::Pid;
 use crate::process::call_pool::CallPool;
@@ -137,8 +137,8 @@ impl Node {
                 counted_on: None,
                 mailbox: mailbox.clone(),
                 receives: true,
-                monitors: HashSet::new(),
-                links: HashSet::new(),
+                monitors: FastSet::default(),
+                links: FastSet::default(),
                 abort: None,
                 stop: Arc::default(),
                 exit_watchers: Vec::new(),

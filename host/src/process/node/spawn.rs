@@ -1,7 +1,7 @@
 //! Starting processes: what to start and where, the checks a spawn makes (entry kind, host,
 //! `max_processes`, memory left), and the task that runs it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use futures_util::future::{AbortHandle, Abortable};
 use tokio::sync::oneshot;
 
-use super::{ExitResult, IMPLIED_TERMINAL, Node, ProcessContext, Record, terminal_host};
+use super::{ExitResult, FastSet, IMPLIED_TERMINAL, Node, ProcessContext, Record, terminal_host};
 use crate::process::mailbox::{Envelope, Mailbox, Message};
 use crate::process::{Pid, Stdio, wasm};
 use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId, EntryKind};
@@ -205,12 +205,12 @@ impl Node {
                     monitors: if request.monitor {
                         parent.clone().collect()
                     } else {
-                        HashSet::new()
+                        FastSet::default()
                     },
                     links: if request.link {
                         parent.collect()
                     } else {
-                        HashSet::new()
+                        FastSet::default()
                     },
                     abort: Some(abort),
                     stop: stop.clone(),
