@@ -294,3 +294,26 @@ fn services_start_after_what_they_depend_on_with_wippys_restart_defaults() {
         "{err}"
     );
 }
+
+/// A YAML file without a top-level `namespace` (a list, a config map) is not a registry file
+/// and is left alone; a registry file whose shape is wrong reports that, with its line.
+#[test]
+fn yaml_that_is_not_a_registry_file_is_skipped_and_a_misshapen_one_is_reported() {
+    let project = Project::new();
+    project.write(
+        "src/app.yaml",
+        "version: \"1.0\"\nnamespace: app\nentries:\n  - {name: terminal, kind: terminal.host}\n",
+    );
+    project.write("src/list.yaml", "- one\n- two\n");
+    project.write(
+        "src/config.yaml",
+        "settings: {entries: 3}\nnamespaces: [a]\n",
+    );
+    project.write("src/empty.yaml", "");
+    let registry = load(&project);
+    assert_eq!(registry.entries().count(), 1);
+    project.write("src/broken.yaml", "namespace: other\nentries: 7\n");
+    let err = load_error(&project);
+    assert!(err.contains("broken.yaml"), "{err}");
+    assert!(err.contains("invalid YAML"), "{err}");
+}

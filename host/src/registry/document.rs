@@ -43,11 +43,19 @@ pub struct RawEntry {
 /// Parses `file`; `Ok(None)` when it is YAML but not a registry file (no top-level `namespace`).
 pub fn parse(file: &Path, files: &mut SourceFiles) -> Result<Option<Document>, LoadError> {
     let text = files.yaml(file)?;
-    let probe: Value = serde_saphyr::from_str(&text).map_err(|e| syntax_error(file, &e))?;
-    if probe.get("namespace").is_none() {
-        return Ok(None);
-    }
-    let raw: RawDocument = serde_saphyr::from_str(&text).map_err(|e| syntax_error(file, &e))?;
+    // One parse for a registry file, the usual case (it was a third of `wippy run`'s start);
+    // a file that does not read as one is parsed again as plain YAML, to tell a file that is
+    // not a registry file (no top-level `namespace`) from a broken one.
+    let raw: RawDocument = match serde_saphyr::from_str(&text) {
+        Ok(raw) => raw,
+        Err(typed) => {
+            let probe: Value = serde_saphyr::from_str(&text).map_err(|e| syntax_error(file, &e))?;
+            if probe.get("namespace").is_none() {
+                return Ok(None);
+            }
+            return Err(syntax_error(file, &typed));
+        }
+    };
     if raw.namespace.is_empty() || raw.namespace.contains(':') {
         return Err(
             LoadError::new(format!("`{}` is not a usable namespace", raw.namespace))
