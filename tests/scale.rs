@@ -165,12 +165,15 @@ fn a_spawn_past_the_memory_reserve_fails_with_an_error_and_the_node_carries_on()
         "",
         "local pid, err = process.spawn('app:healthy', 'app:processes')\nprint(pid, err)\n",
     );
-    let refused = support::wippy_within(
-        &project,
-        &["run", "main"],
-        &[("WIPPY_MEMORY_RESERVE", "1000000G")],
-        &[],
-    );
+    let with_reserve = |reserve| {
+        support::wippy_within(
+            &project,
+            &["run", "main"],
+            &[("WIPPY_MEMORY_RESERVE", reserve)],
+            &[],
+        )
+    };
+    let refused = with_reserve("1000000G");
     let err = refused.failed().to_string();
     assert!(
         err.starts_with("error: cannot spawn `app:main`: the machine is out of memory: "),
@@ -181,20 +184,10 @@ fn a_spawn_past_the_memory_reserve_fails_with_an_error_and_the_node_carries_on()
         "{err}"
     );
     // With a reserve the machine has, the same run spawns as usual.
-    let run = support::wippy_within(
-        &project,
-        &["run", "main"],
-        &[("WIPPY_MEMORY_RESERVE", "1M")],
-        &[],
-    );
+    let run = with_reserve("1M");
     assert!(run.ok().starts_with("{app:processes|0x"), "{}", run.ok());
     // A reserve that is not a size is reported, and the default kept.
-    let run = support::wippy_within(
-        &project,
-        &["run", "main"],
-        &[("WIPPY_MEMORY_RESERVE", "lots")],
-        &[],
-    );
+    let run = with_reserve("lots");
     assert!(run.ok().starts_with("{app:processes|0x"), "{}", run.ok());
     assert!(
         run.stderr.contains(

@@ -85,7 +85,7 @@ pub fn read_in(dir: &Dir, relative: &Path, limit: u64) -> Result<Vec<u8>, ReadEr
 
 /// Reads to the end, refusing more than `limit` bytes: the size is checked first, and the read
 /// is bounded too, for a file that grows while it is read.
-pub fn read_to_limit(file: File, size: u64, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub fn read_to_limit(file: impl Read, size: u64, limit: u64) -> Result<Vec<u8>, ReadError> {
     if size > limit {
         return Err(ReadError::TooLarge { size, limit });
     }

@@ -19,6 +19,7 @@ pub struct ComponentFile {
     /// earlier run (see `verified_files`).
     pub digest: Sha256Digest,
     file: File,
+    size: u64,
     /// The bytes, when they were read to be hashed.
     bytes: Option<Vec<u8>>,
 }
@@ -30,8 +31,7 @@ impl ComponentFile {
         if let Some(bytes) = self.bytes {
             return Ok(bytes);
         }
-        let size = self.file.metadata().map(|m| m.len()).unwrap_or(0);
-        let bytes = regular_file::read_to_limit(self.file, size, COMPONENT_LIMIT)
+        let bytes = regular_file::read_to_limit(self.file, self.size, COMPONENT_LIMIT)
             .map_err(|e| read_error(e, &self.path, &self.path, pinned, entry))?;
         check_hash(&bytes, &self.path, pinned, entry)?;
         Ok(bytes)
@@ -125,13 +125,8 @@ fn open_module(
         head.truncate(read);
         (None, head)
     } else {
-        let bytes = regular_file::read_to_limit(
-            file.try_clone()
-                .map_err(|e| read_error(e.into(), &host_path, root, pinned, entry))?,
-            metadata.len(),
-            COMPONENT_LIMIT,
-        )
-        .map_err(|e| read_error(e, &host_path, root, pinned, entry))?;
+        let bytes = regular_file::read_to_limit(&file, metadata.len(), COMPONENT_LIMIT)
+            .map_err(|e| read_error(e, &host_path, root, pinned, entry))?;
         check_hash(&bytes, &host_path, pinned, entry)?;
         if let Some(verified) = verified {
             verified.remember(&metadata, &pinned.hash.0);
@@ -152,6 +147,7 @@ fn open_module(
         path: host_path,
         digest: pinned.hash,
         file,
+        size: metadata.len(),
         bytes,
     };
     Ok((file, head))

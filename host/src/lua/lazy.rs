@@ -60,12 +60,10 @@ pub fn libraries(lua: &Lua, libraries: &[(&'static str, StdLib)]) -> mlua::Resul
         loaded.raw_set(*name, stub)?;
     }
     let load = Arc::new(move |lua: &Lua, stub: &Table| -> mlua::Result<()> {
+        // Only the stubs carry this metatable, and each loses it once loaded.
         let Some((_, name, library)) = stubs.iter().find(|(s, ..)| s == stub) else {
             return Ok(());
         };
-        if stub.metatable().is_none() {
-            return Ok(());
-        }
         // Lua loads a library that `package.loaded` lacks, as the global and in
         // `package.loaded`: both are put back.
         let globals = lua.globals();
