@@ -196,3 +196,76 @@ fn a_spawn_past_the_memory_reserve_fails_with_an_error_and_the_node_carries_on()
         "{run:#?}"
     );
 }
+
+/// A `wippy run` of `main` with `WIPPY_SCHEDULER_BUSY_WAIT` set to `wait`: its output and the
+/// CPU time it used (user + system), read from the kernel when it is reaped.
+fn run_with_busy_wait(project: &Project, wait: &str) -> (support::Run, std::time::Duration) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = support::wippy_command(project.root(), &project.cache_dir(), &["run", "main"])
+        .env("WIPPY_SCHEDULER_BUSY_WAIT", wait)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot start the wippy binary");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for the kernel to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our unreaped child; `status` and `usage` are valid for writes. The
+    // pipes are read after it ends: the script prints a few lines only.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(
+        reaped,
+        pid,
+        "wait4 failed: {}",
+        std::io::Error::last_os_error()
+    );
+    let read = |pipe: &mut dyn std::io::Read| {
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).unwrap();
+        text
+    };
+    let mut child = child;
+    let stdout = read(child.stdout.as_mut().unwrap());
+    let stderr = read(child.stderr.as_mut().unwrap());
+    // The child is reaped: its handle must not wait for it again.
+    std::mem::forget(child);
+    let time =
+        |t: libc::timeval| std::time::Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let run = support::Run {
+        code: std::process::ExitStatus::from_raw(status).code(),
+        stdout,
+        stderr,
+    };
+    (run, time(usage.ru_utime) + time(usage.ru_stime))
+}
+
+/// Idle workers stay awake only briefly (`WIPPY_SCHEDULER_BUSY_WAIT`): a node whose one
+/// process wakes from a timer a hundred times does not keep a core busy between the wake-ups,
+/// whatever the wait is set to; a wait that is not a duration is reported and the default kept.
+#[test]
+fn idle_workers_wait_only_briefly_before_they_sleep() {
+    let project = support::lua_project(
+        "",
+        "local function main()\n  for i = 1, 100 do time.sleep('5ms') end\n  return 'rested'\nend\nreturn {main = main}\n",
+    );
+    for wait in ["off", "200us", "1ms"] {
+        let started = std::time::Instant::now();
+        let (run, cpu) = run_with_busy_wait(&project, wait);
+        let wall = started.elapsed();
+        assert_eq!(run.ok(), "rested\n", "{wait}: {run:#?}");
+        // 100 sleeps of 5 ms take over 0.5 s; a worker waiting 1 ms after each wake-up
+        // spends about 0.1 s of it awake. Loading the registry adds a few milliseconds.
+        assert!(
+            cpu < wall / 2,
+            "WIPPY_SCHEDULER_BUSY_WAIT={wait}: {cpu:?} of CPU in {wall:?}"
+        );
+    }
+    let (run, _) = run_with_busy_wait(&project, "forever");
+    assert_eq!(run.ok(), "rested\n");
+    assert!(
+        run.stderr.contains("WIPPY_SCHEDULER_BUSY_WAIT=forever is not `off` or a duration up to 10ms (such as `200us` or `1ms`): keeping 200 µs"),
+        "{run:#?}"
+    );
+}

@@ -330,10 +330,7 @@ fn run_part(part: &str) {
     let (list, count) = part.split_once(':').expect("CAPACITY_PART is LIST:count");
     let count: u64 = count.parse().expect("CAPACITY_PART's count is a number");
     let fixture = Fixture::new();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = wippy::process::node_runtime().unwrap();
     let node = rt.block_on(async { fixture.node() });
     rt.block_on(node.exec(request("sleep", vec![Payload::Integer(1)])))
         .unwrap();

@@ -34,10 +34,7 @@ impl WasiView for Bare {
 }
 
 fn tokio() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    wippy::process::node_runtime().unwrap()
 }
 
 fn instantiate(c: &mut Criterion) {

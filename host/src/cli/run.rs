@@ -114,9 +114,7 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
         .unwrap_or_else(terminal_host);
     hide_logs_if_asked(&registry);
     let runtime = Arc::new(new_runtime()?);
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let tokio = process::node_runtime()?;
     let outcome = tokio.block_on(async {
         let node = Node::new(
             Arc::new(registry),

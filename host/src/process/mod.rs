@@ -7,6 +7,7 @@ mod functions;
 mod mailbox;
 mod node;
 mod pid;
+mod scheduler;
 mod scripts;
 mod service;
 mod wasm;
@@ -25,6 +26,7 @@ pub use node::{
     terminal_host,
 };
 pub use pid::Pid;
+pub use scheduler::node_runtime;
 pub use scripts::{ScriptRun, Scripts};
 pub use service::{ServiceHistory, ServiceRun, start_services};
 
