@@ -46,7 +46,7 @@ impl LuaChannel {
                 {
                     Attempt::Done(from_payload(lua, &message.payload)?)
                 }
-                Attempt::Done(envelope) => Attempt::Done(envelope_to_lua(lua, &envelope)?),
+                Attempt::Done(envelope) => Attempt::Done(envelope_to_lua(lua, envelope)?),
                 Attempt::Closed => Attempt::Closed,
                 Attempt::WouldBlock => Attempt::WouldBlock,
             },

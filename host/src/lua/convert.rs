@@ -106,12 +106,10 @@ pub fn from_payload(lua: &Lua, payload: &Payload) -> mlua::Result<Value> {
 
 /// Events are tables `{kind, type, from, at, ...}`; messages are message objects
 /// (`msg:topic()`, `msg:from()`, `msg:payload():data()`), as in Wippy.
-pub fn envelope_to_lua(lua: &Lua, envelope: &Envelope) -> mlua::Result<Value> {
+pub fn envelope_to_lua(lua: &Lua, envelope: Envelope) -> mlua::Result<Value> {
     let event = match envelope {
         Envelope::Message(message) => {
-            return Ok(Value::UserData(
-                lua.create_userdata(LuaMessage(message.clone()))?,
-            ));
+            return Ok(Value::UserData(lua.create_userdata(LuaMessage(message))?));
         }
         Envelope::Event(event) => event,
     };
@@ -125,17 +123,17 @@ pub fn envelope_to_lua(lua: &Lua, envelope: &Envelope) -> mlua::Result<Value> {
         } => build.call((
             1,
             from.to_string(),
-            *at,
-            from_payload(lua, value)?,
+            at,
+            from_payload(lua, &value)?,
             error.as_deref(),
         )),
         Event::LinkDown { from, at, error } => {
-            build.call((2, from.to_string(), *at, Value::Nil, error.as_str()))
+            build.call((2, from.to_string(), at, Value::Nil, error.as_str()))
         }
         Event::Cancel { from, at, reason } => build.call((
             3,
             from.as_ref().map(|p| p.to_string()),
-            *at,
+            at,
             Value::Nil,
             reason.as_str(),
         )),

@@ -204,7 +204,7 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                 duration(&timeout)?;
             }
             match waiting.mailbox.try_next() {
-                Some(envelope) => envelope_to_lua(lua, &envelope),
+                Some(envelope) => envelope_to_lua(lua, envelope),
                 None => Ok(Value::Nil),
             }
         })?;
@@ -226,7 +226,7 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                         None => next.await,
                     };
                     match envelope {
-                        Some(envelope) => envelope_to_lua(&lua, &envelope),
+                        Some(envelope) => envelope_to_lua(&lua, envelope),
                         None => Ok(Value::Nil),
                     }
                 }
@@ -247,7 +247,7 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                 return Ok(Value::Boolean(false));
             }
             match stepping.mailbox.try_next() {
-                Some(envelope) => envelope_to_lua(lua, &envelope),
+                Some(envelope) => envelope_to_lua(lua, envelope),
                 None if stepping.mailbox.is_closed() => Ok(Value::Nil),
                 None => Ok(Value::LightUserData(Lua::poll_pending())),
             }

@@ -14,8 +14,12 @@ impl Pid {
 
     /// A pid as written by a script; whether it is alive is the node's business.
     pub fn parse(text: &str) -> Option<Self> {
-        (text.starts_with('{') && text.ends_with('}') && text.contains('|'))
-            .then(|| Self(text.into()))
+        Self::is_pid(text).then(|| Self(text.into()))
+    }
+
+    /// Whether `text` is written as a pid is.
+    pub fn is_pid(text: &str) -> bool {
+        text.starts_with('{') && text.ends_with('}') && text.contains('|')
     }
 
     /// The host part: `app:processes` of `{app:processes|0x0002a}`.
@@ -26,6 +30,13 @@ impl Pid {
     }
 
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A pid's map key is its text, so a table of pids is searched by the text a script holds.
+impl std::borrow::Borrow<str> for Pid {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }

@@ -229,9 +229,7 @@ impl Node {
         };
         match mailbox.deliver(envelope) {
             Ok(()) => Ok(true),
-            Err(MailboxFull(waiting)) => Err(format!(
-                "the mailbox of process {target} is full: {waiting} messages wait unread (its host's `host.max_mailbox_messages`); the receiver is not keeping up — send less often, wait for its replies, or raise the bound"
-            )),
+            Err(MailboxFull(waiting)) => Err(mailbox_full(target, waiting)),
         }
     }
 
@@ -250,4 +248,11 @@ impl Node {
     pub fn process_count(&self) -> usize {
         self.inner.processes.lock().unwrap().len()
     }
+}
+
+/// Why a message for `target` was refused when `waiting` messages fill its mailbox.
+fn mailbox_full(target: &Pid, waiting: usize) -> String {
+    format!(
+        "the mailbox of process {target} is full: {waiting} messages wait unread (its host's `host.max_mailbox_messages`); the receiver is not keeping up — send less often, wait for its replies, or raise the bound"
+    )
 }

@@ -1,27 +1,37 @@
 //! Registered names: a process may be known by a name as well as its pid, until it exits.
 
-use super::{Node, Pid};
+use super::{Node, Pid, Record};
 
 impl Node {
     /// A pid, or a name registered with [`Node::register`].
     pub fn resolve(&self, dest: &str) -> Result<Pid, String> {
-        let pid = match Pid::parse(dest) {
-            Some(pid) => pid,
-            None => self
-                .inner
-                .names
-                .lock()
-                .unwrap()
-                .get(dest)
-                .cloned()
-                .ok_or_else(|| {
-                    format!("process {dest} not found: no such pid or registered name")
-                })?,
-        };
-        if self.inner.processes.lock().unwrap().contains_key(&pid) {
-            Ok(pid)
+        self.live(dest, |pid, _| pid.clone())
+    }
+
+    /// What `read` takes from the record of the live process `dest` names (a pid, or a
+    /// registered name), with one look into the process table and, for a pid, no allocation.
+    pub(super) fn live<T>(
+        &self,
+        dest: &str,
+        read: impl FnOnce(&Pid, &Record) -> T,
+    ) -> Result<T, String> {
+        let named;
+        let key = if Pid::is_pid(dest) {
+            dest
         } else {
-            Err(format!("process {pid} not found: it is not running"))
+            named = self.inner.names.lock().unwrap().get(dest).cloned();
+            match &named {
+                Some(pid) => pid.as_str(),
+                None => {
+                    return Err(format!(
+                        "process {dest} not found: no such pid or registered name"
+                    ));
+                }
+            }
+        };
+        match self.inner.processes.lock().unwrap().get_key_value(key) {
+            Some((pid, record)) => Ok(read(pid, record)),
+            None => Err(format!("process {key} not found: it is not running")),
         }
     }
 

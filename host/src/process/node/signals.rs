@@ -2,7 +2,7 @@
 //! receiver's mailbox), terminate, cancel (with a deadline), monitor and link, and what a
 //! linked process's failure does.
 
-use super::{Envelope, Event, Message, Node, Pid, now_nanos};
+use super::{Envelope, Event, MailboxFull, Message, Node, Pid, mailbox_full, now_nanos};
 use crate::values::Payload;
 
 impl Node {
@@ -13,19 +13,17 @@ impl Node {
         topic: &str,
         payload: Payload,
     ) -> Result<(), SendError> {
-        let pid = self.resolve(dest).map_err(SendError::NotRunning)?;
+        let (pid, mailbox) = self
+            .live(dest, |pid, record| (pid.clone(), record.mailbox.clone()))
+            .map_err(SendError::NotRunning)?;
         let message = Envelope::Message(Message {
             from: from.cloned(),
             topic: topic.to_string(),
             payload,
         });
-        match self.deliver(&pid, message) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(SendError::NotRunning(format!(
-                "process {pid} not found: it is not running"
-            ))),
-            Err(full) => Err(SendError::MailboxFull(full)),
-        }
+        mailbox
+            .deliver(message)
+            .map_err(|MailboxFull(waiting)| SendError::MailboxFull(mailbox_full(&pid, waiting)))
     }
 
     pub fn terminate(&self, dest: &str) -> Result<(), String> {
