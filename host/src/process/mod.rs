@@ -30,7 +30,7 @@ pub use scheduler::node_runtime;
 pub use scripts::{ScriptRun, Scripts};
 pub use service::{ServiceHistory, ServiceRun, start_services};
 
-use crate::capabilities::ActorHost;
+use crate::capabilities::{ActorHost, ProcessState};
 use crate::engine::PreparedEntry;
 use crate::guest::{Stdio, describe_failure};
 
@@ -63,28 +63,24 @@ pub async fn run(
     config: ProcessConfig,
     args: &[Val],
 ) -> Result<Exit, String> {
-    let limits = prepared.limits;
-    let state = prepared
-        .capabilities
-        .new_state(
-            &prepared.id.to_string(),
-            &config.cli_args,
-            &config.stdio,
-            &limits,
-        )
-        .map_err(|problem| format!("`{}` cannot start: {problem}", prepared.id))?;
-    let mut state = state;
-    state.actor = (config.actor).map(|context| Arc::new(context) as Arc<dyn ActorHost>);
-    let mut store = Store::new(prepared.pre.engine(), state);
-    store.limiter(|state| &mut state.memory);
-    store
-        .set_fuel(limits.max_fuel.unwrap_or(u64::MAX))
-        .map_err(|e| format!("`{}` cannot start: {e}", prepared.id))?;
-    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
-    store.set_epoch_deadline(1);
+    run_in(prepared, new_store(prepared, config)?, args).await
+}
 
+/// [`run`] in a store made by [`new_store`]. A node's processes come here directly: the
+/// future of [`run`] holds its `config` for as long as the process runs, since an async
+/// function's arguments stay in its future, and a sleeping process would carry it for
+/// nothing.
+pub(crate) async fn run_in(
+    prepared: &PreparedEntry,
+    mut store: Store<ProcessState>,
+    args: &[Val],
+) -> Result<Exit, String> {
+    let limits = prepared.limits;
     let call = async {
-        let instance = prepared.pre.instantiate_async(&mut store).await?;
+        // Boxed: inline, wasmtime's 1.2 KiB instantiation future would size this future
+        // for as long as the process runs or sleeps; boxed, it is freed once the instance
+        // exists.
+        let instance = Box::pin(prepared.pre.instantiate_async(&mut store)).await?;
         let func = instance
             .get_func(&mut store, prepared.export.index)
             .expect("the export was resolved against this component");
@@ -116,4 +112,32 @@ pub async fn run(
             )),
         },
     }
+}
+
+/// The process's store, with its limits, fuel and epoch deadline set. Not made in an async
+/// function: one keeps room for its locals' values even after they moved, and the store's
+/// state is several hundred bytes that a sleeping process would carry for nothing.
+pub(crate) fn new_store(
+    prepared: &PreparedEntry,
+    config: ProcessConfig,
+) -> Result<Store<ProcessState>, String> {
+    let limits = prepared.limits;
+    let mut state = prepared
+        .capabilities
+        .new_state(
+            &prepared.id.to_string(),
+            &config.cli_args,
+            &config.stdio,
+            &limits,
+        )
+        .map_err(|problem| format!("`{}` cannot start: {problem}", prepared.id))?;
+    state.actor = (config.actor).map(|context| Arc::new(context) as Arc<dyn ActorHost>);
+    let mut store = Store::new(prepared.pre.engine(), state);
+    store.limiter(|state| &mut state.memory);
+    store
+        .set_fuel(limits.max_fuel.unwrap_or(u64::MAX))
+        .map_err(|e| format!("`{}` cannot start: {e}", prepared.id))?;
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store.set_epoch_deadline(1);
+    Ok(store)
 }

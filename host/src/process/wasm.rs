@@ -5,14 +5,16 @@
 use wasmtime::component::Val;
 
 use super::node::{ExitResult, ProcessContext};
-use super::{Exit, ProcessConfig, run};
+use super::{Exit, ProcessConfig, new_store, run_in};
 use crate::values::{Payload, signature, wit_conversion};
 
 /// Runs the process: a top-level `result`'s error arm is a failure, its ok arm the value.
 pub async fn run_process(context: &ProcessContext, args: Vec<Payload>) -> ExitResult {
     let entry = context.entry.to_string();
     let outcome = match context.node.core_function(&context.entry).await {
-        Ok(Some(core)) => core.call(&args, &context.stdio).await,
+        // Boxed: a core function's call future is twice a component's, and would size
+        // every WASM process's future.
+        Ok(Some(core)) => Box::pin(core.call(&args, &context.stdio)).await,
         Ok(None) => match run_component(context, args).await {
             Ok(Exit::Returned(results)) => return exit_from_results(&entry, results),
             Ok(Exit::Exited(0)) => Ok(Payload::Nil),
@@ -54,12 +56,15 @@ async fn run_component(context: &ProcessContext, args: Vec<Payload>) -> Result<E
             signature(&prepared.export.name, &prepared.export.ty)
         )
     })?;
-    let config = ProcessConfig {
-        cli_args: Vec::new(),
-        stdio: (*context.stdio).clone(),
-        actor: Some(context.clone()),
-    };
-    run(&prepared, config, &vals).await
+    let store = new_store(
+        &prepared,
+        ProcessConfig {
+            cli_args: Vec::new(),
+            stdio: (*context.stdio).clone(),
+            actor: Some(context.clone()),
+        },
+    )?;
+    run_in(&prepared, store, &vals).await
 }
 
 /// A process's result as an exit: a `result`'s error arm is a failure, its ok arm the value.

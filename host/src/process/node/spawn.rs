@@ -252,7 +252,7 @@ impl Node {
                     Err(error) => ExitResult::failed(error.message),
                 }
             } else {
-                // Boxed: inline, its 2.5 KiB would size every process's task, Lua ones too.
+                // Boxed: inline, its 0.8 KiB would size every process's task, Lua ones too.
                 Box::pin(wasm::run_process(&context, args)).await
             };
             context.node.finish(&context.pid, result);
