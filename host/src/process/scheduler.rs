@@ -39,14 +39,21 @@ pub fn node_runtime() -> std::io::Result<Runtime> {
     builder.build()
 }
 
-/// Yields the core until `wait` has passed. A lone worker does not wait: nothing could be
-/// kept from waking it, and it is the one that polls timers and sockets when it sleeps.
+/// Yields the core until `wait` has passed, or until work arrives from outside the workers
+/// (a task spawned by another thread, such as a `block_on` caller): that work wakes no
+/// worker while one waits here, and would wait too. A lone worker does not wait: nothing
+/// could be kept from waking it, and it is the one that polls timers and sockets when it
+/// sleeps.
 fn stay_awake(wait: Duration) {
-    if Handle::try_current().is_ok_and(|handle| handle.metrics().num_workers() < 2) {
+    let Ok(handle) = Handle::try_current() else {
+        return;
+    };
+    let metrics = handle.metrics();
+    if metrics.num_workers() < 2 {
         return;
     }
     let started = Instant::now();
-    while started.elapsed() < wait {
+    while started.elapsed() < wait && metrics.global_queue_depth() == 0 {
         std::thread::yield_now();
     }
 }
