@@ -1,5 +1,6 @@
 //! The `wippy` command line: a thin layer over the library.
 
+mod app;
 mod check;
 mod inspect;
 mod open_files;
@@ -33,8 +34,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum CliCommand {
-    /// Run a command (`wippy run greet World`), list them (`wippy run list`), or run any
-    /// process entry by ID (`wippy run --exec app:worker 6 7`).
+    /// Run the app until Ctrl-C (`wippy run`), a command (`wippy run greet World`), list the
+    /// commands (`wippy run list`), or run any process entry by ID (`wippy run --exec
+    /// app:worker 6 7`).
     Run(run::RunArgs),
     /// Load and verify everything (hashes, methods, signatures) without running anything.
     Check,
@@ -62,7 +64,9 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // A running app says what it does (start, stop, restarts) without -v.
+    let app = matches!(&cli.command, CliCommand::Run(args) if args.runs_app());
+    init_logging(cli.verbose.max(u8::from(app)));
     let result = match cli.command {
         CliCommand::Version => {
             println!(

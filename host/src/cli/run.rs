@@ -28,6 +28,17 @@ pub struct RunArgs {
         value_name = "COMMAND [ARGS]"
     )]
     words: Vec<String>,
+    /// Without a command: how long processes have to finish after SIGINT or SIGTERM before
+    /// they are terminated (`10s`, `500ms`).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = values::parse_duration)]
+    grace: std::time::Duration,
+}
+
+impl RunArgs {
+    /// Whether this runs the app as a node (no command, no entry).
+    pub fn runs_app(&self) -> bool {
+        self.exec.is_none() && self.words.is_empty()
+    }
 }
 
 pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure> {
@@ -35,11 +46,7 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
     let (entry, guest_args) = match &args.exec {
         Some(id) => (find_entry(&registry, id)?, args.words.as_slice()),
         None => match args.words.split_first() {
-            None => {
-                return Err(Failure::from(
-                    "name a command to run, e.g. `wippy run greet World`; `wippy run list` shows the commands",
-                ));
-            }
+            None => return super::app::run_app(registry, args.grace),
             Some((name, _)) if name == "list" => {
                 print_commands(&registry);
                 return Ok(ExitCode::SUCCESS);

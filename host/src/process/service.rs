@@ -76,6 +76,10 @@ async fn supervise(
             log::info!("service `{id}`: its process finished");
             return;
         };
+        if node.is_stopping() {
+            log::info!("service `{id}` stopped with the node: {error}");
+            return;
+        }
         if ended - started >= service.lifecycle.stable_threshold {
             failures_in_a_row = 0;
         }

@@ -7,6 +7,7 @@ mod heap;
 mod names;
 mod signals;
 mod spawn;
+mod stopping;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -73,6 +74,8 @@ struct NodeInner {
     per_host: Mutex<FastMap<EntryId, usize>>,
     names: Mutex<FastMap<String, Pid>>,
     next_sequence: AtomicU64,
+    /// Set once the node begins to stop: spawns are refused from then on.
+    stopping: AtomicBool,
     heap: heap::HeapTrim,
     headroom: headroom::Headroom,
 }
@@ -144,6 +147,7 @@ impl Node {
                 call_pools: Mutex::new(HashMap::new()),
                 names: Mutex::default(),
                 next_sequence: AtomicU64::new(1),
+                stopping: AtomicBool::new(false),
                 heap: heap::HeapTrim::default(),
                 headroom: headroom::Headroom::default(),
             }),

@@ -93,6 +93,12 @@ impl Node {
         ),
         String,
     > {
+        if self.is_stopping() {
+            return Err(format!(
+                "cannot spawn `{}`: the node is stopping and starts no new processes",
+                request.entry
+            ));
+        }
         let registry = &self.inner.registry;
         let entry = registry
             .get(&request.entry)

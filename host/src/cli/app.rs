@@ -1,0 +1,70 @@
+//! `wippy run` with no command: the app as a long-running node, until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{Failure, new_runtime};
+use crate::guest::RuntimeOutput;
+use crate::lua::LuaScripts;
+use crate::process::{self, Node};
+use crate::registry::Registry;
+
+/// Starts the registry's `auto_start` services (each after those it depends on) and keeps
+/// the node running until SIGINT or SIGTERM. Then it stops gracefully: no new processes, a
+/// CANCEL to every process, `grace` for them to finish, and termination of the rest (at once
+/// on a second signal). Exit 0 when everything stopped by itself, 1 when something had to be
+/// terminated.
+pub fn run_app(registry: Registry, grace: Duration) -> Result<ExitCode, Failure> {
+    let runtime = Arc::new(new_runtime()?);
+    let tokio = process::node_runtime()?;
+    let terminated = tokio.block_on(async {
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let node = Node::new(
+            Arc::new(registry),
+            runtime,
+            Arc::new(RuntimeOutput),
+            Arc::new(LuaScripts),
+        );
+        node.warm_start();
+        let services = process::start_services(&node);
+        log::info!(
+            "node started: {} service{} running; stop it with Ctrl-C or SIGTERM",
+            services.len(),
+            if services.len() == 1 { "" } else { "s" }
+        );
+        let signal_name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        let live = node.live_pids().len();
+        log::info!(
+            "{signal_name}: stopping; {live} process{} cancelled, {grace:?} to finish (Ctrl-C again ends them at once)",
+            if live == 1 { "" } else { "es" }
+        );
+        let hurry = async {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        };
+        let terminated = node.stop("the node is stopping", grace, hurry).await;
+        std::io::Result::Ok(terminated)
+    })?;
+    tokio.shutdown_timeout(Duration::from_secs(1));
+    if terminated.is_empty() {
+        log::info!("node stopped");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pids: Vec<String> = terminated.iter().map(|pid| pid.to_string()).collect();
+    Err(Failure::from(format!(
+        "{} process{} did not stop within the grace period and {} terminated: {}; a process should return when it receives CANCEL (`process.events()`), or give it longer with `--grace`",
+        pids.len(),
+        if pids.len() == 1 { "" } else { "es" },
+        if pids.len() == 1 { "was" } else { "were" },
+        pids.join(", ")
+    )))
+}

@@ -1,0 +1,210 @@
+//! `wippy run` with no command: the app runs as a node until SIGINT or SIGTERM, then stops
+//! gracefully. Each test runs the built binary and signals it as a person or a service
+//! manager would.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use support::{DEADLINE, Project};
+
+/// `polite` returns when it gets CANCEL; `stubborn` never looks at its events.
+const APP: &str = r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - name: polite
+    kind: process.lua
+    source: |
+      local function main()
+        print("polite ready")
+        local event = process.events():receive()
+        if event.kind == process.event.CANCEL then
+          print("polite cancelled: " .. event.reason)
+        end
+        return "done"
+      end
+      return {main = main}
+  - name: stubborn
+    kind: process.lua
+    modules: [time]
+    source: |
+      local function main()
+        print("stubborn ready")
+        while true do time.sleep("20ms") end
+      end
+      return {main = main}
+  - {name: polite_service, kind: process.service, process: polite, host: processes, lifecycle: {auto_start: true}}
+"#;
+
+const STUBBORN_SERVICE: &str = "  - {name: stubborn_service, kind: process.service, process: stubborn, host: processes, lifecycle: {auto_start: true, depends_on: [polite_service]}}\n";
+
+/// A running `wippy run`, its stdout read line by line as it comes.
+struct App {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stdout: Vec<String>,
+}
+
+impl App {
+    fn start(project: &Project, args: &[&str]) -> Self {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        let mut child = support::wippy_command(project.root(), &project.cache_dir(), &all)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start the wippy binary");
+        let (send, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            stdout: Vec::new(),
+        }
+    }
+
+    /// Waits until a line of stdout contains `text`.
+    fn wait_for(&mut self, text: &str) {
+        let started = Instant::now();
+        while !self.stdout.iter().any(|line| line.contains(text)) {
+            let left = DEADLINE.saturating_sub(started.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.stdout.push(line),
+                Err(_) => panic!(
+                    "no line with {text:?} within {DEADLINE:?}; stdout: {:#?}",
+                    self.stdout
+                ),
+            }
+        }
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: a plain kill(2) of our own child.
+        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(sent, 0, "kill failed: {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits for the exit (failing the test past [`DEADLINE`]): the code, all of stdout, and
+    /// stderr.
+    fn finish(mut self) -> (Option<i32>, String, String) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > DEADLINE {
+                self.child.kill().ok();
+                panic!("`wippy run` did not exit within {DEADLINE:?} of the signal");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        self.stdout.extend(self.lines.iter());
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status.code(), self.stdout.join("\n"), stderr)
+    }
+}
+
+fn project(yaml: &str) -> Project {
+    let project = Project::new();
+    project.write("src/app.yaml", yaml);
+    project
+}
+
+#[test]
+fn a_running_app_stops_gracefully_on_sigterm() {
+    let project = project(APP);
+    let mut app = App::start(&project, &[]);
+    app.wait_for("polite ready");
+    app.signal(libc::SIGTERM);
+    let (code, stdout, stderr) = app.finish();
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("polite cancelled: the node is stopping"),
+        "stdout: {stdout}"
+    );
+    for line in [
+        "wippy info: node started: 1 service running; stop it with Ctrl-C or SIGTERM",
+        "wippy info: SIGTERM: stopping; 1 process cancelled, 10s to finish (Ctrl-C again ends them at once)",
+        "wippy info: node stopped",
+    ] {
+        assert!(
+            stderr.contains(line),
+            "{line:?} missing from stderr: {stderr}"
+        );
+    }
+    // A service whose process ended because the node stopped is not restarted.
+    assert!(!stderr.contains("restart"), "stderr: {stderr}");
+}
+
+#[test]
+fn a_process_that_ignores_cancel_is_terminated_after_the_grace_period() {
+    let project = project(&format!("{APP}{STUBBORN_SERVICE}"));
+    let mut app = App::start(&project, &["--grace", "300ms"]);
+    app.wait_for("polite ready");
+    app.wait_for("stubborn ready");
+    app.signal(libc::SIGINT);
+    let (code, stdout, stderr) = app.finish();
+    assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    // The polite one still stopped by itself.
+    assert!(
+        stdout.contains("polite cancelled: the node is stopping"),
+        "stdout: {stdout}"
+    );
+    assert!(
+        stderr.contains("wippy info: SIGINT: stopping; 2 processes cancelled, 300ms to finish"),
+        "stderr: {stderr}"
+    );
+    let error = stderr.lines().last().unwrap_or_default();
+    assert!(
+        error.starts_with("error: 1 process did not stop within the grace period and was terminated: {app:processes|0x"),
+        "{error}"
+    );
+    assert!(
+        error.ends_with("; a process should return when it receives CANCEL (`process.events()`), or give it longer with `--grace`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_second_interrupt_ends_the_processes_at_once() {
+    let project = project(&format!("{APP}{STUBBORN_SERVICE}"));
+    // A grace period longer than the test's deadline: only the second signal can end it.
+    let mut app = App::start(&project, &["--grace", "10m"]);
+    app.wait_for("stubborn ready");
+    app.signal(libc::SIGINT);
+    app.wait_for("polite cancelled");
+    app.signal(libc::SIGINT);
+    let (code, stdout, stderr) = app.finish();
+    assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stderr.contains("error: 1 process did not stop within the grace period and was terminated"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn a_grace_period_that_is_not_a_duration_is_refused() {
+    let project = project(APP);
+    let run = support::wippy_within(&project, &["run", "--grace", "soon"], &[], &[]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("invalid value 'soon' for '--grace <DURATION>'"),
+        "{run:#?}"
+    );
+}
