@@ -52,7 +52,16 @@ impl App {
     fn start(project: &Project, args: &[&str]) -> Self {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
-        let mut child = support::wippy_command(project.root(), &project.cache_dir(), &all)
+        Self::spawn(
+            support::wippy_command(project.root(), &project.cache_dir(), &[]),
+            &all,
+        )
+    }
+
+    /// Starts `command` (a `wippy -C <project>` with no arguments yet) with `args`.
+    fn spawn(mut command: std::process::Command, args: &[&str]) -> Self {
+        let mut child = command
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -207,4 +216,91 @@ fn a_grace_period_that_is_not_a_duration_is_refused() {
             .contains("invalid value 'soon' for '--grace <DURATION>'"),
         "{run:#?}"
     );
+}
+
+/// Runs the app with `args` and `env` until it is ready, then stops it with SIGTERM: the
+/// exit code, stdout and stderr.
+fn run_and_stop(yaml: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let project = project(yaml);
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    let mut command = support::wippy_command(project.root(), &project.cache_dir(), &[]);
+    command.env_remove("RUST_LOG").envs(env.iter().copied());
+    let mut app = App::spawn(command, &all);
+    app.wait_for("polite ready");
+    app.signal(libc::SIGTERM);
+    app.finish()
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_with_level_target_and_message() {
+    let (code, _, stderr) = run_and_stop(APP, &["--log-format", "json"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .collect();
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "node started: 1 service running; stop it with Ctrl-C or SIGTERM",
+            "SIGTERM: stopping; 1 process cancelled, 10s to finish (Ctrl-C again ends them at once)",
+            "service `app:polite_service`: its process finished",
+            "node stopped",
+        ]
+    );
+    for line in &lines {
+        assert_eq!(line["level"], "info", "{line}");
+        assert!(
+            line["target"].as_str().unwrap().starts_with("wippy::"),
+            "{line}"
+        );
+        assert!(line["timestamp"].as_str().unwrap().ends_with('Z'), "{line}");
+        assert_eq!(
+            line.as_object().unwrap().len(),
+            4,
+            "no other fields: {line}"
+        );
+    }
+}
+
+#[test]
+fn the_log_level_comes_from_the_flag_then_rust_log() {
+    let info = "wippy info: node started";
+    let (_, _, stderr) = run_and_stop(APP, &[], &[]);
+    assert!(
+        stderr.contains(info),
+        "a running app logs at info: {stderr}"
+    );
+    let (_, _, stderr) = run_and_stop(APP, &["--log-level", "warn"], &[]);
+    assert!(!stderr.contains(info), "{stderr}");
+    let (_, _, stderr) = run_and_stop(APP, &[], &[("RUST_LOG", "wippy=warn")]);
+    assert!(!stderr.contains(info), "{stderr}");
+    let (_, _, stderr) = run_and_stop(APP, &["--log-level", "info"], &[("RUST_LOG", "wippy=warn")]);
+    assert!(
+        stderr.contains(info),
+        "the flag wins over RUST_LOG: {stderr}"
+    );
+}
+
+#[test]
+fn a_failure_nobody_watches_is_logged() {
+    let yaml = format!(
+        "{APP}  - {{name: doomed, kind: process.lua, source: \"error('doomed on purpose')\"}}\n  - name: launcher\n    kind: process.lua\n    source: |\n      process.spawn('app:doomed', 'app:processes')\n      return 'launched'\n  - {{name: launcher_service, kind: process.service, process: launcher, host: processes, lifecycle: {{auto_start: true}}}}\n"
+    );
+    let (code, _, stderr) = run_and_stop(&yaml, &[], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let warning = stderr
+        .lines()
+        .find(|line| line.contains("failed, and no process monitors or links it"))
+        .unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(
+        warning.starts_with("wippy warn: process {app:processes|0x"),
+        "{warning}"
+    );
+    assert!(warning.contains("doomed on purpose"), "{warning}");
 }

@@ -3,6 +3,7 @@
 mod app;
 mod check;
 mod inspect;
+mod logging;
 mod open_files;
 mod run;
 
@@ -28,6 +29,19 @@ struct Cli {
     /// Say more on stderr: -v for what is loaded, compiled and cached, -vv for more.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// The level of wippy's log lines (overrides -v and RUST_LOG; RUST_LOG takes full
+    /// `tracing` filters, other crates too).
+    #[arg(long, value_enum, value_name = "LEVEL", global = true)]
+    log_level: Option<logging::LogLevel>,
+    /// Log lines for people (`text`) or one JSON object per line (`json`).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: CliCommand,
 }
@@ -66,7 +80,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // A running app says what it does (start, stop, restarts) without -v.
     let app = matches!(&cli.command, CliCommand::Run(args) if args.runs_app());
-    init_logging(cli.verbose.max(u8::from(app)));
+    logging::init(
+        cli.verbose.max(u8::from(app)),
+        cli.log_level,
+        cli.log_format,
+    );
     let result = match cli.command {
         CliCommand::Version => {
             println!(
@@ -88,26 +106,6 @@ pub fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => log::LevelFilter::Warn,
-        1 => log::LevelFilter::Info,
-        _ => log::LevelFilter::Debug,
-    };
-    env_logger::Builder::new()
-        .filter_level(log::LevelFilter::Warn)
-        .filter_module("wippy", level)
-        .format(|buf, record| {
-            writeln!(
-                buf,
-                "wippy {}: {}",
-                record.level().as_str().to_lowercase(),
-                record.args()
-            )
-        })
-        .init();
 }
 
 pub(crate) fn load_registry(project: Option<PathBuf>) -> Result<Registry, Failure> {

@@ -186,6 +186,17 @@ impl Node {
         }
         record.mailbox.events.close();
         record.mailbox.inbox.close();
+        if let Some(error) = &result.error {
+            let observed = record.exit_watchers.iter().any(|w| !w.is_closed())
+                || !record.monitors.is_empty()
+                || !record.links.is_empty();
+            if observed {
+                log::debug!("process {pid} failed: {error}");
+            } else {
+                // Nobody waits for it, monitors or links it: this line is all that says so.
+                log::warn!("process {pid} failed, and no process monitors or links it: {error}");
+            }
+        }
         for watcher in record.exit_watchers {
             let _ = watcher.send(result.clone());
         }
