@@ -301,7 +301,7 @@ entries:
         "note: field `lifecycle`: accepted, has no effect here: hosts are always available in wippy-rs",
         "note: field `pool`: accepted, has no effect here: every spawn of a process.wasm is a process of its own",
         "note: field `lifecycle.start_timeout`: accepted, has no effect here",
-        "note: field `kind`: `http.service` is a Wippy kind that wippy-rs does not provide yet; the entry is loaded and has no effect",
+        "note: field `kind`: accepted, has no effect here: HTTP entries are loaded and checked, but not served yet (wippy-rs issue #13)",
         "note: field `modules[0]`: module `uuid` is a Wippy module that wippy-rs does not provide yet",
     ] {
         assert!(stdout.contains(note), "missing `{note}` in:\n{stdout}");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::kinds::http::{HttpEndpoint, HttpRouter, HttpService};
 use super::kinds::lifecycle::Lifecycle;
 use super::{EntryId, LoadError};
 
@@ -50,6 +51,9 @@ pub enum EntryKind {
     FunctionLua(LuaEntry),
     LibraryLua(LuaEntry),
     ProcessService(ServiceEntry),
+    HttpService(HttpService),
+    HttpRouter(HttpRouter),
+    HttpEndpoint(HttpEndpoint),
     /// A kind of Wippy's that wippy-rs does not run yet: loaded, and without effect.
     NotProvided(String),
 }
@@ -70,6 +74,9 @@ impl EntryKind {
             EntryKind::FunctionLua(_) => "function.lua",
             EntryKind::LibraryLua(_) => "library.lua",
             EntryKind::ProcessService(_) => "process.service",
+            EntryKind::HttpService(_) => "http.service",
+            EntryKind::HttpRouter(_) => "http.router",
+            EntryKind::HttpEndpoint(_) => "http.endpoint",
             EntryKind::NotProvided(kind) => kind,
         }
     }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::entry::{Entry, EntryKind, Note, ServiceEntry};
 use super::kinds::hosts::{ProcessHostSpec, TerminalHostSpec};
+use super::kinds::http::{HttpEndpointSpec, HttpRouterSpec, HttpServiceSpec};
 use super::kinds::lifecycle::LifecycleSpec;
 use super::kinds::lua::LuaSpec;
 use super::kinds::storage::{EnvOsSpec, EnvStaticSpec, EnvVariableSpec, FsDirectorySpec};
@@ -100,7 +101,7 @@ impl EntrySource<'_> {
         }
         let mut notes = Vec::new();
         let kind = self
-            .parse_kind(&id, &kind, Value::Object(fields.clone()), &mut notes)
+            .parse_kind(&id, &kind, Value::Object(fields.clone()), &meta, &mut notes)
             .map_err(|error| self.place(error, Some(&id)))?;
         let entry = Entry {
             id,
@@ -126,6 +127,7 @@ impl EntrySource<'_> {
         id: &EntryId,
         kind: &str,
         fields: Value,
+        meta: &Map<String, Value>,
         notes: &mut Vec<Note>,
     ) -> Result<EntryKind, LoadError> {
         let ns = self.namespace;
@@ -193,6 +195,18 @@ impl EntrySource<'_> {
                     lifecycle: spec.lifecycle.resolve(ns, notes)?,
                 })
             }
+            "http.service" => EntryKind::HttpService(
+                self.fields::<HttpServiceSpec>(kind, fields)?
+                    .resolve(ns, notes)?,
+            ),
+            "http.router" => EntryKind::HttpRouter(
+                self.fields::<HttpRouterSpec>(kind, fields)?
+                    .resolve(ns, meta, notes)?,
+            ),
+            "http.endpoint" => EntryKind::HttpEndpoint(
+                self.fields::<HttpEndpointSpec>(kind, fields)?
+                    .resolve(ns, meta, notes)?,
+            ),
             wippy if WIPPY_ONLY.contains(&wippy) => {
                 notes.push(Note::new(
                     "kind",

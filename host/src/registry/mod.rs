@@ -12,6 +12,7 @@ pub mod grants;
 mod id;
 mod kinds;
 mod project;
+mod routes;
 mod source_files;
 mod suggest;
 
@@ -29,6 +30,7 @@ pub use error::{LoadError, LoadErrors};
 pub use grants::Grants;
 pub use id::EntryId;
 pub use kinds::hosts::DEFAULT_MAX_MAILBOX_MESSAGES;
+pub use kinds::http::{HttpEndpoint, HttpRouter, HttpService};
 pub use kinds::lifecycle::{Lifecycle, RestartPolicy};
 pub use kinds::lua::{LUA_MODULES, WIPPY_ONLY_MODULES};
 pub use kinds::pool::Pool;
@@ -107,6 +109,9 @@ impl Registry {
         }
         let registry = Self { project, entries };
         registry.check_references(&mut errors);
+        if errors.is_empty() {
+            registry.check_routes(&mut errors);
+        }
         registry.check_commands(&mut errors);
         if let Err(error) = registry.services_in_order() {
             errors.push(error);
@@ -200,6 +205,34 @@ impl Registry {
                         );
                     }
                 }
+                EntryKind::HttpService(service) => {
+                    self.expect_dependencies(entry, &service.lifecycle, errors);
+                }
+                EntryKind::HttpRouter(router) => {
+                    self.expect_kind(
+                        entry,
+                        "meta.server",
+                        &router.server,
+                        &["http.service"],
+                        errors,
+                    );
+                }
+                EntryKind::HttpEndpoint(endpoint) => {
+                    self.expect_kind(
+                        entry,
+                        "meta.router",
+                        &endpoint.router,
+                        &["http.router"],
+                        errors,
+                    );
+                    self.expect_kind(
+                        entry,
+                        "func",
+                        &endpoint.func,
+                        &["function.wasm", "function.lua", "function.wat"],
+                        errors,
+                    );
+                }
                 EntryKind::ProcessService(service) => {
                     self.expect_kind(
                         entry,
@@ -209,14 +242,7 @@ impl Registry {
                         errors,
                     );
                     self.expect_kind(entry, "host", &service.host, &["process.host"], errors);
-                    for (i, dependency) in service.lifecycle.depends_on.iter().enumerate() {
-                        self.expect_entry(
-                            entry,
-                            &format!("lifecycle.depends_on[{i}]"),
-                            dependency,
-                            errors,
-                        );
-                    }
+                    self.expect_dependencies(entry, &service.lifecycle, errors);
                 }
                 _ => {}
             }
@@ -258,6 +284,22 @@ impl Registry {
                 };
                 errors.push(missing(entry, field, target, fix));
             }
+        }
+    }
+
+    fn expect_dependencies(
+        &self,
+        entry: &Entry,
+        lifecycle: &Lifecycle,
+        errors: &mut Vec<LoadError>,
+    ) {
+        for (i, dependency) in lifecycle.depends_on.iter().enumerate() {
+            self.expect_entry(
+                entry,
+                &format!("lifecycle.depends_on[{i}]"),
+                dependency,
+                errors,
+            );
         }
     }
 

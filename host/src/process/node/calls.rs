@@ -142,6 +142,7 @@ impl Node {
                 abort: None,
                 stop: Arc::default(),
                 exit_watchers: Vec::new(),
+                is_call: true,
                 names: Vec::new(),
             },
         );

@@ -93,6 +93,8 @@ struct Record {
     /// busy where it cannot yield checks it).
     stop: Arc<AtomicBool>,
     exit_watchers: Vec<oneshot::Sender<ExitResult>>,
+    /// A function call's frame ([`Node::begin_call`]): its caller gets the outcome itself.
+    is_call: bool,
     /// Names it registered, released when it ends (without a walk over every name).
     names: Vec<String>,
 }
@@ -187,7 +189,8 @@ impl Node {
         record.mailbox.events.close();
         record.mailbox.inbox.close();
         if let Some(error) = &result.error {
-            let observed = record.exit_watchers.iter().any(|w| !w.is_closed())
+            let observed = record.is_call
+                || record.exit_watchers.iter().any(|w| !w.is_closed())
                 || !record.monitors.is_empty()
                 || !record.links.is_empty();
             if observed {

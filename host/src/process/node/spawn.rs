@@ -221,6 +221,7 @@ impl Node {
                     abort: Some(abort),
                     stop: stop.clone(),
                     exit_watchers: vec![exit_sender],
+                    is_call: false,
                     names: Vec::new(),
                 },
             );

@@ -3,6 +3,7 @@
 //! notes the keys Wippy knows that have no effect here, so `wippy check` can say so.
 
 pub mod hosts;
+pub mod http;
 pub mod lifecycle;
 pub mod lua;
 pub mod pool;
@@ -26,14 +27,14 @@ pub const PROVIDED: &[&str] = &[
     "function.lua",
     "library.lua",
     "process.service",
+    "http.service",
+    "http.router",
+    "http.endpoint",
 ];
 
 /// Kinds of Wippy's registry that wippy-rs does not run yet. Their entries load (their fields
 /// are not checked) and do nothing; `wippy check` lists them, so nothing is silently ignored.
 pub const WIPPY_ONLY: &[&str] = &[
-    "http.service",
-    "http.router",
-    "http.endpoint",
     "http.static",
     "function.lua.bc",
     "process.lua.bc",
