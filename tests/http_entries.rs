@@ -125,6 +125,15 @@ fn two_endpoints_cannot_answer_the_same_request() {
         error_of(&format!("{APP}{twin}")),
         "src/app.yaml:27: entry `app:twin`, field `path`: `GET /api/users/{name}` on `app:gateway` is already answered by `app:user_endpoint`. Change the method or path of one of the two endpoints"
     );
+    // Wippy's `:name` form is the same route too.
+    let colon = twin.replace("\"/users/{name}\"", "/users/:name");
+    let error = error_of(&format!("{APP}{colon}"));
+    assert!(
+        error.contains(
+            "`GET /api/users/{name}` on `app:gateway` is already answered by `app:user_endpoint`"
+        ),
+        "{error}"
+    );
     // Another method on the same path is another route.
     let post = twin.replace("method: GET", "method: POST");
     check(&format!("{APP}{post}")).ok();

@@ -83,7 +83,8 @@ pub struct HttpRouter {
 pub struct HttpEndpoint {
     pub router: EntryId,
     pub method: String,
-    /// Starts with `/`; a `{name}` segment matches any one segment and names it.
+    /// Starts with `/`; a `{name}` segment (or Wippy's `:name`, stored as `{name}`) matches
+    /// any one segment and names it.
     pub path: String,
     pub func: EntryId,
 }
@@ -199,6 +200,7 @@ impl HttpEndpointSpec {
                 .field("path")
                 .fix("write a path such as `/users/{id}`")
         })?;
+        let path = braced(&path);
         check_path(&path).map_err(|problem| LoadError::new(problem).field("path"))?;
         let func = self.func.ok_or_else(|| {
             LoadError::new("an http.endpoint needs the function that answers it")
@@ -261,6 +263,17 @@ fn listen_address(addr: &str) -> Result<String, String> {
     })
 }
 
+/// `:name` segments written as `{name}`, as Wippy's router reads them.
+fn braced(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None => segment.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// A path starts with `/`, and a segment with a brace is one whole `{name}`.
 fn check_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
@@ -299,6 +312,12 @@ mod tests {
             listen_address(":http").unwrap_err(),
             "`http` in `:http` is not a port (0 to 65535)"
         );
+    }
+
+    #[test]
+    fn colon_parameters_read_as_braced_ones() {
+        assert_eq!(braced("/users/:id/posts/:post"), "/users/{id}/posts/{post}");
+        assert_eq!(braced("/time/12:30"), "/time/12:30");
     }
 
     #[test]
