@@ -310,3 +310,36 @@ fn a_failure_nobody_watches_is_logged() {
     );
     assert!(warning.contains("doomed on purpose"), "{warning}");
 }
+
+#[test]
+fn a_call_whose_caller_was_terminated_does_not_keep_the_node_from_stopping() {
+    // `abandoner` starts a process stuck in a slow function call, terminates it, and says so;
+    // the call's frame must end with its caller, or the stop would wait out its grace.
+    let yaml = format!(
+        r#"{APP}  - {{name: slow, kind: function.lua, modules: [time], source: "local function main() time.sleep('30s') return 1 end return {{main = main}}"}}
+  - {{name: caller, kind: process.lua, modules: [funcs], source: "return funcs.call('app:slow')"}}
+  - name: abandoner
+    kind: process.lua
+    modules: [time]
+    source: |
+      local pid = process.spawn('app:caller', 'app:processes')
+      time.sleep('100ms')
+      process.terminate(pid)
+      time.sleep('50ms')
+      print('abandoned')
+      return 'done'
+  - {{name: abandoner_service, kind: process.service, process: abandoner, host: processes, lifecycle: {{auto_start: true}}}}
+"#
+    );
+    let project = project(&yaml);
+    let mut app = App::start(&project, &["--grace", "10m"]);
+    app.wait_for("abandoned");
+    app.signal(libc::SIGTERM);
+    let (code, stdout, stderr) = app.finish();
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    // A terminated process is not a failure nobody saw: the terminator did it.
+    assert!(
+        !stderr.contains("no process monitors or links it"),
+        "{stderr}"
+    );
+}

@@ -37,8 +37,11 @@ pub enum LogLevel {
 /// `RUST_LOG` says (its full syntax, other crates too), else `-v` (info) or `-vv` (debug)
 /// over the default, warnings; other crates log warnings.
 pub fn init(verbose: u8, level: Option<LogLevel>, format: LogFormat) {
-    let filter = match (level, std::env::var("RUST_LOG")) {
-        (None, Ok(directives)) => EnvFilter::try_new(&directives).unwrap_or_else(|problem| {
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|text| !text.trim().is_empty());
+    let filter = match (level, rust_log) {
+        (None, Some(directives)) => EnvFilter::try_new(&directives).unwrap_or_else(|problem| {
             eprintln!(
                 "wippy warn: RUST_LOG={directives} is not a filter ({problem}); using the default"
             );

@@ -57,11 +57,10 @@ pub async fn call_function(
         (pool.acquire(id).await).map_err(|message| CallError::of(Some("Unavailable"), message))?;
     match &entry.kind {
         EntryKind::FunctionLua(_) => {
-            let frame = caller.node.begin_call(caller, id);
-            let outcome = caller.node.scripts().run(frame.clone(), args).await;
-            caller
-                .node
-                .end_call(&frame, outcome.as_ref().map_err(|e| e.message.as_str()));
+            let frame = CallFrame(Some(caller.node.begin_call(caller, id)));
+            let context = frame.0.clone().expect("the frame is set until it ends");
+            let outcome = caller.node.scripts().run(context, args).await;
+            frame.end(outcome.as_ref().map_err(|e| e.message.as_str()));
             outcome
         }
         _ => {
@@ -70,6 +69,28 @@ pub async fn call_function(
                 ..caller.clone()
             };
             Ok(super::wasm::call(&callee, args).await?)
+        }
+    }
+}
+
+/// A function call's frame, ended when the call returns — or when its caller is dropped
+/// mid-call (terminated, say), so the frame does not outlive it in the process table.
+struct CallFrame(Option<ProcessContext>);
+
+impl CallFrame {
+    fn end(mut self, outcome: Result<&Payload, &str>) {
+        if let Some(frame) = self.0.take() {
+            frame.node.end_call(&frame, outcome);
+        }
+    }
+}
+
+impl Drop for CallFrame {
+    fn drop(&mut self) {
+        if let Some(frame) = self.0.take() {
+            frame
+                .node
+                .end_call(&frame, Err("the caller stopped waiting for the call"));
         }
     }
 }

@@ -189,7 +189,10 @@ impl Node {
         record.mailbox.events.close();
         record.mailbox.inbox.close();
         if let Some(error) = &result.error {
+            // Killed (terminated, cancelled without a mailbox, or by a failed link): whoever
+            // did it knows.
             let observed = record.is_call
+                || record.stop.load(Ordering::Relaxed)
                 || record.exit_watchers.iter().any(|w| !w.is_closed())
                 || !record.monitors.is_empty()
                 || !record.links.is_empty();

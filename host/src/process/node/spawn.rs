@@ -94,10 +94,7 @@ impl Node {
         String,
     > {
         if self.is_stopping() {
-            return Err(format!(
-                "cannot spawn `{}`: the node is stopping and starts no new processes",
-                request.entry
-            ));
+            return Err(stopping_refusal(&request.entry));
         }
         let registry = &self.inner.registry;
         let entry = registry
@@ -181,6 +178,15 @@ impl Node {
         let (abort, abort_registration) = AbortHandle::new_pair();
         {
             let mut processes = self.inner.processes.lock().unwrap();
+            // Again under the lock [`Node::stop`] sets it under: a spawn either is in the table
+            // the stop cancels, or does not start.
+            if self.is_stopping() {
+                drop(processes);
+                if bounded.is_some() {
+                    self.release_host_slot(&request.host);
+                }
+                return Err(stopping_refusal(&request.entry));
+            }
             if let Some(parent) = &request.parent
                 && request.link
             {
@@ -323,4 +329,8 @@ impl<F: Future<Output: Send> + Send + 'static> Drop for Inline<F> {
             runtime.spawn(run);
         }
     }
+}
+
+fn stopping_refusal(entry: &EntryId) -> String {
+    format!("cannot spawn `{entry}`: the node is stopping and starts no new processes")
 }

@@ -32,7 +32,11 @@ impl Node {
         grace: Duration,
         hurry: impl Future<Output = ()>,
     ) -> Vec<Pid> {
-        self.inner.stopping.store(true, Ordering::Relaxed);
+        {
+            // Under the table's lock: a spawn checks the flag under it before it inserts.
+            let _processes = self.inner.processes.lock().unwrap();
+            self.inner.stopping.store(true, Ordering::Relaxed);
+        }
         for pid in self.live_pids() {
             // One that ended meanwhile is no failure to stop.
             let _ = self.cancel(None, pid.as_str(), reason, None);
@@ -47,10 +51,9 @@ impl Node {
             () = tokio::time::sleep(grace) => {}
             () = hurry => {}
         }
-        let left = self.live_pids();
-        for pid in &left {
-            let _ = self.terminate(pid.as_str());
-        }
-        left
+        // Ones that end meanwhile were not made to.
+        (self.live_pids().into_iter())
+            .filter(|pid| self.terminate(pid.as_str()).is_ok())
+            .collect()
     }
 }

@@ -72,7 +72,8 @@ pub struct HttpService {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRouter {
     pub server: EntryId,
-    /// Starts with `/`; no trailing `/` unless it is just `/`.
+    /// Empty, or a path starting with `/` and without a trailing one (`/` is stored empty),
+    /// so an endpoint's full path is this followed by the endpoint's path.
     pub prefix: String,
     pub middleware: Vec<String>,
     pub options: BTreeMap<String, String>,
@@ -143,7 +144,7 @@ impl HttpRouterSpec {
                 .field("meta.server")
                 .fix("write `meta: {server: gateway}` with the ID of an http.service entry")
         })?;
-        let prefix = self.prefix.unwrap_or_else(|| "/".to_string());
+        let prefix = braced(self.prefix.as_deref().unwrap_or("/"));
         check_path(&prefix).map_err(|problem| LoadError::new(problem).field("prefix"))?;
         inert(
             notes,
