@@ -255,8 +255,13 @@ fn listen_address(addr: &str) -> Result<String, String> {
     let Some((host, port)) = addr.rsplit_once(':') else {
         return Err(format!("`{addr}` has no port"));
     };
-    if port.parse::<u16>().is_err() {
+    if !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
         return Err(format!("`{port}` in `{addr}` is not a port (0 to 65535)"));
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err(format!(
+            "`{addr}` reads as an IPv6 address without brackets: write the address in brackets and a port after it, such as `[::1]:8080`"
+        ));
     }
     Ok(match host {
         "" => format!("0.0.0.0:{port}"),
@@ -313,6 +318,12 @@ mod tests {
             listen_address(":http").unwrap_err(),
             "`http` in `:http` is not a port (0 to 65535)"
         );
+        assert!(listen_address(":+80").is_err());
+        assert_eq!(
+            listen_address("::1").unwrap_err(),
+            "`::1` reads as an IPv6 address without brackets: write the address in brackets and a port after it, such as `[::1]:8080`"
+        );
+        assert_eq!(listen_address("localhost:8080").unwrap(), "localhost:8080");
     }
 
     #[test]
