@@ -6,10 +6,8 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::{Failure, new_runtime};
-use crate::guest::RuntimeOutput;
-use crate::lua::LuaScripts;
-use crate::process::{self, Node};
+use super::{Failure, new_node, new_runtime};
+use crate::process;
 use crate::registry::Registry;
 
 /// Starts the registry's `auto_start` services (each after those it depends on) and keeps
@@ -23,13 +21,7 @@ pub fn run_app(registry: Registry, grace: Duration) -> Result<ExitCode, Failure>
     let terminated = tokio.block_on(async {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let node = Node::new(
-            Arc::new(registry),
-            runtime,
-            Arc::new(RuntimeOutput),
-            Arc::new(LuaScripts),
-        );
-        node.warm_start();
+        let node = new_node(registry, runtime);
         let services = process::start_services(&node);
         log::info!(
             "node started: {} service{} running; stop it with Ctrl-C or SIGTERM",

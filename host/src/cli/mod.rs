@@ -10,10 +10,14 @@ mod run;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
 use crate::engine::{ArtifactCache, Runtime};
+use crate::guest::RuntimeOutput;
+use crate::lua::LuaScripts;
+use crate::process::Node;
 use crate::registry::Registry;
 
 #[derive(Parser)]
@@ -111,6 +115,19 @@ pub fn main() -> ExitCode {
 pub(crate) fn load_registry(project: Option<PathBuf>) -> Result<Registry, Failure> {
     let root = project.unwrap_or_else(|| PathBuf::from("."));
     Ok(Registry::load(&root)?)
+}
+
+/// A node for the registry's processes, with its warm-start functions compiling. Call it in
+/// the tokio runtime that will run the node.
+pub(crate) fn new_node(registry: Registry, runtime: Arc<Runtime>) -> Node {
+    let node = Node::new(
+        Arc::new(registry),
+        runtime,
+        Arc::new(RuntimeOutput),
+        Arc::new(LuaScripts),
+    );
+    node.warm_start();
+    node
 }
 
 pub(crate) fn new_runtime() -> Result<Runtime, Failure> {

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use clap::Args;
 use wasmtime::component::Val;
 
-use super::{Failure, load_registry, new_runtime};
+use super::{Failure, load_registry, new_node, new_runtime};
 use crate::engine::PreparedEntry;
-use crate::guest::{RuntimeOutput, Stdio};
-use crate::lua::LuaScripts;
+use crate::guest::Stdio;
 use crate::process::{self, Exit, ProcessConfig};
-use crate::process::{Node, SpawnRequest, terminal_host};
+use crate::process::{SpawnRequest, terminal_host};
 use crate::registry::{Entry, EntryId, EntryKind, Registry, closest};
 use crate::values::{self, Payload};
 
@@ -123,13 +122,7 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
     let runtime = Arc::new(new_runtime()?);
     let tokio = process::node_runtime()?;
     let outcome = tokio.block_on(async {
-        let node = Node::new(
-            Arc::new(registry),
-            runtime,
-            Arc::new(RuntimeOutput),
-            Arc::new(LuaScripts),
-        );
-        node.warm_start();
+        let node = new_node(registry, runtime);
         crate::process::start_services(&node);
         node.exec(SpawnRequest {
             stdio: Some(Stdio::Terminal),
