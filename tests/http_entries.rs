@@ -138,3 +138,11 @@ fn two_endpoints_cannot_answer_the_same_request() {
     let post = twin.replace("method: GET", "method: POST");
     check(&format!("{APP}{post}")).ok();
 }
+
+#[test]
+fn a_misspelt_key_gets_a_suggestion() {
+    assert_eq!(
+        error_of(&APP.replace("prefix: /api", "prefx: /api")),
+        "src/app.yaml:9: entry `app:api.public`, field `prefx`: `prefx` is not a field of http.router. Did you mean `prefix`?"
+    );
+}

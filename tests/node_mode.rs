@@ -343,3 +343,33 @@ fn a_call_whose_caller_was_terminated_does_not_keep_the_node_from_stopping() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_stopping_node_refuses_new_processes() {
+    // `latecomer` tries to spawn once it is cancelled, and prints what it got.
+    let yaml = format!(
+        r#"{APP}  - name: latecomer
+    kind: process.lua
+    source: |
+      local function main()
+        print("latecomer ready")
+        process.events():receive()
+        local pid, err = process.spawn('app:polite', 'app:processes')
+        print("late spawn: " .. tostring(pid) .. ", " .. tostring(err))
+        return "done"
+      end
+      return {{main = main}}
+  - {{name: latecomer_service, kind: process.service, process: latecomer, host: processes, lifecycle: {{auto_start: true}}}}
+"#
+    );
+    let project = project(&yaml);
+    let mut app = App::start(&project, &[]);
+    app.wait_for("latecomer ready");
+    app.signal(libc::SIGTERM);
+    let (code, stdout, stderr) = app.finish();
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("late spawn: nil, cannot spawn `app:polite`: the node is stopping and starts no new processes"),
+        "stdout: {stdout}"
+    );
+}
