@@ -224,23 +224,28 @@ fn a_grace_period_that_is_not_a_duration_is_refused() {
     );
 }
 
-/// Runs the app with `args` and `env` until it is ready, then stops it with SIGTERM: the
-/// exit code, stdout and stderr.
-fn run_and_stop(yaml: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+/// Runs the app with `args` and `env` until a line of stdout contains `ready`, then stops it
+/// with SIGTERM: the exit code, stdout and stderr.
+fn run_and_stop(
+    yaml: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    ready: &str,
+) -> (Option<i32>, String, String) {
     let project = project(yaml);
     let mut all = vec!["run"];
     all.extend_from_slice(args);
     let mut command = support::wippy_command(project.root(), &project.cache_dir(), &[]);
     command.env_remove("RUST_LOG").envs(env.iter().copied());
     let mut app = App::spawn(command, &all);
-    app.wait_for("polite ready");
+    app.wait_for(ready);
     app.signal(libc::SIGTERM);
     app.finish()
 }
 
 #[test]
 fn json_logs_are_one_object_per_line_with_level_target_and_message() {
-    let (code, _, stderr) = run_and_stop(APP, &["--log-format", "json"], &[]);
+    let (code, _, stderr) = run_and_stop(APP, &["--log-format", "json"], &[], "polite ready");
     assert_eq!(code, Some(0), "{stderr}");
     let lines: Vec<serde_json::Value> = stderr
         .lines()
@@ -277,16 +282,21 @@ fn json_logs_are_one_object_per_line_with_level_target_and_message() {
 #[test]
 fn the_log_level_comes_from_the_flag_then_rust_log() {
     let info = "wippy info: node started";
-    let (_, _, stderr) = run_and_stop(APP, &[], &[]);
+    let (_, _, stderr) = run_and_stop(APP, &[], &[], "polite ready");
     assert!(
         stderr.contains(info),
         "a running app logs at info: {stderr}"
     );
-    let (_, _, stderr) = run_and_stop(APP, &["--log-level", "warn"], &[]);
+    let (_, _, stderr) = run_and_stop(APP, &["--log-level", "warn"], &[], "polite ready");
     assert!(!stderr.contains(info), "{stderr}");
-    let (_, _, stderr) = run_and_stop(APP, &[], &[("RUST_LOG", "wippy=warn")]);
+    let (_, _, stderr) = run_and_stop(APP, &[], &[("RUST_LOG", "wippy=warn")], "polite ready");
     assert!(!stderr.contains(info), "{stderr}");
-    let (_, _, stderr) = run_and_stop(APP, &["--log-level", "info"], &[("RUST_LOG", "wippy=warn")]);
+    let (_, _, stderr) = run_and_stop(
+        APP,
+        &["--log-level", "info"],
+        &[("RUST_LOG", "wippy=warn")],
+        "polite ready",
+    );
     assert!(
         stderr.contains(info),
         "the flag wins over RUST_LOG: {stderr}"
@@ -296,9 +306,9 @@ fn the_log_level_comes_from_the_flag_then_rust_log() {
 #[test]
 fn a_failure_nobody_watches_is_logged() {
     let yaml = format!(
-        "{APP}  - {{name: doomed, kind: process.lua, source: \"error('doomed on purpose')\"}}\n  - name: launcher\n    kind: process.lua\n    source: |\n      process.spawn('app:doomed', 'app:processes')\n      return 'launched'\n  - {{name: launcher_service, kind: process.service, process: launcher, host: processes, lifecycle: {{auto_start: true}}}}\n"
+        "{APP}  - {{name: doomed, kind: process.lua, source: \"error('doomed on purpose')\"}}\n  - name: launcher\n    kind: process.lua\n    modules: [time]\n    source: |\n      local pid = process.spawn('app:doomed', 'app:processes')\n      while process.send(pid, 'still there?') do time.sleep('5ms') end\n      time.sleep('50ms')\n      print('doomed is gone')\n      return 'launched'\n  - {{name: launcher_service, kind: process.service, process: launcher, host: processes, lifecycle: {{auto_start: true}}}}\n"
     );
-    let (code, _, stderr) = run_and_stop(&yaml, &[], &[]);
+    let (code, _, stderr) = run_and_stop(&yaml, &[], &[], "doomed is gone");
     assert_eq!(code, Some(0), "{stderr}");
     let warning = stderr
         .lines()
