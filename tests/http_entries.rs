@@ -1,6 +1,7 @@
 //! `http.service`, `http.router` and `http.endpoint` as Wippy writes them: they load, are
 //! checked (addresses, methods, paths, references, routes answered twice) with errors that
-//! say where and how to fix them, and `wippy check` says they are not served yet.
+//! say where and how to fix them, and `wippy check` notes what has no effect. Serving them is
+//! `http_serving.rs`.
 
 mod support;
 
@@ -55,15 +56,66 @@ fn error_of(yaml: &str) -> String {
 }
 
 #[test]
-fn wippy_http_entries_load_and_check_says_they_are_not_served_yet() {
+fn wippy_http_entries_load_and_check_notes_what_is_not_provided() {
     let run = check(APP);
     let stdout = run.ok();
-    let not_served = "note: field `kind`: accepted, has no effect here: HTTP entries are loaded and checked, but not served yet (wippy-rs issue #13)";
-    assert_eq!(stdout.matches(not_served).count(), 3, "{stdout}");
+    let lua = "note: field `func`: `app:user` is a function.lua: Lua HTTP handlers (Wippy's `http` module) are not provided yet, so its requests get 501 Not Implemented";
+    assert!(stdout.contains(lua), "{stdout}");
     assert!(
-        stdout.contains("4 entries, 0 components verified, 3 notes, 0 errors"),
+        stdout.contains("4 entries, 0 components verified, 1 notes, 0 errors"),
         "{stdout}"
     );
+    // Middleware other than cors is accepted and said to do nothing.
+    let run = check(&APP.replace("middleware: [cors]", "middleware: [cors, ratelimit]"));
+    assert!(
+        run.ok().contains("note: field `middleware[1]`: accepted, has no effect here: `ratelimit` is not provided: wippy-rs provides the cors middleware only"),
+        "{}",
+        run.ok()
+    );
+}
+
+#[test]
+fn an_endpoint_needs_a_function_that_takes_requests() {
+    let payload = APP.replace(
+        "  - name: user\n    kind: function.lua\n    source: |\n      local function handler() return \"user\" end\n      return {handler = handler}\n    method: handler\n",
+        "  - {name: user, kind: function.wat, method: run, wit: \"run: func();\", source: \"(module (func (export \\\"run\\\")))\"}\n",
+    );
+    assert_ne!(payload, APP);
+    assert_eq!(
+        error_of(&payload),
+        "src/app.yaml:16: entry `app:user_endpoint`, field `func`: `app:user` passes payloads (`transport: payload`, the default), so it cannot take an HTTP request. Write `transport: wasi-http` on `app:user`: the request body becomes its argument and its result the response (or export `wasi:http/incoming-handler` and name it in `method`)"
+    );
+}
+
+#[test]
+fn timeouts_and_limits_are_checked() {
+    let service = "lifecycle: {auto_start: true}";
+    assert_eq!(
+        error_of(&APP.replace(
+            service,
+            "lifecycle: {auto_start: true}\n    timeouts: {write: 0s}"
+        )),
+        "src/app.yaml:4: entry `app:gateway`, field `timeouts.write`: a timeout of zero would fail every request. Write a duration such as \"30s\", or leave the key out for the default"
+    );
+    assert_eq!(
+        error_of(&APP.replace(
+            service,
+            "lifecycle: {auto_start: true}\n    limits: {max_concurent_requests: 5}"
+        )),
+        "src/app.yaml:4: entry `app:gateway`, field `limits.max_concurent_requests`: `max_concurent_requests` is not a field of http.service. Did you mean `max_concurrent_requests`?"
+    );
+    assert_eq!(
+        error_of(&APP.replace(
+            "func: user\n",
+            "func: user\n    limits: {max_concurrent_requests: 0}\n"
+        )),
+        "src/app.yaml:21: entry `app:user_endpoint`, field `limits.max_concurrent_requests`: a bound of 0 would refuse every request. Write 1 or more, or leave the key out for the default"
+    );
+    check(&APP.replace(
+        "func: user\n",
+        "func: user\n    limits: {max_concurrent_requests: 2, max_body_bytes: 10, timeout: 2s}\n",
+    ))
+    .ok();
 }
 
 #[test]
@@ -87,7 +139,7 @@ fn paths_and_addresses_are_checked() {
     );
     let error = error_of(&APP.replace("path: /users/{id}", "path: /users/{id"));
     assert!(
-        error.ends_with("field `path`: `{id` in `/users/{id` is not a parameter: a parameter is a whole segment `{name}` of letters, digits and `_`"),
+        error.ends_with("field `path`: `{id` in `/users/{id` is not a parameter: a parameter is a whole segment `{name}` of letters, digits and `_` (or, last, `{name...}` for the rest of the path)"),
         "{error}"
     );
     assert_eq!(
@@ -123,20 +175,36 @@ fn two_endpoints_cannot_answer_the_same_request() {
     let twin = "  - {name: twin, kind: http.endpoint, meta: {router: api.public}, method: GET, path: \"/users/{name}\", func: user}\n";
     assert_eq!(
         error_of(&format!("{APP}{twin}")),
-        "src/app.yaml:27: entry `app:twin`, field `path`: `GET /api/users/{name}` on `app:gateway` is already answered by `app:user_endpoint`. Change the method or path of one of the two endpoints"
+        "src/app.yaml:27: entry `app:twin`, field `path`: `GET /api/users/{name}` on `app:gateway` conflicts with `GET /api/users/{id}` of `app:user_endpoint`: some requests match both, and neither is more specific. Change the method or path of one of the two endpoints"
     );
     // Wippy's `:name` form is the same route too.
     let colon = twin.replace("\"/users/{name}\"", "/users/:name");
     let error = error_of(&format!("{APP}{colon}"));
     assert!(
         error.contains(
-            "`GET /api/users/{name}` on `app:gateway` is already answered by `app:user_endpoint`"
+            "`GET /api/users/{name}` on `app:gateway` conflicts with `GET /api/users/{id}`"
         ),
         "{error}"
     );
-    // Another method on the same path is another route.
+    // Another method on the same path is another route, and a more specific path another.
     let post = twin.replace("method: GET", "method: POST");
     check(&format!("{APP}{post}")).ok();
+    let me = twin.replace("\"/users/{name}\"", "/users/me");
+    check(&format!("{APP}{me}")).ok();
+    // Each of these is more specific than the other somewhere: Wippy refuses them too.
+    let crossed = format!(
+        "{APP}{}{}",
+        twin.replace("\"/users/{name}\"", "\"/a/{x}/c\""),
+        twin.replace("twin", "twin2")
+            .replace("\"/users/{name}\"", "\"/a/b/{y}\"")
+    );
+    let error = error_of(&crossed);
+    assert!(
+        error.contains(
+            "`GET /api/a/b/{y}` on `app:gateway` conflicts with `GET /api/a/{x}/c` of `app:twin`"
+        ),
+        "{error}"
+    );
 }
 
 #[test]

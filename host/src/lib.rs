@@ -17,6 +17,7 @@ pub mod guest;
 pub mod lua;
 pub mod process;
 pub mod registry;
+pub mod serve;
 pub mod values;
 
 /// Opening only regular files, within a size limit: shared by the registry and the engine.

@@ -9,6 +9,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::{Failure, new_node, new_runtime};
 use crate::process;
 use crate::registry::Registry;
+use crate::serve::Servers;
 
 /// Starts the registry's `auto_start` services (each after those it depends on) and keeps
 /// the node running until SIGINT or SIGTERM. Then it stops gracefully: no new processes, a
@@ -23,15 +24,26 @@ pub fn run_app(registry: Registry, grace: Duration) -> Result<ExitCode, Failure>
         let mut terminate = signal(SignalKind::terminate())?;
         let node = new_node(registry, runtime);
         let services = process::start_services(&node);
+        let servers = match Servers::start(&node).await {
+            Ok(servers) => servers,
+            Err(error) => {
+                node.stop("the node failed to start", grace, std::future::pending())
+                    .await;
+                return Err(Failure::from(error));
+            }
+        };
         log::info!(
-            "node started: {} service{} running; stop it with Ctrl-C or SIGTERM",
+            "node started: {} service{} running, {} HTTP service{} listening; stop it with Ctrl-C or SIGTERM",
             services.len(),
-            if services.len() == 1 { "" } else { "s" }
+            if services.len() == 1 { "" } else { "s" },
+            servers.addresses().len(),
+            if servers.addresses().len() == 1 { "" } else { "s" },
         );
         let signal_name = tokio::select! {
             _ = interrupt.recv() => "SIGINT",
             _ = terminate.recv() => "SIGTERM",
         };
+        servers.stop_accepting();
         let live = node.live_pids().len();
         log::info!(
             "{signal_name}: stopping; {live} process{} cancelled, {grace:?} to finish (Ctrl-C again ends them at once)",
@@ -44,7 +56,9 @@ pub fn run_app(registry: Registry, grace: Duration) -> Result<ExitCode, Failure>
             }
         };
         let terminated = node.stop("the node is stopping", grace, hurry).await;
-        std::io::Result::Ok(terminated)
+        // Every request has been answered or stopped by now: what is left is closing.
+        servers.finish(Duration::from_secs(2)).await;
+        Ok::<_, Failure>(terminated)
     })?;
     tokio.shutdown_timeout(Duration::from_secs(1));
     if terminated.is_empty() {

@@ -53,6 +53,7 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
             Some((name, rest)) => (find_command(&registry, name)?, rest),
         },
     };
+    crate::engine::takes_payloads(entry)?;
     // Lua commands, and WASM commands that act as processes, run on a node.
     let is_actor = entry
         .kind

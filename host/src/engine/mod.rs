@@ -22,7 +22,7 @@ pub use core_function::CoreFunction;
 pub use exports::{ExportedFunc, resolve_method};
 pub use prepared::PreparedEntry;
 
-use crate::registry::{Entry, LoadError, Registry, Transport, WasmCode, WasmEntry};
+use crate::registry::{Entry, LoadError, Registry, Transport, WasmCode};
 
 /// One wasmtime engine plus the on-disk cache of what it compiled.
 pub struct Runtime {
@@ -66,9 +66,6 @@ impl Runtime {
             }
             (WasmCode::File(_), None) => return None,
         };
-        if let Err(error) = supported_transport(entry, wasm) {
-            return Some(Err(error));
-        }
         Some(
             CoreFunction::new(&self.engine, registry, &entry.id, wasm, &code)
                 .map_err(|(field, problem)| entry.error(problem).field(field)),
@@ -133,14 +130,15 @@ impl Runtime {
     }
 }
 
-/// `transport: wasi-http` needs an HTTP server to call the entry, which is not built yet.
-pub(crate) fn supported_transport(entry: &Entry, wasm: &WasmEntry) -> Result<(), LoadError> {
-    match wasm.transport {
-        Transport::Payload => Ok(()),
-        Transport::WasiHttp => Err(entry
-            .error("`transport: wasi-http` is not supported yet: wippy-rs does not serve HTTP endpoints yet, so nothing can call this entry")
+/// Whether the entry can be called with values (a command, `funcs.call`, a spawn): one with
+/// `transport: wasi-http` answers HTTP requests only, as in Wippy.
+pub fn takes_payloads(entry: &Entry) -> Result<(), LoadError> {
+    match entry.kind.wasm().map(|wasm| wasm.transport) {
+        None | Some(Transport::Payload) => Ok(()),
+        Some(Transport::WasiHttp) => Err(entry
+            .error("has `transport: wasi-http`: it answers HTTP requests through an http.endpoint, and cannot be called with values")
             .field("transport")
-            .fix("remove `transport` (the default, `payload`, passes arguments and results as values) until HTTP serving lands")),
+            .fix("request its http.endpoint, or remove `transport` (the default, `payload`, passes arguments and results as values)")),
     }
 }
 

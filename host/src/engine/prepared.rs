@@ -33,7 +33,6 @@ impl PreparedEntry {
                 ))
                 .fix("run a process.wasm or function.wasm entry"));
         };
-        super::supported_transport(entry, wasm)?;
         let component = runtime.component(registry, entry)?;
         let export =
             resolve_method(&runtime.engine, &component, &wasm.method).map_err(|problem| {

@@ -32,6 +32,9 @@ pub async fn run_process(context: &ProcessContext, args: Vec<Payload>) -> ExitRe
 /// Calls a function entry: its value, with a `result` kept as `{ok = v}` / `{err = e}` (as
 /// Wippy's `funcs.call` gives it), or why the call failed.
 pub async fn call(context: &ProcessContext, args: Vec<Payload>) -> Result<Payload, String> {
+    if let Some(entry) = context.node.registry().get(&context.entry) {
+        crate::engine::takes_payloads(entry).map_err(|e| e.to_string())?;
+    }
     if let Some(core) = context.node.core_function(&context.entry).await? {
         return core.call(&args, &context.stdio).await;
     }

@@ -30,7 +30,8 @@ pub use error::{LoadError, LoadErrors};
 pub use grants::Grants;
 pub use id::EntryId;
 pub use kinds::hosts::DEFAULT_MAX_MAILBOX_MESSAGES;
-pub use kinds::http::{HttpEndpoint, HttpRouter, HttpService};
+pub use kinds::http::{HttpEndpoint, HttpRouter, HttpService, MIDDLEWARE};
+pub use kinds::http_limits::{EndpointLimits, HttpLimits, HttpTimeouts, ResolvedLimits};
 pub use kinds::lifecycle::{Lifecycle, RestartPolicy};
 pub use kinds::lua::{LUA_MODULES, WIPPY_ONLY_MODULES};
 pub use kinds::pool::Pool;
@@ -107,7 +108,7 @@ impl Registry {
             // What was not loaded would show up as dangling references: say only what matters.
             return Err(LoadErrors(errors));
         }
-        let registry = Self { project, entries };
+        let mut registry = Self { project, entries };
         registry.check_references(&mut errors);
         if errors.is_empty() {
             registry.check_routes(&mut errors);

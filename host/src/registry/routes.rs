@@ -1,58 +1,153 @@
-//! Two endpoints cannot answer the same request: each method and full path (router prefix
-//! and endpoint path) is served by one entry per `http.service`.
+//! What the endpoints of a registry must agree on before anything is served: two endpoints of
+//! one `http.service` never answer the same request ambiguously, and each endpoint's function
+//! can take a request.
 
-use std::collections::BTreeMap;
-
-use super::{EntryId, EntryKind, LoadError, Registry};
+use super::{Entry, EntryId, EntryKind, HttpEndpoint, LoadError, Note, Registry, Transport};
 
 impl Registry {
-    /// Reports every endpoint whose method and path another endpoint of the same service
-    /// already has. Parameter names do not tell routes apart (`/users/{id}` and
-    /// `/users/{name}` are one route). Run once references resolve.
-    pub(super) fn check_routes(&self, errors: &mut Vec<LoadError>) {
-        let mut taken: BTreeMap<(EntryId, String, String), &EntryId> = BTreeMap::new();
-        // In the order they are written: the later one is the one reported.
+    /// Reports every endpoint that conflicts with one written before it (as Wippy's router
+    /// does: same service and method, and paths that match some request alike with neither
+    /// more specific), and every endpoint whose function passes payloads. Notes endpoints
+    /// answered by Lua functions. Run once references resolve.
+    pub(super) fn check_routes(&mut self, errors: &mut Vec<LoadError>) {
+        // Server, method, full path and entry of each endpoint accepted so far.
+        let mut seen: Vec<(EntryId, String, String, EntryId)> = Vec::new();
+        let mut lua_answered = Vec::new();
+        for (entry, endpoint) in self.endpoints_in_order() {
+            let Some(EntryKind::HttpRouter(router)) = self.get(&endpoint.router).map(|e| &e.kind)
+            else {
+                continue;
+            };
+            self.check_function(entry, endpoint, errors, &mut lua_answered);
+            let path = endpoint.full_path(router);
+            let conflict = seen.iter().find(|(server, method, other, _)| {
+                *server == router.server
+                    && *method == endpoint.method
+                    && ambiguous(&segments_of(other), &segments_of(&path))
+            });
+            if let Some((_, _, first_path, first)) = conflict {
+                errors.push(
+                    entry
+                        .error(format!(
+                            "`{} {path}` on `{}` conflicts with `{} {first_path}` of `{first}`: some requests match both, and neither is more specific",
+                            endpoint.method, router.server, endpoint.method
+                        ))
+                        .field("path")
+                        .fix("change the method or path of one of the two endpoints"),
+                );
+                continue;
+            }
+            seen.push((
+                router.server.clone(),
+                endpoint.method.clone(),
+                path,
+                entry.id.clone(),
+            ));
+        }
+        for (id, note) in lua_answered {
+            if let Some(entry) = self.entries.get_mut(&id) {
+                entry.notes.push(note);
+            }
+        }
+    }
+
+    fn endpoints_in_order(&self) -> Vec<(&Entry, &HttpEndpoint)> {
         let mut endpoints: Vec<_> = (self.entries())
             .filter_map(|entry| match &entry.kind {
                 EntryKind::HttpEndpoint(endpoint) => Some((entry, endpoint)),
                 _ => None,
             })
             .collect();
+        // In the order they are written: the later one is the one reported.
         endpoints.sort_by(|(a, _), (b, _)| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        for (entry, endpoint) in endpoints {
-            let Some(EntryKind::HttpRouter(router)) = self.get(&endpoint.router).map(|e| &e.kind)
-            else {
-                continue;
-            };
-            let path = endpoint.full_path(router);
-            let key = (router.server.clone(), endpoint.method.clone(), shape(&path));
-            if let Some(first) = taken.get(&key) {
-                errors.push(
-                    entry
-                        .error(format!(
-                            "`{} {path}` on `{}` is already answered by `{first}`",
-                            endpoint.method, router.server
-                        ))
-                        .field("path")
-                        .fix("change the method or path of one of the two endpoints"),
-                );
-            } else {
-                taken.insert(key, &entry.id);
+        endpoints
+    }
+
+    fn check_function(
+        &self,
+        entry: &Entry,
+        endpoint: &HttpEndpoint,
+        errors: &mut Vec<LoadError>,
+        lua_answered: &mut Vec<(EntryId, Note)>,
+    ) {
+        match self.get(&endpoint.func).map(|f| &f.kind) {
+            Some(EntryKind::FunctionLua(_)) => lua_answered.push((
+                entry.id.clone(),
+                Note::new(
+                    "func",
+                    format!(
+                        "`{}` is a function.lua: Lua HTTP handlers (Wippy's `http` module) are not provided yet, so its requests get 501 Not Implemented",
+                        endpoint.func
+                    ),
+                ),
+            )),
+            Some(kind) => {
+                if let Some(wasm) = kind.wasm()
+                    && wasm.transport == Transport::Payload
+                {
+                    errors.push(
+                        entry
+                            .error(format!(
+                                "`{}` passes payloads (`transport: payload`, the default), so it cannot take an HTTP request",
+                                endpoint.func
+                            ))
+                            .field("func")
+                            .fix(format!(
+                                "write `transport: wasi-http` on `{}`: the request body becomes its argument and its result the response (or export `wasi:http/incoming-handler` and name it in `method`)",
+                                endpoint.func
+                            )),
+                    );
+                }
             }
+            None => {}
         }
     }
 }
 
-/// The path with every parameter's name left out.
-fn shape(path: &str) -> String {
-    path.split('/')
-        .map(|segment| {
-            if segment.starts_with('{') {
-                "{}"
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+/// A path's segments after the leading `/`.
+fn segments_of(path: &str) -> Vec<&str> {
+    path.split('/').skip(1).collect()
+}
+
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{')
+}
+
+/// Whether two paths of one method overlap without one being more specific, as Wippy's
+/// router decides: the same number of segments, each pair equal or one a parameter, and
+/// either both or neither have a literal where the other has a parameter.
+fn ambiguous(a: &[&str], b: &[&str]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut a_more_specific = false;
+    let mut b_more_specific = false;
+    for (x, y) in a.iter().zip(b) {
+        match (is_parameter(x), is_parameter(y)) {
+            (false, false) if x != y => return false,
+            (false, true) => a_more_specific = true,
+            (true, false) => b_more_specific = true,
+            _ => {}
+        }
+    }
+    a_more_specific == b_more_specific
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict(a: &str, b: &str) -> bool {
+        ambiguous(&segments_of(a), &segments_of(b))
+    }
+
+    #[test]
+    fn paths_conflict_only_when_neither_is_more_specific() {
+        assert!(conflict("/users/{id}", "/users/{name}"));
+        assert!(conflict("/users", "/users"));
+        assert!(conflict("/a/{x}/c", "/a/b/{y}"));
+        assert!(!conflict("/users/{id}", "/users/me"));
+        assert!(!conflict("/users/{id}", "/users/{id}/posts"));
+        assert!(!conflict("/users/a", "/users/b"));
+    }
 }

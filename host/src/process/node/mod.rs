@@ -5,6 +5,7 @@ mod calls;
 mod headroom;
 mod heap;
 mod names;
+mod requests;
 mod signals;
 mod spawn;
 mod stopping;

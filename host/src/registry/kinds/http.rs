@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::http_limits::{
+    EndpointLimits, EndpointLimitsSpec, HttpLimits, HttpLimitsSpec, HttpTimeouts, HttpTimeoutsSpec,
+};
 use super::inert;
 use super::lifecycle::{Lifecycle, LifecycleSpec};
 use crate::registry::{EntryId, LoadError, Note};
@@ -25,8 +28,12 @@ pub(in crate::registry) struct HttpServiceSpec {
     lifecycle: LifecycleSpec,
     tls: Option<Value>,
     network: Option<Value>,
-    timeouts: Option<Value>,
+    #[serde(default)]
+    timeouts: HttpTimeoutsSpec,
     host: Option<Value>,
+    /// Ours: bounds on each request, and defaults for the service's endpoints.
+    #[serde(default)]
+    limits: HttpLimitsSpec,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +65,9 @@ pub(in crate::registry) struct HttpEndpointSpec {
     post_middleware: Vec<String>,
     #[serde(default)]
     options: BTreeMap<String, Value>,
+    /// Ours: the service's `limits` for this endpoint alone.
+    #[serde(default)]
+    limits: EndpointLimitsSpec,
 }
 
 /// An `http.service`: where the node listens.
@@ -66,6 +76,8 @@ pub struct HttpService {
     /// `host:port` as given; `:port` (Go's "every interface") becomes `0.0.0.0:port`.
     pub addr: String,
     pub lifecycle: Lifecycle,
+    pub timeouts: HttpTimeouts,
+    pub limits: HttpLimits,
 }
 
 /// An `http.router`: endpoints under one prefix of one service.
@@ -88,11 +100,11 @@ pub struct HttpEndpoint {
     /// any one segment and names it.
     pub path: String,
     pub func: EntryId,
+    pub limits: EndpointLimits,
 }
 
-/// Why nothing of these kinds answers a request yet.
-const NOT_SERVED: &str =
-    "HTTP entries are loaded and checked, but not served yet (wippy-rs issue #13)";
+/// The router middleware wippy-rs provides.
+pub const MIDDLEWARE: &[&str] = &["cors"];
 
 impl HttpServiceSpec {
     pub(in crate::registry) fn resolve(
@@ -122,12 +134,17 @@ impl HttpServiceSpec {
             self.network.is_some(),
             "the service listens on plain TCP",
         );
-        inert(notes, "timeouts", self.timeouts.is_some(), NOT_SERVED);
-        inert(notes, "host", self.host.is_some(), NOT_SERVED);
-        notes.push(Note::inert("kind", NOT_SERVED));
+        inert(
+            notes,
+            "host",
+            self.host.is_some(),
+            "each request runs as a task of its own, with no worker pool to size; `limits.max_concurrent_requests` bounds an endpoint",
+        );
         Ok(HttpService {
             addr,
             lifecycle: self.lifecycle.resolve(namespace, notes)?,
+            timeouts: self.timeouts.resolve()?,
+            limits: self.limits.resolve()?,
         })
     }
 }
@@ -146,19 +163,30 @@ impl HttpRouterSpec {
         })?;
         let prefix = braced(self.prefix.as_deref().unwrap_or("/"));
         check_path(&prefix).map_err(|problem| LoadError::new(problem).field("prefix"))?;
+        let provided = format!(
+            "wippy-rs provides the {} middleware only",
+            MIDDLEWARE.join(", ")
+        );
+        for (i, name) in self.middleware.iter().enumerate() {
+            if !MIDDLEWARE.contains(&name.as_str()) {
+                notes.push(Note::inert(
+                    &format!("middleware[{i}]"),
+                    &format!("`{name}` is not provided: {provided}"),
+                ));
+            }
+        }
         inert(
             notes,
             "post_middleware",
             !self.post_middleware.is_empty(),
-            NOT_SERVED,
+            &provided,
         );
         inert(
             notes,
             "post_options",
             !self.post_options.is_empty(),
-            NOT_SERVED,
+            &provided,
         );
-        notes.push(Note::inert("kind", NOT_SERVED));
         Ok(HttpRouter {
             server: EntryId::resolve(&server, namespace),
             prefix: prefix.trim_end_matches('/').to_string(),
@@ -217,12 +245,12 @@ impl HttpEndpointSpec {
             ignored,
         );
         inert(notes, "options", !self.options.is_empty(), ignored);
-        notes.push(Note::inert("kind", NOT_SERVED));
         Ok(HttpEndpoint {
             router: EntryId::resolve(&router, namespace),
             method,
             path,
             func: EntryId::resolve(&func, namespace),
+            limits: self.limits.resolve()?,
         })
     }
 }
@@ -280,24 +308,30 @@ fn braced(path: &str) -> String {
         .join("/")
 }
 
-/// A path starts with `/`, and a segment with a brace is one whole `{name}`.
+/// A path starts with `/`, and a segment with a brace is one whole `{name}`, or, last,
+/// `{name...}` (the rest of the path, as in Go's `ServeMux`).
 fn check_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
         return Err(format!("`{path}` does not start with `/`"));
     }
-    for segment in path.split('/') {
+    let segments: Vec<&str> = path.split('/').collect();
+    for (i, segment) in segments.iter().enumerate() {
         if !segment.contains(['{', '}']) {
             continue;
         }
         let name = segment
             .strip_prefix('{')
             .and_then(|rest| rest.strip_suffix('}'))
+            .map(|name| match name.strip_suffix("...") {
+                Some(rest) if i + 1 == segments.len() => rest,
+                _ => name,
+            })
             .filter(|name| {
                 !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             });
         if name.is_none() {
             return Err(format!(
-                "`{segment}` in `{path}` is not a parameter: a parameter is a whole segment `{{name}}` of letters, digits and `_`"
+                "`{segment}` in `{path}` is not a parameter: a parameter is a whole segment `{{name}}` of letters, digits and `_` (or, last, `{{name...}}` for the rest of the path)"
             ));
         }
     }
@@ -336,6 +370,8 @@ mod tests {
     fn paths_start_with_a_slash_and_name_whole_segments() {
         assert!(check_path("/").is_ok());
         assert!(check_path("/users/{id}/posts/{post_id}").is_ok());
+        assert!(check_path("/files/{rest...}").is_ok());
+        assert!(check_path("/files/{rest...}/more").is_err());
         assert_eq!(
             check_path("users").unwrap_err(),
             "`users` does not start with `/`"

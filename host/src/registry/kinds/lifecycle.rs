@@ -143,7 +143,11 @@ impl LifecycleSpec {
 }
 
 /// A duration written as text (`"500ms"`, `"2s"`, Wippy's form) or as nanoseconds.
-fn duration(field: &str, value: &Option<Value>, default: Duration) -> Result<Duration, LoadError> {
+pub(super) fn duration(
+    field: &str,
+    value: &Option<Value>,
+    default: Duration,
+) -> Result<Duration, LoadError> {
     match value {
         None => Ok(default),
         Some(Value::Number(n)) if n.as_u64().is_some() => {

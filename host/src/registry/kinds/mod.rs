@@ -4,6 +4,7 @@
 
 pub mod hosts;
 pub mod http;
+pub mod http_limits;
 pub mod lifecycle;
 pub mod lua;
 pub mod pool;

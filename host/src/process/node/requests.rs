@@ -1,0 +1,73 @@
+//! A frame per request the node serves (an HTTP request to an endpoint): a pid of the
+//! service, in the process table while the request runs, so that what the handler spawns or
+//! calls has a parent, a stopping node waits for the request, and its grace period's end
+//! stops it like any process.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures_util::future::{AbortHandle, AbortRegistration};
+
+use super::spawn::stopping_refusal;
+use super::{FastSet, Node, ProcessContext, Record};
+use crate::guest::Stdio;
+use crate::process::Pid;
+use crate::process::mailbox::Mailbox;
+use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId};
+
+impl Node {
+    /// A frame for a request `service` serves with `func`: its context, and the registration
+    /// that aborts the request's handling when the node terminates the frame. Refused while
+    /// the node stops or is short of memory. [`Node::end_call`] ends it.
+    pub fn begin_request(
+        &self,
+        service: &EntryId,
+        func: &EntryId,
+    ) -> Result<(ProcessContext, AbortRegistration), String> {
+        self.inner.headroom.check()?;
+        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
+        let pid = Pid::new(service, sequence);
+        let mailbox = Arc::new(Mailbox::new(DEFAULT_MAX_MAILBOX_MESSAGES));
+        let stop = Arc::default();
+        let (abort, registration) = AbortHandle::new_pair();
+        {
+            let mut processes = self.inner.processes.lock().unwrap();
+            // Checked under the lock [`Node::stop`] sets it under, as a spawn does.
+            if self.is_stopping() {
+                return Err(stopping_refusal(func));
+            }
+            processes.insert(
+                pid.clone(),
+                Record {
+                    counted_on: None,
+                    mailbox: mailbox.clone(),
+                    // A CANCEL is delivered, not fatal: the request has the grace period to
+                    // finish.
+                    receives: true,
+                    monitors: FastSet::default(),
+                    links: FastSet::default(),
+                    abort: Some(abort),
+                    stop: Arc::clone(&stop),
+                    exit_watchers: Vec::new(),
+                    // The server reports how the request ended.
+                    is_call: true,
+                    names: Vec::new(),
+                },
+            );
+        }
+        let stdio = Stdio::Labelled {
+            label: format!("{func} {pid}").into(),
+            sink: self.inner.output.clone(),
+        };
+        let context = ProcessContext {
+            node: self.clone(),
+            pid,
+            entry: func.clone(),
+            mailbox,
+            stdio: Arc::new(stdio),
+            context: Default::default(),
+            stop,
+        };
+        Ok((context, registration))
+    }
+}
