@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
+pub mod server;
+
 pub const GUEST_TARGET: &str = "wasm32-wasip2";
 
 fn repo_root() -> PathBuf {

@@ -38,7 +38,7 @@ struct Running {
 impl Servers {
     /// Binds every `http.service` whose `lifecycle.auto_start` is set and serves it; fails,
     /// naming the entry, when an address cannot be bound. Each endpoint's function is
-    /// compiled in the background meanwhile, so the first request does not wait for it.
+    /// compiled first, so the first request does not wait for it.
     pub async fn start(node: &Node) -> Result<Self, String> {
         let (shutdown, stopping) = watch::channel(false);
         let mut running = Vec::new();
@@ -62,7 +62,7 @@ impl Servers {
             })?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             let routes = RouteTable::of(node.registry(), &entry.id, settings);
-            warm(node, &routes);
+            warm(node, &routes).await;
             log::info!(
                 "{}: listening on http://{address} ({} endpoint{})",
                 entry.id,
@@ -111,20 +111,17 @@ impl Servers {
     }
 }
 
-/// Compiles each route's function in the background; a failure is logged now and answered
-/// with 500 at each request.
-fn warm(node: &Node, routes: &RouteTable) {
-    for route in routes.routes() {
-        let node = node.clone();
-        let route = route.clone();
-        tokio::spawn(async move {
-            if let Err(error) = handler::handler_of(&node, &route).await {
-                log::error!(
-                    "{}: `{}` cannot answer requests: {error}",
-                    route.endpoint,
-                    route.func
-                );
-            }
-        });
-    }
+/// Compiles (or loads) every route's function before the service answers, so no request
+/// waits for it; a failure is logged now and answered with 500 at each request.
+async fn warm(node: &Node, routes: &RouteTable) {
+    let each = routes.routes().iter().map(|route| async move {
+        if let Err(error) = handler::handler_of(node, route).await {
+            log::error!(
+                "{}: `{}` cannot answer requests: {error}",
+                route.endpoint,
+                route.func
+            );
+        }
+    });
+    futures_util::future::join_all(each).await;
 }

@@ -98,12 +98,12 @@ async fn call(frame: &ProcessContext, args: Vec<Payload>) -> Result<Response<Bod
     }
     let prepared = node.prepared(func).await.map_err(Failure::Failed)?;
     let vals = wit_conversion::payloads_to_args(&prepared.export.ty, &args).map_err(|problem| {
-        let body = match args.is_empty() {
-            true => "the request has no body".to_string(),
-            false => "the request body".to_string(),
+        let what = match args.is_empty() {
+            true => "needs a request body",
+            false => "cannot take the request body",
         };
         Failure::BadRequest(format!(
-            "`{func}` cannot take {body}: {problem}; its signature is {}",
+            "`{func}` {what}: {problem}; its signature is {}",
             signature(&prepared.export.name, &prepared.export.ty)
         ))
     })?;
