@@ -284,7 +284,7 @@ entries:
       start_timeout: 5s
       stable_threshold: 10s
       restart: {{initial_delay: 1s, max_delay: 90s, backoff_factor: 2, jitter: 0.1, max_attempts: 0}}
-  - {{name: gateway, kind: http.service, addr: ":8085", lifecycle: {{auto_start: true}}}}
+  - {{name: gateway, kind: http.service, addr: ":8085", lifecycle: {{auto_start: true}}, host: {{worker_count: 4}}}}
   - {{name: script, kind: function.lua, source: "return {{main = function() return 1 end}}", modules: [uuid], pool: {{type: inline}}}}
   - name: long_form
     kind: env.storage.static
@@ -301,7 +301,7 @@ entries:
         "note: field `lifecycle`: accepted, has no effect here: hosts are always available in wippy-rs",
         "note: field `pool`: accepted, has no effect here: every spawn of a process.wasm is a process of its own",
         "note: field `lifecycle.start_timeout`: accepted, has no effect here",
-        "note: field `kind`: accepted, has no effect here: HTTP entries are loaded and checked, but not served yet (wippy-rs issue #13)",
+        "note: field `host`: accepted, has no effect here: each request runs as a task of its own, with no worker pool to size",
         "note: field `modules[0]`: module `uuid` is a Wippy module that wippy-rs does not provide yet",
     ] {
         assert!(stdout.contains(note), "missing `{note}` in:\n{stdout}");

@@ -32,12 +32,15 @@ pub fn run_app(registry: Registry, grace: Duration) -> Result<ExitCode, Failure>
                 return Err(Failure::from(error));
             }
         };
+        let listening = match servers.addresses().len() {
+            0 => String::new(),
+            1 => ", 1 HTTP service listening".to_string(),
+            n => format!(", {n} HTTP services listening"),
+        };
         log::info!(
-            "node started: {} service{} running, {} HTTP service{} listening; stop it with Ctrl-C or SIGTERM",
+            "node started: {} service{} running{listening}; stop it with Ctrl-C or SIGTERM",
             services.len(),
             if services.len() == 1 { "" } else { "s" },
-            servers.addresses().len(),
-            if servers.addresses().len() == 1 { "" } else { "s" },
         );
         let signal_name = tokio::select! {
             _ = interrupt.recv() => "SIGINT",

@@ -13,7 +13,12 @@ pub fn render(value: &Val) -> String {
 }
 
 pub fn type_name(ty: &Type) -> String {
-    DisplayType(ty).to_string()
+    match ty {
+        // WAVE has no syntax for handles; their resource's name is not in the type.
+        Type::Own(_) => "own<resource>".to_string(),
+        Type::Borrow(_) => "borrow<resource>".to_string(),
+        _ => DisplayType(ty).to_string(),
+    }
 }
 
 /// `name(a: u32, b: u32) -> u32`.
