@@ -88,6 +88,19 @@ fn an_endpoint_needs_a_function_that_takes_requests() {
 }
 
 #[test]
+fn a_wasi_http_handler_needs_the_http_types_granted() {
+    let handler = APP.replace(
+        "  - name: user\n    kind: function.lua\n    source: |\n      local function handler() return \"user\" end\n      return {handler = handler}\n    method: handler\n",
+        "  - {name: assets, kind: fs.directory, directory: ./wasm}\n  - {name: user, kind: function.wasm, fs: assets, path: /site.wasm, hash: \"sha256:0000000000000000000000000000000000000000000000000000000000000000\", method: \"wasi:http/incoming-handler@0.2.6#handle\", transport: wasi-http}\n",
+    );
+    assert_ne!(handler, APP);
+    assert_eq!(
+        error_of(&handler),
+        "src/app.yaml:17: entry `app:user_endpoint`, field `func`: `app:user` answers through `wasi:http/incoming-handler`, which hands it the request as `wasi:http/types` resources, but its entry does not grant `wasi:http/types`. Add `wasi:http/types` to the `imports` of `app:user`"
+    );
+}
+
+#[test]
 fn timeouts_and_limits_are_checked() {
     let service = "lifecycle: {auto_start: true}";
     assert_eq!(

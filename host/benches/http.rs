@@ -102,7 +102,14 @@ fn free_port() -> u16 {
 /// `wasmtime serve` on `port`, once it answers.
 fn wasmtime_serve(wasmtime: &Path, component: &Path, port: u16) -> Child {
     let child = Command::new(wasmtime)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        // `-S cli`: the guest's Rust std imports wasi:cli, which the proxy world lacks.
+        .args([
+            "serve",
+            "-S",
+            "cli=y",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
         .arg(component)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -152,12 +159,12 @@ entries:
   - {{name: assets, kind: fs.directory, directory: ./wasm}}
   - {{name: gateway, kind: http.service, addr: "127.0.0.1:0", lifecycle: {{auto_start: true}}}}
   - {{name: api, kind: http.router, meta: {{server: gateway}}}}
-  - {{name: hello, kind: function.wasm, fs: assets, path: /http_proxy.wasm, hash: "{hash}", method: "wasi:http/incoming-handler#handle", transport: wasi-http, imports: [wasi:http/types]}}
+  - {{name: hello, kind: function.wasm, fs: assets, path: /http_proxy.wasm, hash: "{hash}", method: "wasi:http/incoming-handler#handle", transport: wasi-http, imports: [wasi:http/types, wasi:cli]}}
   - {{name: hello_endpoint, kind: http.endpoint, meta: {{router: api}}, method: GET, path: /hello, func: hello}}
 "#
         ),
     );
-    let wippy = Server::start(&project, &["--log-level", "warn"]);
+    let wippy = Server::start(&project, &[]);
     let wippy_url = format!("http://{}/hello", wippy.addr);
     let component = project.root().join("wasm/http_proxy.wasm");
     let wasmtime = program("WASMTIME", "wasmtime").map(|path| {

@@ -82,9 +82,21 @@ impl Registry {
                 ),
             )),
             Some(kind) => {
-                if let Some(wasm) = kind.wasm()
-                    && wasm.transport == Transport::Payload
-                {
+                let Some(wasm) = kind.wasm() else {
+                    return;
+                };
+                if serves_incoming_handler(&wasm.method) && !wasm.grants.allows("wasi:http/types") {
+                    errors.push(
+                        entry
+                            .error(format!(
+                                "`{}` answers through `wasi:http/incoming-handler`, which hands it the request as `wasi:http/types` resources, but its entry does not grant `wasi:http/types`",
+                                endpoint.func
+                            ))
+                            .field("func")
+                            .fix(format!("add `wasi:http/types` to the `imports` of `{}`", endpoint.func)),
+                    );
+                }
+                if wasm.transport == Transport::Payload {
                     errors.push(
                         entry
                             .error(format!(
@@ -102,6 +114,15 @@ impl Registry {
             None => {}
         }
     }
+}
+
+/// `method` names `wasi:http/incoming-handler#handle` (with or without package and version).
+fn serves_incoming_handler(method: &str) -> bool {
+    let Some((interface, name)) = method.split_once('#') else {
+        return false;
+    };
+    let interface = interface.split('@').next().unwrap_or_default();
+    name == "handle" && matches!(interface, "wasi:http/incoming-handler" | "incoming-handler")
 }
 
 /// A path's segments after the leading `/`.

@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 
 use futures_util::future::{AbortHandle, AbortRegistration};
 
-use super::spawn::stopping_refusal;
 use super::{FastSet, Node, ProcessContext, Record};
 use crate::guest::Stdio;
 use crate::process::Pid;
@@ -34,7 +33,9 @@ impl Node {
             let mut processes = self.inner.processes.lock().unwrap();
             // Checked under the lock [`Node::stop`] sets it under, as a spawn does.
             if self.is_stopping() {
-                return Err(stopping_refusal(func));
+                return Err(format!(
+                    "`{func}` takes no new requests: the node is stopping"
+                ));
             }
             processes.insert(
                 pid.clone(),

@@ -331,6 +331,6 @@ impl<F: Future<Output: Send> + Send + 'static> Drop for Inline<F> {
     }
 }
 
-pub(super) fn stopping_refusal(entry: &EntryId) -> String {
+fn stopping_refusal(entry: &EntryId) -> String {
     format!("cannot spawn `{entry}`: the node is stopping and starts no new processes")
 }
