@@ -124,6 +124,17 @@ fn timeouts_and_limits_are_checked() {
         )),
         "src/app.yaml:21: entry `app:user_endpoint`, field `limits.max_concurrent_requests`: a bound of 0 would refuse every request. Write 1 or more, or leave the key out for the default"
     );
+    assert_eq!(
+        error_of(&APP.replace(
+            service,
+            "lifecycle: {auto_start: true}\n    limits: {max_headers: 5000}"
+        )),
+        "src/app.yaml:4: entry `app:gateway`, field `limits.max_headers`: 5000 is more than the server allows. Write at most 1000"
+    );
+    assert_eq!(
+        error_of(&APP.replace("prefix: /api", "prefix: /api/{rest...}")),
+        "src/app.yaml:9: entry `app:api.public`, field `prefix`: `{rest...}` in `/api/{rest...}` is not a parameter: a parameter is a whole segment `{name}` of letters, digits and `_`"
+    );
     check(&APP.replace(
         "func: user\n",
         "func: user\n    limits: {max_concurrent_requests: 2, max_body_bytes: 10, timeout: 2s}\n",

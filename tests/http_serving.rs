@@ -72,6 +72,7 @@ entries:
         ));
     }
     yaml.push_str(&function("spin", "spin"));
+    yaml.push_str(&endpoint("spin_long", "POST", "/fn/spin_long", "spin", ""));
     yaml.push_str(&endpoint(
         "spin_endpoint",
         "POST",
@@ -221,12 +222,8 @@ fn routing_answers_not_found_method_not_allowed_options_and_cors() {
         (reply.status, reply.body.as_str()),
         (404, "404 page not found\n")
     );
-    // `/api/p/` needs its slash; `/users/{id}` a non-empty segment.
+    // `/api/p/` needs its slash.
     assert_eq!(server.get("/api/p").status, 404);
-    assert_eq!(
-        server.request("POST", "/api/users//echo", &[], "").status,
-        404
-    );
 
     let reply = server.request("DELETE", "/api/fn/greet", &[], "");
     assert_eq!((reply.status, reply.header("allow")), (405, Some("POST")));
@@ -414,6 +411,55 @@ fn a_request_still_running_after_the_grace_period_gets_a_clean_503() {
         ),
         "{log}"
     );
+}
+
+#[test]
+fn a_client_that_goes_away_ends_its_request() {
+    let project = app("", "");
+    let mut server = Server::start(&project, &[]);
+    // The client gives up on a handler that would spin for the whole minute of its timeout.
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    use std::io::Write as _;
+    stream
+        .write_all(b"POST /api/fn/spin_long HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(stream);
+    std::thread::sleep(Duration::from_millis(300));
+    server.signal(libc::SIGTERM);
+    server.wait_for("SIGTERM: stopping; 0 processes cancelled");
+    let (code, log) = server.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+#[test]
+fn odd_requests_are_answered_as_go_answers_them() {
+    let project = app("", "");
+    let server = Server::start(&project, &[]);
+    // An HTTP/1.0 request without `Host`: the component sees the service's own address.
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    use std::io::{Read as _, Write as _};
+    stream
+        .write_all(b"GET /api/hello HTTP/1.0\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.0 200 OK"), "{reply}");
+    assert!(
+        reply.ends_with("Hello from a wasi:http component!\n"),
+        "{reply}"
+    );
+    // Paths with `..`, `.` or `//` are redirected to their clean form, escaped or not.
+    for path in ["/api/files/../hello", "/api/x/%2e%2e/hello", "/api//hello"] {
+        let reply = server.get(path);
+        assert_eq!(
+            (reply.status, reply.header("location")),
+            (301, Some("/api/hello")),
+            "{path}"
+        );
+    }
+    let reply = server.get("/api/files/./a/?q=1");
+    assert_eq!(reply.header("location"), Some("/api/files/a/?q=1"));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod fs_path;
 pub mod grants;
 mod id;
 mod kinds;
+pub mod path_pattern;
 mod project;
 mod routes;
 mod source_files;
@@ -31,7 +32,9 @@ pub use grants::Grants;
 pub use id::EntryId;
 pub use kinds::hosts::DEFAULT_MAX_MAILBOX_MESSAGES;
 pub use kinds::http::{HttpEndpoint, HttpRouter, HttpService, MIDDLEWARE};
-pub use kinds::http_limits::{EndpointLimits, HttpLimits, HttpTimeouts, ResolvedLimits};
+pub use kinds::http_limits::{
+    DEFAULT_MAX_HEADERS, EndpointLimits, HttpLimits, HttpTimeouts, ResolvedLimits,
+};
 pub use kinds::lifecycle::{Lifecycle, RestartPolicy};
 pub use kinds::lua::{LUA_MODULES, WIPPY_ONLY_MODULES};
 pub use kinds::pool::Pool;

@@ -2,6 +2,7 @@
 //! one `http.service` never answer the same request ambiguously, and each endpoint's function
 //! can take a request.
 
+use super::path_pattern;
 use super::{Entry, EntryId, EntryKind, HttpEndpoint, LoadError, Note, Registry, Transport};
 
 impl Registry {
@@ -23,7 +24,10 @@ impl Registry {
             let conflict = seen.iter().find(|(server, method, other, _)| {
                 *server == router.server
                     && *method == endpoint.method
-                    && ambiguous(&segments_of(other), &segments_of(&path))
+                    && path_pattern::ambiguous(
+                        &path_pattern::parse(other),
+                        &path_pattern::parse(&path),
+                    )
             });
             if let Some((_, _, first_path, first)) = conflict {
                 errors.push(
@@ -123,52 +127,4 @@ fn serves_incoming_handler(method: &str) -> bool {
     };
     let interface = interface.split('@').next().unwrap_or_default();
     name == "handle" && matches!(interface, "wasi:http/incoming-handler" | "incoming-handler")
-}
-
-/// A path's segments after the leading `/`.
-fn segments_of(path: &str) -> Vec<&str> {
-    path.split('/').skip(1).collect()
-}
-
-fn is_parameter(segment: &str) -> bool {
-    segment.starts_with('{')
-}
-
-/// Whether two paths of one method overlap without one being more specific, as Wippy's
-/// router decides: the same number of segments, each pair equal or one a parameter, and
-/// either both or neither have a literal where the other has a parameter.
-fn ambiguous(a: &[&str], b: &[&str]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut a_more_specific = false;
-    let mut b_more_specific = false;
-    for (x, y) in a.iter().zip(b) {
-        match (is_parameter(x), is_parameter(y)) {
-            (false, false) if x != y => return false,
-            (false, true) => a_more_specific = true,
-            (true, false) => b_more_specific = true,
-            _ => {}
-        }
-    }
-    a_more_specific == b_more_specific
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn conflict(a: &str, b: &str) -> bool {
-        ambiguous(&segments_of(a), &segments_of(b))
-    }
-
-    #[test]
-    fn paths_conflict_only_when_neither_is_more_specific() {
-        assert!(conflict("/users/{id}", "/users/{name}"));
-        assert!(conflict("/users", "/users"));
-        assert!(conflict("/a/{x}/c", "/a/b/{y}"));
-        assert!(!conflict("/users/{id}", "/users/me"));
-        assert!(!conflict("/users/{id}", "/users/{id}/posts"));
-        assert!(!conflict("/users/a", "/users/b"));
-    }
 }

@@ -66,7 +66,8 @@ impl Cors {
 
     /// The allowed origin of a cross-origin request, if it has one.
     fn allowed_origin<'a>(&self, request: &'a HeaderMap) -> Option<&'a HeaderValue> {
-        let origin = request.get(ORIGIN)?;
+        // An empty `Origin` is no cross-origin request.
+        let origin = request.get(ORIGIN).filter(|o| !o.is_empty())?;
         let text = origin.to_str().ok()?;
         match &self.origins {
             None => Some(origin),
@@ -80,7 +81,8 @@ impl Cors {
     /// The 204 answer to a preflight (an OPTIONS request with an `Origin` and
     /// `Access-Control-Request-Method`) from an allowed origin; `None` for any other request.
     pub fn preflight(&self, method: &Method, request: &HeaderMap) -> Option<Response<Body>> {
-        if method != Method::OPTIONS || !request.contains_key("access-control-request-method") {
+        let asks = (request.get("access-control-request-method")).is_some_and(|m| !m.is_empty());
+        if method != Method::OPTIONS || !asks {
             return None;
         }
         let origin = self.allowed_origin(request)?.clone();
@@ -111,18 +113,25 @@ impl Cors {
             return;
         }
         headers.insert("access-control-allow-origin", origin.clone());
-        set(headers, "access-control-expose-headers", &self.expose);
+        set_unless_given(headers, "access-control-expose-headers", &self.expose);
         self.common(headers);
         headers.append(VARY, HeaderValue::from_static("Origin"));
     }
 
+    /// Go's middleware sets these before the handler runs, so a handler's own win.
     fn common(&self, headers: &mut HeaderMap) {
         if self.credentials {
-            set(headers, "access-control-allow-credentials", "true");
+            set_unless_given(headers, "access-control-allow-credentials", "true");
         }
         if self.private_network {
-            set(headers, "access-control-allow-private-network", "true");
+            set_unless_given(headers, "access-control-allow-private-network", "true");
         }
+    }
+}
+
+fn set_unless_given(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if !headers.contains_key(name) {
+        set(headers, name, value);
     }
 }
 

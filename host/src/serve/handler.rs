@@ -3,19 +3,21 @@
 
 use std::sync::Arc;
 
-use futures_util::future::Abortable;
+use futures_util::future::{AbortRegistration, Abortable};
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_LENGTH, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use super::responses::{self, Body};
-use super::routes::{Lookup, Route, RouteTable};
+use super::routes::{Lookup, Params, Route, RouteTable};
 use super::{proxy, values};
 use crate::capabilities::ProcessState;
 use crate::engine::{ExportedFunc, PreparedEntry};
 use crate::process::{Node, ProcessContext};
 use crate::registry::{EntryId, EntryKind};
+use crate::values::Payload;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// How an endpoint's function answers a request.
 pub enum Handler {
@@ -74,9 +76,14 @@ pub struct Service {
     pub id: EntryId,
     pub node: Node,
     pub routes: RouteTable,
+    /// Where it listens: the authority of a request that names none.
+    pub address: std::net::SocketAddr,
 }
 
 pub async fn serve(service: Arc<Service>, request: Request<Incoming>) -> Response<Body> {
+    if let Some(clean) = cleaned(request.uri().path()) {
+        return redirect(clean, request.uri().query());
+    }
     let (route, params) = match service
         .routes
         .lookup(request.method(), request.uri().path())
@@ -123,7 +130,7 @@ pub async fn serve(service: Arc<Service>, request: Request<Incoming>) -> Respons
 async fn answer(
     service: &Service,
     route: &Arc<Route>,
-    params: Vec<(String, String)>,
+    params: Params,
     request: Request<Incoming>,
 ) -> Response<Body> {
     let declared_length = (request.headers().get(CONTENT_LENGTH))
@@ -132,19 +139,6 @@ async fn answer(
     if declared_length.is_some_and(|n| n > route.limits.max_body_bytes) {
         return too_large(route);
     }
-    let Ok(permit) = route.slots.clone().try_acquire_owned() else {
-        let mut response = responses::text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "`{}` is serving {} requests, its limit (limits.max_concurrent_requests); retry shortly",
-                route.endpoint, route.limits.max_concurrent_requests
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
-    };
     let handler = match handler_of(&service.node, route).await {
         Ok(handler) => handler,
         Err(error) => {
@@ -156,37 +150,48 @@ async fn answer(
             return internal_error(route);
         }
     };
-    if let Handler::Lua = *handler {
-        return responses::text(
+    match &*handler {
+        Handler::Lua => responses::text(
             StatusCode::NOT_IMPLEMENTED,
             format!(
                 "`{}` is a Lua function; Lua HTTP handlers are not provided by wippy-rs yet",
                 route.func
             ),
-        );
-    }
-    let (frame, registration) = match service.node.begin_request(&service.id, &route.func) {
-        Ok(frame) => frame,
-        Err(error) => return responses::text(StatusCode::SERVICE_UNAVAILABLE, error),
-    };
-    match &*handler {
+        ),
         Handler::Proxy { prepared, pre } => {
+            let Some(permit) = turn(route) else {
+                return busy(route);
+            };
+            let (frame, registration) = match begin(service, route) {
+                Ok(frame) => frame,
+                Err(error) => return responses::text(StatusCode::SERVICE_UNAVAILABLE, error),
+            };
             let call = proxy::Call {
                 frame,
                 prepared: prepared.clone(),
                 pre: pre.clone(),
                 route: route.clone(),
                 params,
+                authority: service.address,
             };
             proxy::answer(call, registration, request, permit).await
         }
-        _ => {
-            let run = values::answer(&frame, route, request);
-            let outcome = Abortable::new(run, registration).await;
-            let _permit = permit;
-            match outcome {
+        Handler::Values => {
+            // Read before taking a turn: a slow upload holds no slot.
+            let body = match values::read_body(route, request).await {
+                Ok(body) => body,
+                Err(refused) => return refused,
+            };
+            let Some(_permit) = turn(route) else {
+                return busy(route);
+            };
+            let (frame, registration) = match begin(service, route) {
+                Ok(frame) => frame,
+                Err(error) => return responses::text(StatusCode::SERVICE_UNAVAILABLE, error),
+            };
+            match Abortable::new(values::answer(frame.context(), route, body), registration).await {
                 Ok((response, outcome)) => {
-                    end_frame(&frame, outcome);
+                    frame.end(outcome);
                     response
                 }
                 Err(_) => stopped(route),
@@ -195,13 +200,59 @@ async fn answer(
     }
 }
 
-/// Ends the frame of a request with how it went.
-pub fn end_frame(frame: &ProcessContext, outcome: Result<(), String>) {
-    let payload = crate::values::Payload::Nil;
-    frame.node.end_call(
-        frame,
-        outcome.as_ref().map(|()| &payload).map_err(String::as_str),
+/// A slot of the endpoint's `max_concurrent_requests`, if one is free.
+fn turn(route: &Route) -> Option<OwnedSemaphorePermit> {
+    route.slots.clone().try_acquire_owned().ok()
+}
+
+fn busy(route: &Route) -> Response<Body> {
+    let mut response = responses::text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "`{}` is serving {} requests, its limit (limits.max_concurrent_requests); retry shortly",
+            route.endpoint, route.limits.max_concurrent_requests
+        ),
     );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// The request's frame on the node; refused (503) while the node stops or is short of memory.
+fn begin(service: &Service, route: &Route) -> Result<(RequestFrame, AbortRegistration), String> {
+    let (context, registration) = service.node.begin_request(&service.id, &route.func)?;
+    Ok((RequestFrame(Some(context)), registration))
+}
+
+/// A request's frame on the node, ended with how the request went — or, when it is dropped
+/// unanswered (the client went away, or something panicked), as failed.
+pub struct RequestFrame(Option<ProcessContext>);
+
+impl RequestFrame {
+    pub fn context(&self) -> &ProcessContext {
+        self.0
+            .as_ref()
+            .expect("a frame has its context until it ends")
+    }
+
+    pub fn end(mut self, outcome: Result<(), String>) {
+        if let Some(context) = self.0.take() {
+            let payload = Payload::Nil;
+            let outcome = outcome.as_ref().map(|()| &payload).map_err(String::as_str);
+            context.node.end_call(&context, outcome);
+        }
+    }
+}
+
+impl Drop for RequestFrame {
+    fn drop(&mut self) {
+        if let Some(context) = self.0.take() {
+            context
+                .node
+                .end_call(&context, Err("the request ended before it was answered"));
+        }
+    }
 }
 
 pub fn too_large(route: &Route) -> Response<Body> {
@@ -241,4 +292,65 @@ pub fn stopped(route: &Route) -> Response<Body> {
         StatusCode::SERVICE_UNAVAILABLE,
         format!("the server stopped before `{}` answered", route.endpoint),
     )
+}
+
+/// The path with empty, `.` and `..` segments resolved (also when percent-escaped), when that
+/// differs from it: Go's `ServeMux` redirects such a request to the clean path, so no
+/// parameter or rest of the path ever holds `..`.
+fn cleaned(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let last = segments.len() - 1;
+    let mut kept: Vec<&str> = Vec::new();
+    let mut changed = false;
+    for (i, segment) in segments.iter().enumerate() {
+        let dots = segment.replace("%2e", ".").replace("%2E", ".");
+        match dots.as_str() {
+            "" if i == last => kept.push(""),
+            "" => changed = true,
+            "." | ".." => {
+                changed = true;
+                if dots == ".." {
+                    kept.pop();
+                }
+                // `/a/..` is the directory `/`, `/a/.` is `/a/`, as Go cleans them.
+                if i == last {
+                    kept.push("");
+                }
+            }
+            _ => kept.push(segment),
+        }
+    }
+    changed.then(|| format!("/{}", kept.join("/")))
+}
+
+fn redirect(path: String, query: Option<&str>) -> Response<Body> {
+    let location = match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut response = responses::empty(StatusCode::MOVED_PERMANENTLY);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response
+            .headers_mut()
+            .insert(hyper::header::LOCATION, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cleaned;
+
+    #[test]
+    fn paths_are_cleaned_as_go_cleans_them() {
+        assert_eq!(cleaned("/api/users/1"), None);
+        assert_eq!(cleaned("/api/"), None);
+        assert_eq!(cleaned("/"), None);
+        assert_eq!(cleaned("/api//users"), Some("/api/users".into()));
+        assert_eq!(cleaned("/api/../etc/passwd"), Some("/etc/passwd".into()));
+        assert_eq!(cleaned("/api/%2e%2e/x"), Some("/x".into()));
+        assert_eq!(cleaned("/a/./b"), Some("/a/b".into()));
+        assert_eq!(cleaned("/a/.."), Some("/".into()));
+        assert_eq!(cleaned("/../.."), Some("/".into()));
+    }
 }

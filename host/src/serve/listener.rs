@@ -13,7 +13,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::handler::{Service, serve};
-use crate::registry::HttpService;
+use super::write_deadline::WriteDeadline;
+use crate::registry::{DEFAULT_MAX_HEADERS, HttpService};
 
 /// Connections one service holds open at once; more wait to be accepted.
 const MAX_CONNECTIONS: usize = 4096;
@@ -22,6 +23,7 @@ const MAX_CONNECTIONS: usize = 4096;
 #[derive(Clone, Copy)]
 struct Settings {
     header_timeout: std::time::Duration,
+    write_timeout: std::time::Duration,
     max_headers: usize,
 }
 
@@ -37,6 +39,7 @@ pub async fn accept(
         // hyper's header timer also bounds an idle keep-alive connection: the longer of the
         // two.
         header_timeout: settings.timeouts.read.max(settings.timeouts.idle),
+        write_timeout: settings.timeouts.write,
         max_headers: settings.limits.max_headers,
     };
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -86,13 +89,17 @@ async fn connection(
     builder
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(settings.header_timeout)
-        .max_headers(settings.max_headers);
+        .header_read_timeout(settings.header_timeout);
+    // Setting it at all moves hyper's header buffer from the stack to the heap.
+    if settings.max_headers != DEFAULT_MAX_HEADERS {
+        builder.max_headers(settings.max_headers);
+    }
     let handle = service_fn(move |request| {
         let service = service.clone();
         async move { Ok::<_, std::convert::Infallible>(serve(service, request).await) }
     });
-    let connection = builder.serve_connection(TokioIo::new(stream), handle);
+    let io = WriteDeadline::new(TokioIo::new(stream), settings.write_timeout);
+    let connection = builder.serve_connection(io, handle);
     tokio::pin!(connection);
     let outcome = tokio::select! {
         outcome = connection.as_mut() => outcome,

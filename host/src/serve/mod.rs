@@ -9,6 +9,7 @@ mod proxy;
 mod responses;
 mod routes;
 mod values;
+mod write_deadline;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,6 +74,7 @@ impl Servers {
                 id: entry.id.clone(),
                 node: node.clone(),
                 routes,
+                address,
             });
             let task = tokio::spawn(listener::accept(
                 listener,
@@ -101,11 +103,15 @@ impl Servers {
         let _ = self.shutdown.send(true);
     }
 
-    /// Waits, at most `within`, for the open connections to close.
+    /// Waits, at most `within`, for the open connections to close; closes what is left.
     pub async fn finish(self, within: Duration) {
         self.stop_accepting();
+        let aborts: Vec<_> = self.running.iter().map(|r| r.task.abort_handle()).collect();
         let all = futures_util::future::join_all(self.running.into_iter().map(|r| r.task));
         if tokio::time::timeout(within, all).await.is_err() {
+            for abort in aborts {
+                abort.abort();
+            }
             log::warn!("HTTP connections still open after {within:?} were closed");
         }
     }

@@ -15,28 +15,30 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::{AbortRegistration, Abortable};
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::{HOST, HeaderName, HeaderValue};
 use hyper::{Request, Response};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
-use super::handler::{end_frame, internal_error, stopped, timed_out};
+use super::handler::{RequestFrame, internal_error, stopped, timed_out};
 use super::responses::Body;
 use super::routes::Route;
 use crate::capabilities::ProcessState;
 use crate::engine::PreparedEntry;
 use crate::guest::describe_failure;
-use crate::process::{ProcessConfig, ProcessContext, new_store};
+use crate::process::{ProcessConfig, new_store};
 
 /// A request on its way to a proxy component.
 pub struct Call {
-    pub frame: ProcessContext,
+    pub frame: RequestFrame,
     pub prepared: Arc<PreparedEntry>,
     pub pre: ProxyPre<ProcessState>,
     pub route: Arc<Route>,
     pub params: Vec<(String, String)>,
+    /// Where the service listens: the `Host` of a request that names none (HTTP/1.0).
+    pub authority: std::net::SocketAddr,
 }
 
 /// How a handler's run ended when it gave no response.
@@ -58,23 +60,31 @@ pub async fn answer(
         pre,
         route,
         params,
+        authority,
     } = call;
     route_headers(&mut request, &route, &params);
+    if request.uri().authority().is_none()
+        && !request.headers().contains_key(HOST)
+        && let Ok(host) = HeaderValue::from_str(&authority.to_string())
+    {
+        request.headers_mut().insert(HOST, host);
+    }
     let limit = route.limits.max_body_bytes;
     let request = request.map(|body| LimitedBody {
         inner: body,
         left: limit,
         limit,
     });
+    let context = frame.context();
     let config = ProcessConfig {
         cli_args: Vec::new(),
-        stdio: (*frame.stdio).clone(),
-        actor: Some(frame.clone()),
+        stdio: (*context.stdio).clone(),
+        actor: Some(context.clone()),
     };
     let (sender, receiver) = oneshot::channel();
     let mut store = match new_store(&prepared, config) {
         Ok(store) => store,
-        Err(error) => return failed_to_start(&frame, &route, error),
+        Err(error) => return failed_to_start(frame, &route, error),
     };
     let resources: wasmtime::Result<_> = (|| {
         let mut http = store.data_mut().http();
@@ -84,7 +94,7 @@ pub async fn answer(
     })();
     let (incoming, out) = match resources {
         Ok(resources) => resources,
-        Err(error) => return failed_to_start(&frame, &route, error.to_string()),
+        Err(error) => return failed_to_start(frame, &route, error.to_string()),
     };
     let timeout = handler_timeout(&route, &prepared);
     let task_route = route.clone();
@@ -104,7 +114,7 @@ pub async fn answer(
                 Ok(Err(error)) => {
                     let memory = &store.data().memory;
                     let error = describe_failure(&prepared.id, memory, &prepared.limits, &error);
-                    log::warn!("{} ({}): {error}", task_route.endpoint, frame.pid);
+                    log::warn!("{} ({}): {error}", task_route.endpoint, frame.context().pid);
                     (Ended::Failed, Err(error))
                 }
                 Err(_) => {
@@ -112,14 +122,14 @@ pub async fn answer(
                         "`{}` did not finish within {timeout:?} and was stopped",
                         prepared.id
                     );
-                    log::warn!("{} ({}): {error}", task_route.endpoint, frame.pid);
+                    log::warn!("{} ({}): {error}", task_route.endpoint, frame.context().pid);
                     (Ended::TimedOut, Err(error))
                 }
             };
             // The store holds the response's sender: dropping it tells a handler that never
             // answered apart from one still streaming.
             drop(store);
-            end_frame(&frame, frame_outcome);
+            frame.end(frame_outcome);
             ended
         },
         registration,
@@ -154,9 +164,9 @@ pub async fn answer(
     }
 }
 
-fn failed_to_start(frame: &ProcessContext, route: &Route, error: String) -> Response<Body> {
-    log::error!("{} ({}): {error}", route.endpoint, frame.pid);
-    end_frame(frame, Err(error));
+fn failed_to_start(frame: RequestFrame, route: &Route, error: String) -> Response<Body> {
+    log::error!("{} ({}): {error}", route.endpoint, frame.context().pid);
+    frame.end(Err(error));
     internal_error(route)
 }
 

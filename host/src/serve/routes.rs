@@ -1,9 +1,8 @@
 //! One service's routes, matched as Go's `ServeMux` (which Wippy routes through) matches
-//! them: by method (a GET route also answers HEAD) and path segment by segment, where a
-//! `{name}` segment matches any one non-empty segment, a last `{name...}` the rest of the
-//! path, and a pattern ending in `/` every path below it. When several match, the most
-//! specific wins: at the first segment where they differ, a literal beats `{name}`, which
-//! beats the rest.
+//! them: by method (a HEAD request takes a GET route when no HEAD route matches) and path
+//! segment by segment (see `registry::path_pattern`). When several match, the most specific
+//! wins: at the first segment where they differ, a literal beats `{name}`, which beats the
+//! rest.
 
 use std::sync::Arc;
 
@@ -12,26 +11,8 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use super::cors::Cors;
 use super::handler::Handler;
+use crate::registry::path_pattern::{Segment, parse};
 use crate::registry::{EntryId, EntryKind, HttpService, Registry, ResolvedLimits};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Param(String),
-    /// The rest of the path, named or not (a pattern ending in `/`).
-    Rest(Option<String>),
-}
-
-impl Segment {
-    /// How specific a segment is, for choosing among matching routes.
-    fn rank(&self) -> u8 {
-        match self {
-            Segment::Literal(_) => 2,
-            Segment::Param(_) => 1,
-            Segment::Rest(_) => 0,
-        }
-    }
-}
 
 /// One endpoint as served.
 pub struct Route {
@@ -116,63 +97,50 @@ impl RouteTable {
             .split('/')
             .map(decode)
             .collect();
-        let mut best: Option<(&Arc<Route>, Params)> = None;
-        let mut best_any: Option<&Arc<Route>> = None;
+        let matching: Vec<(&Arc<Route>, Params)> = (self.routes.iter())
+            .filter_map(|route| Some((route, matches(&route.segments, &segments)?)))
+            .collect();
+        let best_of = |wanted: &Method| {
+            (matching.iter())
+                .filter(|(route, _)| route.method == wanted)
+                .fold(
+                    None,
+                    |best: Option<&(&Arc<Route>, Params)>, candidate| match best {
+                        Some(b) if !more_specific(candidate.0, b.0) => Some(b),
+                        _ => Some(candidate),
+                    },
+                )
+        };
+        let found = best_of(method).or_else(|| match *method == Method::HEAD {
+            true => best_of(&Method::GET),
+            false => None,
+        });
+        if let Some((route, params)) = found {
+            return Lookup::Found(route, params.clone());
+        }
+        let Some(most_specific) = (matching.iter().map(|(route, _)| route)).fold(
+            None,
+            |best: Option<&Arc<Route>>, route| match best {
+                Some(b) if !more_specific(route, b) => Some(b),
+                _ => Some(route),
+            },
+        ) else {
+            return Lookup::NotFound;
+        };
         let mut allow: Vec<Method> = Vec::new();
-        for route in &self.routes {
-            let Some(params) = matches(&route.segments, &segments) else {
-                continue;
-            };
-            if best_any.is_none_or(|b| more_specific(route, b)) {
-                best_any = Some(route);
-            }
-            let answers =
-                route.method == method || (route.method == Method::GET && method == Method::HEAD);
-            if !answers {
-                if !allow.contains(&route.method) {
-                    allow.push(route.method.clone());
-                }
-                continue;
-            }
-            if best.as_ref().is_none_or(|(b, _)| more_specific(route, b)) {
-                best = Some((route, params));
+        for (route, _) in &matching {
+            if !allow.contains(&route.method) {
+                allow.push(route.method.clone());
             }
         }
-        match (best, best_any) {
-            (Some((route, params)), _) => Lookup::Found(route, params),
-            (None, Some(route)) => {
-                if allow.contains(&Method::GET) && !allow.contains(&Method::HEAD) {
-                    allow.push(Method::HEAD);
-                }
-                Lookup::OtherMethods {
-                    allow,
-                    cors: route.cors.clone(),
-                }
-            }
-            (None, None) => Lookup::NotFound,
+        if allow.contains(&Method::GET) && !allow.contains(&Method::HEAD) {
+            allow.push(Method::HEAD);
+        }
+        Lookup::OtherMethods {
+            allow,
+            cors: most_specific.cors.clone(),
         }
     }
-}
-
-fn parse(pattern: &str) -> Vec<Segment> {
-    let parts: Vec<&str> = pattern
-        .strip_prefix('/')
-        .unwrap_or(pattern)
-        .split('/')
-        .collect();
-    let last = parts.len() - 1;
-    (parts.iter().enumerate())
-        .map(
-            |(i, part)| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) => match name.strip_suffix("...") {
-                    Some(rest) => Segment::Rest(Some(rest.to_string())),
-                    None => Segment::Param(name.to_string()),
-                },
-                None if part.is_empty() && i == last => Segment::Rest(None),
-                None => Segment::Literal(part.to_string()),
-            },
-        )
-        .collect()
 }
 
 /// The parameters, when `pattern` matches the request's decoded `segments`.
@@ -316,5 +284,12 @@ mod tests {
             _ => panic!("expected other methods"),
         }
         assert!(matches!(t.lookup(&Method::GET, "/y"), Lookup::NotFound));
+    }
+
+    #[test]
+    fn a_head_route_comes_before_a_get_route_for_head() {
+        let t = table(&[("GET", "/x/me"), ("HEAD", "/x/{id}")]);
+        assert_eq!(found(&t, Method::HEAD, "/x/me").unwrap().0, "/x/{id}");
+        assert_eq!(found(&t, Method::GET, "/x/me").unwrap().0, "/x/me");
     }
 }

@@ -18,36 +18,34 @@ use crate::values::{Payload, signature, wit_conversion};
 /// How the call went, for the request's frame; the response says it to the client.
 pub type Outcome = Result<(), String>;
 
+/// The whole request body, within `max_body_bytes` (413) and `timeouts.read` (408).
+pub async fn read_body(route: &Route, request: Request<Incoming>) -> Result<Bytes, Response<Body>> {
+    let limits = route.limits;
+    let body = Limited::new(request.into_body(), limits.max_body_bytes as usize);
+    match tokio::time::timeout(limits.read, body.collect()).await {
+        Ok(Ok(body)) => Ok(body.to_bytes()),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(too_large(route)),
+        Ok(Err(error)) => Err(responses::text(
+            StatusCode::BAD_REQUEST,
+            format!("the request body could not be read: {error}"),
+        )),
+        Err(_) => Err(responses::text(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {:?} (timeouts.read)",
+                limits.read
+            ),
+        )),
+    }
+}
+
+/// Calls the function with `body` in the request's `frame`.
 pub async fn answer(
     frame: &ProcessContext,
     route: &Route,
-    request: Request<Incoming>,
+    body: Bytes,
 ) -> (Response<Body>, Outcome) {
     let limits = route.limits;
-    let body = Limited::new(request.into_body(), limits.max_body_bytes as usize);
-    let body = match tokio::time::timeout(limits.read, body.collect()).await {
-        Ok(Ok(body)) => body.to_bytes(),
-        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
-            return (
-                too_large(route),
-                Err("the request body was too large".into()),
-            );
-        }
-        Ok(Err(error)) => {
-            let text = format!("the request body could not be read: {error}");
-            return (responses::text(StatusCode::BAD_REQUEST, &text), Err(text));
-        }
-        Err(_) => {
-            let text = format!(
-                "the request body did not arrive within {:?} (timeouts.read)",
-                limits.read
-            );
-            return (
-                responses::text(StatusCode::REQUEST_TIMEOUT, &text),
-                Err(text),
-            );
-        }
-    };
     let args = match body.is_empty() {
         true => Vec::new(),
         false => vec![match String::from_utf8(body.to_vec()) {

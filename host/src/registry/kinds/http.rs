@@ -162,7 +162,7 @@ impl HttpRouterSpec {
                 .fix("write `meta: {server: gateway}` with the ID of an http.service entry")
         })?;
         let prefix = braced(self.prefix.as_deref().unwrap_or("/"));
-        check_path(&prefix).map_err(|problem| LoadError::new(problem).field("prefix"))?;
+        check_path(&prefix, false).map_err(|problem| LoadError::new(problem).field("prefix"))?;
         let provided = format!(
             "wippy-rs provides the {} middleware only",
             MIDDLEWARE.join(", ")
@@ -230,7 +230,7 @@ impl HttpEndpointSpec {
                 .fix("write a path such as `/users/{id}`")
         })?;
         let path = braced(&path);
-        check_path(&path).map_err(|problem| LoadError::new(problem).field("path"))?;
+        check_path(&path, true).map_err(|problem| LoadError::new(problem).field("path"))?;
         let func = self.func.ok_or_else(|| {
             LoadError::new("an http.endpoint needs the function that answers it")
                 .field("func")
@@ -308,32 +308,44 @@ fn braced(path: &str) -> String {
         .join("/")
 }
 
-/// A path starts with `/`, and a segment with a brace is one whole `{name}`, or, last,
-/// `{name...}` (the rest of the path, as in Go's `ServeMux`).
-fn check_path(path: &str) -> Result<(), String> {
+/// A path starts with `/`, and a segment with a brace is one whole `{name}`, or, last and
+/// when `rest` allows, `{name...}` (the rest of the path, as in Go's `ServeMux`); no name
+/// twice.
+fn check_path(path: &str, rest: bool) -> Result<(), String> {
     if !path.starts_with('/') {
         return Err(format!("`{path}` does not start with `/`"));
     }
     let segments: Vec<&str> = path.split('/').collect();
+    let mut names = Vec::new();
     for (i, segment) in segments.iter().enumerate() {
         if !segment.contains(['{', '}']) {
             continue;
         }
         let name = segment
             .strip_prefix('{')
-            .and_then(|rest| rest.strip_suffix('}'))
+            .and_then(|inner| inner.strip_suffix('}'))
             .map(|name| match name.strip_suffix("...") {
-                Some(rest) if i + 1 == segments.len() => rest,
+                Some(stem) if rest && i + 1 == segments.len() => stem,
                 _ => name,
             })
             .filter(|name| {
                 !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             });
-        if name.is_none() {
+        let Some(name) = name else {
+            let last = match rest {
+                true => " (or, last, `{name...}` for the rest of the path)",
+                false => "",
+            };
             return Err(format!(
-                "`{segment}` in `{path}` is not a parameter: a parameter is a whole segment `{{name}}` of letters, digits and `_` (or, last, `{{name...}}` for the rest of the path)"
+                "`{segment}` in `{path}` is not a parameter: a parameter is a whole segment `{{name}}` of letters, digits and `_`{last}"
+            ));
+        };
+        if names.contains(&name) {
+            return Err(format!(
+                "`{{{name}}}` appears twice in `{path}`: each parameter needs a name of its own"
             ));
         }
+        names.push(name);
     }
     Ok(())
 }
@@ -368,16 +380,21 @@ mod tests {
 
     #[test]
     fn paths_start_with_a_slash_and_name_whole_segments() {
-        assert!(check_path("/").is_ok());
-        assert!(check_path("/users/{id}/posts/{post_id}").is_ok());
-        assert!(check_path("/files/{rest...}").is_ok());
-        assert!(check_path("/files/{rest...}/more").is_err());
+        assert!(check_path("/", true).is_ok());
+        assert!(check_path("/users/{id}/posts/{post_id}", true).is_ok());
+        assert!(check_path("/files/{rest...}", true).is_ok());
+        assert!(check_path("/files/{rest...}", false).is_err());
+        assert!(check_path("/files/{rest...}/more", true).is_err());
         assert_eq!(
-            check_path("users").unwrap_err(),
+            check_path("/{id}/x/{id}", true).unwrap_err(),
+            "`{id}` appears twice in `/{id}/x/{id}`: each parameter needs a name of its own"
+        );
+        assert_eq!(
+            check_path("users", true).unwrap_err(),
             "`users` does not start with `/`"
         );
         for bad in ["/users/{id", "/users/x{id}", "/users/{}", "/users/{a-b}"] {
-            assert!(check_path(bad).is_err(), "{bad}");
+            assert!(check_path(bad, true).is_err(), "{bad}");
         }
     }
 }

@@ -17,6 +17,9 @@ pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Requests one endpoint serves at once; one more gets 503 (`wasmtime serve`'s bound for a
 /// whole server is 1000).
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1000;
+/// hyper makes room for this many headers on every request it reads.
+const MAX_HEADERS: usize = 1000;
+const MAX_CONCURRENT_REQUESTS: usize = 1_000_000;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -92,13 +95,15 @@ impl HttpLimitsSpec {
     pub(in crate::registry) fn resolve(self) -> Result<HttpLimits, LoadError> {
         Ok(HttpLimits {
             max_body_bytes: self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-            max_headers: at_least_one(
+            max_headers: bounded(
                 "limits.max_headers",
                 self.max_headers.unwrap_or(DEFAULT_MAX_HEADERS),
+                MAX_HEADERS,
             )?,
-            max_concurrent_requests: at_least_one(
+            max_concurrent_requests: bounded(
                 "limits.max_concurrent_requests",
                 (self.max_concurrent_requests).unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS),
+                MAX_CONCURRENT_REQUESTS,
             )?,
         })
     }
@@ -117,7 +122,7 @@ impl EndpointLimitsSpec {
         Ok(EndpointLimits {
             max_body_bytes: self.max_body_bytes,
             max_concurrent_requests: concurrency
-                .map(|n| at_least_one("limits.max_concurrent_requests", n))
+                .map(|n| bounded("limits.max_concurrent_requests", n, MAX_CONCURRENT_REQUESTS))
                 .transpose()?,
             timeout,
         })
@@ -157,11 +162,18 @@ fn positive(field: &str, value: Duration) -> Result<Duration, LoadError> {
     Ok(value)
 }
 
-fn at_least_one(field: &str, value: usize) -> Result<usize, LoadError> {
+fn bounded(field: &str, value: usize, max: usize) -> Result<usize, LoadError> {
     if value == 0 {
         return Err(LoadError::new("a bound of 0 would refuse every request")
             .field(field)
             .fix("write 1 or more, or leave the key out for the default"));
+    }
+    if value > max {
+        return Err(
+            LoadError::new(format!("{value} is more than the server allows"))
+                .field(field)
+                .fix(format!("write at most {max}")),
+        );
     }
     Ok(value)
 }
