@@ -48,6 +48,27 @@ fn hash_mismatch_names_expected_actual_and_file_and_harms_no_other_entry() {
 }
 
 #[test]
+fn a_run_on_a_node_verifies_every_component_before_its_first_process() {
+    // The guest guide's old trap: a script that prints `exit.value` and never checks
+    // `exit.error` printed `nil` and exited 0 when the entry it spawned had a wrong hash.
+    let (project, actual) = project_with(|_| {
+        format!(
+            "{}{}  - {{name: processes, kind: process.host}}\n  - {{name: main, kind: process.lua, source: \"print('main ran') process.spawn_monitored('app:stale', 'app:processes') print(process.receive().value)\", meta: {{command: {{name: main}}}}}}\n",
+            wasm_entry("stale", "hello.wasm", ZERO_HASH, "greet", None),
+            wasm_entry("gone", "missing.wasm", ZERO_HASH, "greet", None),
+        )
+    });
+    let run = project.wippy(&["run", "main"]);
+    let err = run.failed().to_string();
+    assert!(!run.stdout.contains("main ran"), "{run:#?}");
+    assert!(
+        err.contains("entry `app:stale`, field `hash`") && err.contains(&actual),
+        "{err}"
+    );
+    assert!(err.contains("entry `app:gone`, field `path`"), "{err}");
+}
+
+#[test]
 fn malformed_hash_says_what_form_it_needs() {
     let (project, _) =
         project_with(|_| wasm_entry("bad", "hello.wasm", "sha256:ABC", "greet", None));

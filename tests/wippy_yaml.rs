@@ -216,7 +216,8 @@ print(busy)
         project.wippy(&["run", "main"]).ok(),
         "2\n`app:nap` is busy: 1 calls are running and 1 are waiting, the most its pool allows. Retry later, or raise the bound (`pool.buffer` of a static pool, `pool.max_size` of an adaptive one)\n"
     );
-    // warm_start compiles the function when the node starts, before anything calls it.
+    // The function is compiled when the node starts, before anything calls it (what Wippy's
+    // warm_start asks for; every entry gets it here).
     let project = pool_project(
         "{type: lazy, warm_start: true}",
         "require('time').sleep('2s')",
@@ -231,10 +232,7 @@ print(busy)
     );
     let run = project.wippy(&["-v", "run", "main"]);
     run.ok();
-    assert!(
-        run.stderr.contains("app:nap: compiled") && run.stderr.contains("app:nap: warm"),
-        "{run:?}"
-    );
+    assert!(run.stderr.contains("app:nap: compiled"), "{run:?}");
     let project = pool_project("{type: lazzy}", "");
     let err = project.wippy(&["check"]).failed().to_string();
     assert!(

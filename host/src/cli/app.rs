@@ -22,7 +22,7 @@ pub fn run_app(registry: Registry, grace: Duration) -> Result<ExitCode, Failure>
     let terminated = tokio.block_on(async {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let node = new_node(registry, runtime);
+        let node = new_node(registry, runtime).await?;
         let services = process::start_services(&node);
         let servers = match Servers::start(&node).await {
             Ok(servers) => servers,

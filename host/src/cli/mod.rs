@@ -117,17 +117,20 @@ pub(crate) fn load_registry(project: Option<PathBuf>) -> Result<Registry, Failur
     Ok(Registry::load(&root)?)
 }
 
-/// A node for the registry's processes, with its warm-start functions compiling. Call it in
-/// the tokio runtime that will run the node.
-pub(crate) fn new_node(registry: Registry, runtime: Arc<Runtime>) -> Node {
+/// A node for the registry's processes, every WebAssembly entry verified and compiled (or
+/// loaded from the cache) before anything runs: a bad entry fails here, all of them named.
+/// Call it in the tokio runtime that will run the node.
+pub(crate) async fn new_node(registry: Registry, runtime: Arc<Runtime>) -> Result<Node, Failure> {
     let node = Node::new(
         Arc::new(registry),
         runtime,
         Arc::new(RuntimeOutput),
         Arc::new(LuaScripts),
     );
-    node.warm_start();
-    node
+    node.prepare_all()
+        .await
+        .map_err(|errors| Failure::from(errors.join("\n\n")))?;
+    Ok(node)
 }
 
 pub(crate) fn new_runtime() -> Result<Runtime, Failure> {

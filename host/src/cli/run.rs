@@ -123,13 +123,14 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
     let runtime = Arc::new(new_runtime()?);
     let tokio = process::node_runtime()?;
     let outcome = tokio.block_on(async {
-        let node = new_node(registry, runtime);
+        let node = new_node(registry, runtime).await?;
         crate::process::start_services(&node);
         node.exec(SpawnRequest {
             stdio: Some(Stdio::Terminal),
             ..SpawnRequest::new(id, host, args)
         })
         .await
+        .map_err(Failure::from)
     });
     tokio.shutdown_background();
     print_value(outcome?);

@@ -15,6 +15,9 @@ mod prepared;
 mod resident_pages;
 mod verified_files;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use wasmtime::component::Component;
 
 pub use artifact_cache::{ArtifactCache, CACHE_VARIABLE};
@@ -22,12 +25,15 @@ pub use core_function::CoreFunction;
 pub use exports::{ExportedFunc, resolve_method};
 pub use prepared::PreparedEntry;
 
-use crate::registry::{Entry, LoadError, Registry, Transport, WasmCode};
+use crate::registry::{Entry, LoadError, Registry, Sha256Digest, Transport, WasmCode};
 
 /// One wasmtime engine plus the on-disk cache of what it compiled.
 pub struct Runtime {
     pub engine: wasmtime::Engine,
     pub cache: ArtifactCache,
+    /// Each component compiled (or loaded) so far, by its pinned hash: entries that name one
+    /// file share it, and a node preparing them all at once compiles it once.
+    components: Mutex<HashMap<Sha256Digest, Arc<Mutex<Option<Component>>>>>,
 }
 
 impl Runtime {
@@ -42,7 +48,11 @@ impl Runtime {
         config.consume_fuel(true);
         let engine = allocation::engine_with_allocator(config)?;
         start_epoch_ticker(&engine);
-        Ok(Self { engine, cache })
+        Ok(Self {
+            engine,
+            cache,
+            components: Mutex::default(),
+        })
     }
 
     /// A `function.wat` entry, or a `function.wasm` / `process.wasm` entry whose file is a
@@ -88,6 +98,14 @@ impl Runtime {
             wasm.wit.is_some(),
             verified.as_ref(),
         )?;
+        // Held while this hash compiles: another entry of the same file waits for it.
+        let slot = (self.components.lock().unwrap().entry(pinned.hash))
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(component) = slot.as_ref() {
+            return Ok(component.clone());
+        }
         let started = std::time::Instant::now();
         if let Some((component, path)) = self.cache.load(&self.engine, &file.digest) {
             log::info!(
@@ -96,6 +114,7 @@ impl Runtime {
                 path.display(),
                 started.elapsed().as_secs_f64() * 1e3
             );
+            *slot = Some(component.clone());
             return Ok(component);
         }
         let path = file.path.clone();
@@ -126,6 +145,7 @@ impl Runtime {
                 entry.id
             ),
         }
+        *slot = Some(component.clone());
         Ok(component)
     }
 }

@@ -101,25 +101,30 @@ impl Node {
         .await
     }
 
-    /// Compiles, in the background, the function entries whose `pool` asks for `warm_start`,
-    /// so their first call does not wait for it. A failure shows at that call (and in the log).
-    pub fn warm_start(&self) {
-        let warm = (self.registry().entries())
-            .filter(|e| e.kind.wasm().is_some_and(|w| w.pool.warm_start))
+    /// Verifies and compiles (or loads from the artifact cache) every WebAssembly entry of
+    /// the registry, all at once, so that a wrong hash, a missing file or a component that
+    /// does not link fails a run before its first process starts — not inside an EXIT that a
+    /// script may never look at. (Wippy's `pool.warm_start` asks for this per entry; here
+    /// every entry gets it.) Returns every failure.
+    pub async fn prepare_all(&self) -> Result<(), Vec<String>> {
+        let ids = (self.registry().entries())
+            .filter(|e| e.kind.wasm().is_some())
             .map(|e| e.id.clone());
-        for id in warm {
-            let node = self.clone();
-            tokio::spawn(async move {
-                let outcome = match node.core_function(&id).await {
-                    Ok(Some(_)) => Ok(()),
-                    Ok(None) => node.prepared(&id).await.map(|_| ()),
-                    Err(error) => Err(error),
-                };
-                match outcome {
-                    Ok(()) => log::info!("{id}: warm (pool.warm_start)"),
-                    Err(error) => log::warn!("{id}: warm start failed: {error}"),
-                }
-            });
+        let each = ids.map(|id| async move {
+            match self.core_function(&id).await {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) => self.prepared(&id).await.map(|_| ()),
+                Err(error) => Err(error),
+            }
+        });
+        let errors: Vec<String> = futures_util::future::join_all(each)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(errors),
         }
     }
 

@@ -10,7 +10,8 @@
 //! | `adaptive` | `max_size` (16) | max_size × 64; more fail at once |
 //! | none | as `lazy` with `max_size` (100); as `static` when `workers` is set; else `inline` |
 //!
-//! `warm_start: true` compiles the entry when its node starts instead of at its first call.
+//! `warm_start: true` asks for the entry to be compiled when its node starts; a node compiles
+//! every entry then (`Node::prepare_all`).
 
 use serde::Deserialize;
 
