@@ -15,6 +15,20 @@ pub struct ExportedFunc {
 }
 
 impl ExportedFunc {
+    /// The entry point of a published world (`wippy:process/entry#run`,
+    /// `wippy:runtime/entry#call`): its arguments arrive as one JSON array and its `ok`
+    /// value is JSON text.
+    pub fn takes_json(&self) -> bool {
+        let interface = self.qualified_name.split('#').next().unwrap_or_default();
+        matches!(
+            (
+                crate::registry::grants::unversioned(interface),
+                self.name.as_str()
+            ),
+            ("wippy:process/entry", "run") | ("wippy:runtime/entry", "call")
+        )
+    }
+
     /// A command component's entry point, `wasi:cli/run#run`: it takes its arguments from
     /// `wasi:cli/environment`, not as parameters.
     pub fn is_cli_run(&self) -> bool {
@@ -23,8 +37,9 @@ impl ExportedFunc {
     }
 }
 
-/// Resolves `name`, `iface#name` or `ns:pkg/iface@version#name`. The error lists what the
-/// component does export.
+/// Resolves `name`, `iface#name` or `ns:pkg/iface@version#name`; a bare `name` that no
+/// world-level function has names the one interface function of that name. The error lists
+/// what the component does export.
 pub fn resolve_method(
     engine: &wasmtime::Engine,
     component: &Component,
@@ -32,10 +47,18 @@ pub fn resolve_method(
 ) -> Result<ExportedFunc, String> {
     let funcs = exported_funcs(engine, component);
     let found: Vec<&(Option<String>, String, ComponentFunc)> = match method.split_once('#') {
-        None => funcs
-            .iter()
-            .filter(|(iface, name, _)| iface.is_none() && name == method)
-            .collect(),
+        None => {
+            let world_level: Vec<_> = (funcs.iter())
+                .filter(|(iface, name, _)| iface.is_none() && name == method)
+                .collect();
+            match world_level.is_empty() {
+                // `run` of a published world's `entry` interface, and the like.
+                true => (funcs.iter())
+                    .filter(|(_, name, _)| name == method)
+                    .collect(),
+                false => world_level,
+            }
+        }
         Some((wanted_iface, wanted_name)) => funcs
             .iter()
             .filter(|(iface, name, _)| {

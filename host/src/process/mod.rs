@@ -29,6 +29,7 @@ pub use pid::Pid;
 pub use scheduler::node_runtime;
 pub use scripts::{ScriptRun, Scripts};
 pub use service::{ServiceHistory, ServiceRun, start_services};
+pub use wasm::{json_arguments, json_result};
 
 use crate::capabilities::{ActorHost, ProcessState};
 use crate::engine::PreparedEntry;

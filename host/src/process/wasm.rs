@@ -16,9 +16,15 @@ pub async fn run_process(context: &ProcessContext, args: Vec<Payload>) -> ExitRe
         // every WASM process's future.
         Ok(Some(core)) => Box::pin(core.call(&args, &context.stdio)).await,
         Ok(None) => match run_component(context, args).await {
-            Ok(Exit::Returned(results)) => return exit_from_results(&entry, results),
-            Ok(Exit::Exited(0)) => Ok(Payload::Nil),
-            Ok(Exit::Exited(code)) => Err(format!("`{entry}` exited with code {code}")),
+            Ok((Exit::Returned(results), json)) if json => {
+                return match json_result(&entry, results) {
+                    Ok(value) => ExitResult::ok(value),
+                    Err(error) => ExitResult::failed(error),
+                };
+            }
+            Ok((Exit::Returned(results), _)) => return exit_from_results(&entry, results),
+            Ok((Exit::Exited(0), _)) => Ok(Payload::Nil),
+            Ok((Exit::Exited(code), _)) => Err(format!("`{entry}` exited with code {code}")),
             Err(error) => Err(error),
         },
         Err(error) => Err(error),
@@ -40,25 +46,41 @@ pub async fn call(context: &ProcessContext, args: Vec<Payload>) -> Result<Payloa
     }
     let entry = &context.entry;
     match run_component(context, args).await? {
-        Exit::Returned(results) => match results.first() {
+        (Exit::Returned(results), true) => json_result(&entry.to_string(), results),
+        (Exit::Returned(results), false) => match results.first() {
             Some(value) => wit_conversion::from_val(value)
                 .map_err(|e| format!("`{entry}` returned a value Lua cannot hold: {e}")),
             None => Ok(Payload::Nil),
         },
-        Exit::Exited(0) => Ok(Payload::Nil),
-        Exit::Exited(code) => Err(format!("`{entry}` exited with code {code}")),
+        (Exit::Exited(0), _) => Ok(Payload::Nil),
+        (Exit::Exited(code), _) => Err(format!("`{entry}` exited with code {code}")),
     }
 }
 
-async fn run_component(context: &ProcessContext, args: Vec<Payload>) -> Result<Exit, String> {
+/// Runs the component; the flag says its export is a published world's JSON entry point.
+async fn run_component(
+    context: &ProcessContext,
+    args: Vec<Payload>,
+) -> Result<(Exit, bool), String> {
     let prepared = context.node.prepared(&context.entry).await?;
-    let vals = wit_conversion::payloads_to_args(&prepared.export.ty, &args).map_err(|problem| {
-        format!(
-            "`{}`: {problem}; the signature is {}",
-            context.entry,
-            signature(&prepared.export.name, &prepared.export.ty)
-        )
-    })?;
+    let json = prepared.export.takes_json();
+    let vals = match json {
+        true => vec![Val::String(json_arguments(&args).map_err(|problem| {
+            format!(
+                "`{}`: the arguments cannot be JSON: {problem}",
+                context.entry
+            )
+        })?)],
+        false => {
+            wit_conversion::payloads_to_args(&prepared.export.ty, &args).map_err(|problem| {
+                format!(
+                    "`{}`: {problem}; the signature is {}",
+                    context.entry,
+                    signature(&prepared.export.name, &prepared.export.ty)
+                )
+            })?
+        }
+    };
     let store = new_store(
         &prepared,
         ProcessConfig {
@@ -67,7 +89,32 @@ async fn run_component(context: &ProcessContext, args: Vec<Payload>) -> Result<E
             actor: Some(context.clone()),
         },
     )?;
-    run_in(&prepared, store, &vals).await
+    Ok((run_in(&prepared, store, &vals).await?, json))
+}
+
+/// The arguments of a JSON entry point: one JSON array.
+pub fn json_arguments(args: &[Payload]) -> Result<String, String> {
+    Ok(Payload::List(args.to_vec()).to_json()?.to_string())
+}
+
+/// A JSON entry point's `result<string, string>`: the `ok` text parsed, or the error.
+pub fn json_result(entry: &str, results: Vec<Val>) -> Result<Payload, String> {
+    match results.into_iter().next() {
+        Some(Val::Result(Ok(Some(value)))) => match *value {
+            Val::String(text) => serde_json::from_str::<serde_json::Value>(&text)
+                .map(|json| Payload::from(&json))
+                .map_err(|e| {
+                    format!("`{entry}` returned `{text}`, which is not JSON ({e}); return JSON text, such as `\"{text}\"` for a string")
+                }),
+            other => Err(format!("`{entry}` returned {}, not JSON text", crate::values::render(&other))),
+        },
+        Some(Val::Result(Err(Some(error)))) => Err(match *error {
+            Val::String(text) => text,
+            other => crate::values::render(&other),
+        }),
+        Some(Val::Result(Err(None))) => Err(format!("`{entry}` returned an error")),
+        _ => Err(format!("`{entry}` did not return a `result<string, string>`")),
+    }
 }
 
 /// A process's result as an exit: a `result`'s error arm is a failure, its ok arm the value.
