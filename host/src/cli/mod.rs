@@ -4,6 +4,7 @@ mod app;
 mod check;
 mod inspect;
 mod logging;
+mod new;
 mod open_files;
 mod run;
 
@@ -63,6 +64,12 @@ enum CliCommand {
     Registry(inspect::RegistryCommand),
     /// Print the wippy and wasmtime versions.
     Version,
+    /// Write a new app into DIR: a registry, a Rust guest with its build script, a Lua command
+    /// that spawns it.
+    New {
+        /// The folder to create (it must be empty or missing).
+        dir: PathBuf,
+    },
 }
 
 /// A failure to report: the message, and the exit code that goes with it.
@@ -100,6 +107,7 @@ pub fn main() -> ExitCode {
         }
         CliCommand::Run(args) => run::run(cli.project, args),
         CliCommand::Check => check::check(cli.project),
+        CliCommand::New { dir } => new::new(&dir),
         CliCommand::Registry(command) => inspect::registry(cli.project, command),
     };
     match result {
