@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["capabilities"],
     &["engine"],
     &["process"],
-    &["lua", "serve"],
+    &["lua", "serve", "cluster"],
     &["cli"],
 ];
 

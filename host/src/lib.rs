@@ -12,6 +12,7 @@
 
 pub mod capabilities;
 pub mod cli;
+pub mod cluster;
 pub mod engine;
 pub mod guest;
 pub mod lua;

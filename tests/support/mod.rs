@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
+pub mod nats;
 pub mod server;
 
 pub const GUEST_TARGET: &str = "wasm32-wasip2";

@@ -24,6 +24,21 @@ pub struct Server {
 impl Server {
     /// Runs `wippy run <args>` in `project` and waits until it listens.
     pub fn start(project: &Project, args: &[&str]) -> Self {
+        let mut server = Self::spawn(project, args);
+        let line = server.wait_for("listening on http://");
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        server.addr = addr.parse().unwrap();
+        server
+    }
+
+    /// Runs `wippy run <args>` in `project` without waiting for anything.
+    pub fn spawn(project: &Project, args: &[&str]) -> Self {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
         let mut child = super::wippy_command(project.root(), &project.cache_dir(), &all)
@@ -40,21 +55,11 @@ impl Server {
                 lines.lock().unwrap().push(line);
             }
         });
-        let mut server = Self {
+        Self {
             child,
             log,
             addr: "127.0.0.1:1".parse().unwrap(),
-        };
-        let line = server.wait_for("listening on http://");
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap();
-        server.addr = addr.parse().unwrap();
-        server
+        }
     }
 
     /// Waits until a log line contains `text`, and returns it.
@@ -104,6 +109,12 @@ impl Server {
             );
         }
         reply
+    }
+
+    /// Ends the app at once, as a crash or `kill -9` would.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     pub fn signal(&self, signal: libc::c_int) {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Failure, new_node, new_runtime};
+use crate::cluster::{Cluster, ClusterConfig};
 use crate::process;
 use crate::registry::Registry;
 use crate::serve::Servers;
@@ -16,13 +17,21 @@ use crate::serve::Servers;
 /// CANCEL to every process, `grace` for them to finish, and termination of the rest (at once
 /// on a second signal). Exit 0 when everything stopped by itself, 1 when something had to be
 /// terminated.
-pub fn run_app(registry: Registry, grace: Duration) -> Result<ExitCode, Failure> {
+pub fn run_app(
+    registry: Registry,
+    grace: Duration,
+    cluster: Option<ClusterConfig>,
+) -> Result<ExitCode, Failure> {
     let runtime = Arc::new(new_runtime()?);
     let tokio = process::node_runtime()?;
     let terminated = tokio.block_on(async {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
         let node = new_node(registry, runtime).await?;
+        let cluster = match &cluster {
+            Some(config) => Some(Cluster::join(config).await?),
+            None => None,
+        };
         let services = process::start_services(&node);
         let servers = match Servers::start(&node).await {
             Ok(servers) => servers,
@@ -61,6 +70,9 @@ pub fn run_app(registry: Registry, grace: Duration) -> Result<ExitCode, Failure>
         let terminated = node.stop("the node is stopping", grace, hurry).await;
         // Every request has been answered or stopped by now: what is left is closing.
         servers.finish(Duration::from_secs(2)).await;
+        if let Some(cluster) = &cluster {
+            cluster.leave().await;
+        }
         Ok::<_, Failure>(terminated)
     })?;
     tokio.shutdown_timeout(Duration::from_secs(1));

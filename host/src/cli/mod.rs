@@ -64,12 +64,39 @@ enum CliCommand {
     Registry(inspect::RegistryCommand),
     /// Print the wippy and wasmtime versions.
     Version,
+    /// The nodes of a cluster (`wippy cluster nodes --cluster nats://127.0.0.1:4222`).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Write a new app into DIR: a registry, a Rust guest with its build script, a Lua command
     /// that spawns it.
     New {
         /// The folder to create (it must be empty or missing).
         dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// The nodes that answer a roll call, one per line.
+    Nodes {
+        /// The cluster's NATS server.
+        #[arg(long, value_name = "URL")]
+        cluster: String,
+    },
+}
+
+fn cluster_nodes(url: &str) -> Result<ExitCode, Failure> {
+    let nodes = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(crate::cluster::roll_call(
+            url,
+            std::time::Duration::from_millis(500),
+        ))?;
+    for node in nodes {
+        println!("{node}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A failure to report: the message, and the exit code that goes with it.
@@ -108,6 +135,7 @@ pub fn main() -> ExitCode {
         CliCommand::Run(args) => run::run(cli.project, args),
         CliCommand::Check => check::check(cli.project),
         CliCommand::New { dir } => new::new(&dir),
+        CliCommand::Cluster(ClusterCommand::Nodes { cluster }) => cluster_nodes(&cluster),
         CliCommand::Registry(command) => inspect::registry(cli.project, command),
     };
     match result {

@@ -31,6 +31,13 @@ pub struct RunArgs {
     /// they are terminated (`10s`, `500ms`).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = values::parse_duration)]
     grace: std::time::Duration,
+    /// Without a command: join the cluster whose NATS server is at URL
+    /// (`nats://127.0.0.1:4222`), as `--node`.
+    #[arg(long, value_name = "URL", requires = "node")]
+    cluster: Option<String>,
+    /// This node's name in the cluster (letters, digits, `-`, `_`).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    node: Option<String>,
 }
 
 impl RunArgs {
@@ -45,7 +52,12 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
     let (entry, guest_args) = match &args.exec {
         Some(id) => (find_entry(&registry, id)?, args.words.as_slice()),
         None => match args.words.split_first() {
-            None => return super::app::run_app(registry, args.grace),
+            None => {
+                let cluster = (args.cluster.clone()).zip(args.node.clone());
+                let cluster =
+                    cluster.map(|(url, node)| crate::cluster::ClusterConfig { url, node });
+                return super::app::run_app(registry, args.grace, cluster);
+            }
             Some((name, _)) if name == "list" => {
                 print_commands(&registry);
                 return Ok(ExitCode::SUCCESS);

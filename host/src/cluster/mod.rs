@@ -1,0 +1,227 @@
+//! Nodes that form a cluster through a NATS server: each node announces itself with
+//! heartbeats, answers a roll call, and keeps the list of the others — a node not heard from
+//! for [`LOST_AFTER`] is lost. Without `--cluster` none of this runs and no NATS is needed.
+//!
+//! Subjects (one cluster per NATS server): `wippy.nodes.heartbeat` (every node, every
+//! [`HEARTBEAT`]), `wippy.nodes.leave` (a node stopping), `wippy.nodes.roll-call` (request;
+//! every node replies with itself), `wippy.nodes.ping.<name>` (request; answered by the node of
+//! that name, so a second node cannot take a name in use).
+
+mod members;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+pub use members::{Member, Members};
+use wire::Announcement;
+
+/// How often a node says it is alive.
+pub const HEARTBEAT: Duration = Duration::from_millis(500);
+/// A node not heard from for this long is lost (well within the 3 s the cluster promises).
+pub const LOST_AFTER: Duration = Duration::from_millis(2000);
+
+/// Where to join and under which name.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub url: String,
+    pub node: String,
+}
+
+/// This node's membership: its NATS client, and the other nodes as last heard.
+pub struct Cluster {
+    client: async_nats::Client,
+    node: String,
+    members: Members,
+}
+
+impl Cluster {
+    /// Connects to the NATS server and joins: refused when the server cannot be reached or a
+    /// node of the same name is already in the cluster.
+    pub async fn join(config: &ClusterConfig) -> Result<Arc<Cluster>, String> {
+        check_name(&config.node)?;
+        let node = config.node.clone();
+        let options = async_nats::ConnectOptions::new()
+            .name(format!("wippy node {node}"))
+            .connection_timeout(Duration::from_secs(3))
+            .event_callback(move |event| {
+                let node = node.clone();
+                async move { log_event(&node, event) }
+            });
+        let client = options.connect(config.url.as_str()).await.map_err(|e| {
+            format!(
+                "cannot join the cluster at {}: {e}; start a NATS server there (`nats-server -a 127.0.0.1 -p 4222`) or fix `--cluster`",
+                config.url
+            )
+        })?;
+        let taken = client
+            .request(wire::ping_subject(&config.node), "".into())
+            .await
+            .is_ok();
+        if taken {
+            return Err(format!(
+                "a node named `{}` is already in the cluster at {}; give this one another `--node`",
+                config.node, config.url
+            ));
+        }
+        let cluster = Arc::new(Cluster {
+            client,
+            node: config.node.clone(),
+            members: Members::default(),
+        });
+        cluster.clone().start().await?;
+        log::info!(
+            "node `{}` joined the cluster at {}",
+            cluster.node,
+            config.url
+        );
+        Ok(cluster)
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The nodes of the cluster now, this one first.
+    pub fn nodes(&self) -> Vec<String> {
+        let mut nodes = vec![self.node.clone()];
+        nodes.extend(self.members.alive());
+        nodes
+    }
+
+    /// Tells the others this node is leaving (they drop it at once, not after
+    /// [`LOST_AFTER`]), and waits until the server has the message.
+    pub async fn leave(&self) {
+        let announcement = Announcement::of(&self.node).encode();
+        let _ = self.client.publish(wire::LEAVE, announcement).await;
+        let _ = self.client.flush().await;
+    }
+
+    /// Subscribes to the cluster's subjects and starts the heartbeat.
+    async fn start(self: Arc<Self>) -> Result<(), String> {
+        let subscribe = |subject: String| {
+            let client = self.client.clone();
+            async move {
+                client
+                    .subscribe(subject.clone())
+                    .await
+                    .map_err(|e| format!("cannot subscribe to {subject}: {e}"))
+            }
+        };
+        let mut heartbeats = subscribe(wire::HEARTBEAT.into()).await?;
+        let mut leaves = subscribe(wire::LEAVE.into()).await?;
+        let mut roll_calls = subscribe(wire::ROLL_CALL.into()).await?;
+        let mut pings = subscribe(wire::ping_subject(&self.node)).await?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    Some(message) = heartbeats.next() => {
+                        if let Some(a) = Announcement::decode(&message.payload)
+                            && a.node != me.node
+                            && me.members.heard(&a.node)
+                        {
+                            log::info!("node `{}` joined the cluster", a.node);
+                        }
+                    }
+                    Some(message) = leaves.next() => {
+                        if let Some(a) = Announcement::decode(&message.payload)
+                            && me.members.remove(&a.node)
+                        {
+                            log::info!("node `{}` left the cluster", a.node);
+                        }
+                    }
+                    Some(message) = roll_calls.next() => me.reply(message).await,
+                    Some(message) = pings.next() => me.reply(message).await,
+                    else => break,
+                }
+            }
+        });
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HEARTBEAT);
+            loop {
+                tick.tick().await;
+                let beat = Announcement::of(&me.node).encode();
+                // A failed publish (the server is away) is retried at the next beat.
+                let _ = me.client.publish(wire::HEARTBEAT, beat).await;
+                for lost in me.members.lost(LOST_AFTER) {
+                    log::warn!("node `{lost}` is lost: nothing heard from it for {LOST_AFTER:?}");
+                }
+            }
+        });
+        self.client
+            .flush()
+            .await
+            .map_err(|e| format!("the NATS server did not take the subscriptions: {e}"))
+    }
+
+    async fn reply(&self, message: async_nats::Message) {
+        if let Some(reply) = message.reply {
+            let _ = self
+                .client
+                .publish(reply, Announcement::of(&self.node).encode())
+                .await;
+        }
+    }
+}
+
+/// The nodes that answer a roll call at `url` within `wait`, by name.
+pub async fn roll_call(url: &str, wait: Duration) -> Result<Vec<String>, String> {
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(3))
+        .connect(url)
+        .await
+        .map_err(|e| format!("cannot reach the NATS server at {url}: {e}"))?;
+    let inbox = client.new_inbox();
+    let mut replies = client
+        .subscribe(inbox.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    client
+        .publish_with_reply(wire::ROLL_CALL, inbox, "".into())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut nodes = Vec::new();
+    let deadline = tokio::time::sleep(wait);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            () = &mut deadline => break,
+            Some(message) = replies.next() => {
+                if let Some(a) = Announcement::decode(&message.payload) {
+                    nodes.push(a.node);
+                }
+            }
+        }
+    }
+    nodes.sort();
+    nodes.dedup();
+    Ok(nodes)
+}
+
+/// A node's name is one NATS subject token: letters, digits, `-` and `_`.
+fn check_name(node: &str) -> Result<(), String> {
+    let valid = !node.is_empty()
+        && node.len() <= 64
+        && (node.chars()).all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    match valid {
+        true => Ok(()),
+        false => Err(format!(
+            "`{node}` is not a node name: use 1 to 64 letters, digits, `-` or `_` (`--node app-1`)"
+        )),
+    }
+}
+
+fn log_event(node: &str, event: async_nats::Event) {
+    match event {
+        async_nats::Event::Disconnected => {
+            log::warn!("node `{node}` lost its NATS server; reconnecting")
+        }
+        async_nats::Event::Connected => log::info!("node `{node}` is connected to its NATS server"),
+        other => log::debug!("node `{node}`: NATS {other}"),
+    }
+}
