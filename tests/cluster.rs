@@ -9,11 +9,28 @@ use support::Project;
 use support::nats::Nats;
 use support::server::Server;
 
+/// A host, and a service that prints the cluster as Lua's `system` module sees it once it
+/// has three members.
 fn app() -> Project {
     let project = Project::new();
     project.write(
         "src/app.yaml",
-        "namespace: app\nentries:\n  - {name: processes, kind: process.host}\n",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - name: watcher
+    kind: process.lua
+    modules: [system, time]
+    source: |
+      while system.cluster.size() < 3 do time.sleep("50ms") end
+      local ids = {}
+      for _, member in ipairs(system.cluster.members()) do
+        ids[#ids + 1] = member.id .. (member.is_local and "*" or "")
+      end
+      print("members of " .. system.node.id() .. ": " .. table.concat(ids, " "))
+      process.events():receive()
+  - {name: watch, kind: process.service, process: watcher, host: processes, lifecycle: {auto_start: true}}
+"#,
     );
     project
 }
@@ -39,6 +56,9 @@ fn nodes_see_each_other_and_a_killed_node_is_lost_within_three_seconds() {
     a.wait_for("node `b` joined the cluster");
     a.wait_for("node `c` joined the cluster");
     assert_eq!(nodes(&project, &nats), ["a", "b", "c"]);
+    // Lua sees the cluster through Wippy's `system` module, this node first.
+    a.wait_for("members of a: a* b c");
+    b.wait_for("members of b: b* a c");
 
     // A node that stops says so: the others drop it at once.
     let (code, log) = c.stop();
@@ -102,4 +122,50 @@ fn nodes_carry_on_when_the_nats_server_restarts() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+#[test]
+fn the_cluster_can_come_from_the_project_lock_file() {
+    let Some(nats) = Nats::start() else { return };
+    let project = app();
+    project.write(
+        "wippy.lock",
+        format!(
+            "directories: {{src: src}}\ncluster: {{url: \"{}\", node: from-lock}}\n",
+            nats.url()
+        ),
+    );
+    let mut node = Server::spawn(&project, &[]);
+    node.wait_for("node `from-lock` joined the cluster at");
+    assert_eq!(nodes(&project, &nats), ["from-lock"]);
+    // The command line wins; half a configuration is an error that says what is missing.
+    let half = project.wippy(&["run", "--cluster", "nats://127.0.0.1:1", "--node", "x"]);
+    assert!(
+        half.failed()
+            .contains("cannot join the cluster at nats://127.0.0.1:1"),
+        "{half:?}"
+    );
+    project.write("wippy.lock", "cluster: {url: \"nats://127.0.0.1:4222\"}\n");
+    let error = project.wippy(&["run"]).failed().to_string();
+    assert!(
+        error.contains("needs this node's name: `--node NAME`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_node_in_no_cluster_is_a_cluster_of_one() {
+    let project = support::lua_project(
+        "",
+        "local m = system.cluster.members()\nprint(system.node.id(), system.cluster.size(), #m, m[1].id, m[1].is_local)\n",
+    );
+    let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
+    project.write(
+        "src/app.yaml",
+        yaml.replace("modules: [time, funcs]", "modules: [time, funcs, system]"),
+    );
+    assert_eq!(
+        project.wippy(&["run", "main"]).ok(),
+        "local\t1\t1\tlocal\ttrue\n"
+    );
 }

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 
 use super::{DEADLINE, Project};
 
-/// A running app: its stderr (the log) collected as it comes.
+/// A running app: its stderr (the log) and stdout collected as they come.
 pub struct Server {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
@@ -43,15 +43,23 @@ impl Server {
         all.extend_from_slice(args);
         let mut child = super::wippy_command(project.root(), &project.cache_dir(), &all)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("cannot start the wippy binary");
         let log = Arc::new(Mutex::new(Vec::new()));
+        // The log (stderr) and the processes' output (stdout), line by line as they come.
         let stderr = child.stderr.take().unwrap();
         let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 lines.lock().unwrap().push(line);
             }
         });

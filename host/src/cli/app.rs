@@ -32,6 +32,9 @@ pub fn run_app(
             Some(config) => Some(Cluster::join(config).await?),
             None => None,
         };
+        if let Some(cluster) = &cluster {
+            node.set_membership(cluster.clone());
+        }
         let services = process::start_services(&node);
         let servers = match Servers::start(&node).await {
             Ok(servers) => servers,

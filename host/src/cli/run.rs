@@ -32,11 +32,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = values::parse_duration)]
     grace: std::time::Duration,
     /// Without a command: join the cluster whose NATS server is at URL
-    /// (`nats://127.0.0.1:4222`), as `--node`.
-    #[arg(long, value_name = "URL", requires = "node")]
+    /// (`nats://127.0.0.1:4222`), as `--node` (default: `wippy.lock`'s `cluster:`).
+    #[arg(long, value_name = "URL")]
     cluster: Option<String>,
     /// This node's name in the cluster (letters, digits, `-`, `_`).
-    #[arg(long, value_name = "NAME", requires = "cluster")]
+    #[arg(long, value_name = "NAME")]
     node: Option<String>,
 }
 
@@ -53,9 +53,7 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
         Some(id) => (find_entry(&registry, id)?, args.words.as_slice()),
         None => match args.words.split_first() {
             None => {
-                let cluster = (args.cluster.clone()).zip(args.node.clone());
-                let cluster =
-                    cluster.map(|(url, node)| crate::cluster::ClusterConfig { url, node });
+                let cluster = cluster_config(&args, &registry)?;
                 return super::app::run_app(registry, args.grace, cluster);
             }
             Some((name, _)) if name == "list" => {
@@ -162,6 +160,27 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
     tokio.shutdown_background();
     print_value(outcome?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cluster to join: the command line's `--cluster` and `--node`, each else `wippy.lock`'s
+/// `cluster:` section; none when neither names a cluster.
+fn cluster_config(
+    args: &RunArgs,
+    registry: &Registry,
+) -> Result<Option<crate::cluster::ClusterConfig>, Failure> {
+    let lock = &registry.project.cluster;
+    let url = args.cluster.clone().or_else(|| lock.url.clone());
+    let node = args.node.clone().or_else(|| lock.node.clone());
+    match (url, node) {
+        (None, None) => Ok(None),
+        (Some(url), Some(node)) => Ok(Some(crate::cluster::ClusterConfig { url, node })),
+        (Some(url), None) => Err(Failure::from(format!(
+            "joining the cluster at {url} needs this node's name: `--node NAME`, or `node:` in wippy.lock's `cluster:`"
+        ))),
+        (None, Some(node)) => Err(Failure::from(format!(
+            "node `{node}` has no cluster to join: `--cluster nats://HOST:PORT`, or `url:` in wippy.lock's `cluster:`"
+        ))),
+    }
 }
 
 fn print_value(value: Payload) {

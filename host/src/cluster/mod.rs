@@ -169,6 +169,16 @@ impl Cluster {
     }
 }
 
+impl crate::process::Membership for Cluster {
+    fn node(&self) -> String {
+        self.node.clone()
+    }
+
+    fn nodes(&self) -> Vec<String> {
+        Cluster::nodes(self)
+    }
+}
+
 /// The nodes that answer a roll call at `url` within `wait`, by name.
 pub async fn roll_call(url: &str, wait: Duration) -> Result<Vec<String>, String> {
     let client = async_nats::ConnectOptions::new()

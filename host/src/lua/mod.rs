@@ -21,6 +21,7 @@ mod process_module;
 mod registry_module;
 mod sandbox;
 mod spawner;
+mod system_module;
 mod time_module;
 
 use std::sync::Arc;
@@ -227,6 +228,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
                 "json" => json_module::create(&lua)?,
                 "ctx" => ctx_module::create(&lua, context)?,
                 "registry" => registry_module::create(&lua, context)?,
+                "system" => system_module::create(&lua, context)?,
                 _ => funcs_module::create(&lua, context)?,
             };
             globals.set(module, table.clone())?;

@@ -5,6 +5,7 @@ mod call_pool;
 pub mod channel;
 mod functions;
 mod mailbox;
+mod membership;
 mod node;
 mod pid;
 mod scheduler;
@@ -20,6 +21,7 @@ use wasmtime_wasi::I32Exit;
 
 pub use functions::{CallError, call_function};
 pub use mailbox::{Envelope, Event, Mailbox, Message};
+pub use membership::{ALONE, Alone, Membership};
 pub(crate) use node::now_nanos;
 pub use node::{
     ContextValues, ExitResult, Node, ProcessContext, SendError, SpawnRequest, Spawned,

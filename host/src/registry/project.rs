@@ -14,12 +14,25 @@ use super::LoadError;
 pub struct Project {
     pub root: PathBuf,
     pub source: PathBuf,
+    /// `wippy.lock`'s `cluster:` section: the cluster a running app joins unless the command
+    /// line says otherwise.
+    pub cluster: LockCluster,
 }
 
 #[derive(Deserialize)]
 struct Lockfile {
     #[serde(default)]
     directories: LockDirectories,
+    #[serde(default)]
+    cluster: LockCluster,
+}
+
+/// `cluster: {url: nats://…, node: name}` in `wippy.lock` (ours; Wippy's lock has no such key).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockCluster {
+    pub url: Option<String>,
+    pub node: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -39,12 +52,14 @@ impl Project {
             .fix("pass an existing folder with -C/--project, or run wippy inside the project")
         })?;
         let lock_path = root.join("wippy.lock");
+        let mut cluster = LockCluster::default();
         let source = if lock_path.exists() {
             let text = read_lock_file(&lock_path)?;
             let lock: Lockfile = serde_saphyr::from_str(&text).map_err(|e| {
                 LoadError::new(format!("not a valid lock file: {}", e.without_snippet()))
                     .file(&lock_path)
             })?;
+            cluster = lock.cluster;
             root.join(lock.directories.src.as_deref().unwrap_or("."))
         } else if root.join("src").is_dir() {
             root.join("src")
@@ -60,7 +75,11 @@ impl Project {
             .field("directories.src")
             .fix("point directories.src at an existing folder")
         })?;
-        Ok(Self { root, source })
+        Ok(Self {
+            root,
+            source,
+            cluster,
+        })
     }
 
     /// Every `*.yaml`/`*.yml` below the source folder (canonical paths), sorted so loads

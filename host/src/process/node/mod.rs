@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use super::call_pool::CallPool;
 use super::mailbox::{Envelope, Event, Mailbox, MailboxFull, Message};
-use super::{Pid, Scripts};
+use super::{Alone, Membership, Pid, Scripts};
 use crate::engine::Runtime;
 use crate::guest::{LineSink, Stdio};
 use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
@@ -66,6 +66,8 @@ struct NodeInner {
     output: Arc<dyn LineSink>,
     /// Runs `process.lua` and `function.lua` entries.
     scripts: Arc<dyn Scripts>,
+    /// The cluster the node is in; alone until it joins one.
+    membership: std::sync::RwLock<Arc<dyn Membership>>,
     prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
     core_functions: Mutex<HashMap<EntryId, Arc<CoreOnce>>>,
     processes: Mutex<FastMap<Pid, Record>>,
@@ -143,6 +145,7 @@ impl Node {
                 runtime,
                 output,
                 scripts,
+                membership: std::sync::RwLock::new(Arc::new(Alone)),
                 prepared: Mutex::new(HashMap::new()),
                 core_functions: Mutex::new(HashMap::new()),
                 processes: Mutex::default(),
@@ -163,6 +166,16 @@ impl Node {
 
     pub(crate) fn scripts(&self) -> &dyn Scripts {
         &*self.inner.scripts
+    }
+
+    /// The cluster the node is in (a cluster of one until it joins one).
+    pub fn membership(&self) -> Arc<dyn Membership> {
+        self.inner.membership.read().unwrap().clone()
+    }
+
+    /// Records the cluster the node joined.
+    pub fn set_membership(&self, membership: Arc<dyn Membership>) {
+        *self.inner.membership.write().unwrap() = membership;
     }
 
     /// Bookkeeping when a process ends, however it ends: names released, watchers and

@@ -12,7 +12,7 @@ use super::wasm::Limits;
 use crate::registry::{EntryId, LoadError, Note, closest};
 
 /// Modules an entry may list in `modules` (`process` and `channel` are always there).
-pub const LUA_MODULES: &[&str] = &["time", "funcs", "json", "ctx", "registry"];
+pub const LUA_MODULES: &[&str] = &["time", "funcs", "json", "ctx", "registry", "system"];
 /// Always loaded; listing them is harmless.
 const BUILT_IN: &[&str] = &["process", "channel", "os"];
 /// Wippy's other Lua modules: an entry may list them, and `require` says they are missing.
@@ -45,7 +45,6 @@ pub const WIPPY_ONLY_MODULES: &[&str] = &[
     "sql",
     "store",
     "stream",
-    "system",
     "templates",
     "text",
     "treesitter",
