@@ -7,6 +7,7 @@
 //! every node replies with itself), `wippy.nodes.ping.<name>` (request; answered by the node of
 //! that name, so a second node cannot take a name in use).
 
+pub mod codec;
 mod members;
 mod wire;
 
