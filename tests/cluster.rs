@@ -27,7 +27,7 @@ entries:
       for _, member in ipairs(system.cluster.members()) do
         ids[#ids + 1] = member.id .. (member.is_local and "*" or "")
       end
-      print("members of " .. system.node.id() .. ": " .. table.concat(ids, " "))
+      print("members of " .. system.node.id() .. ": " .. table.concat(ids, " ") .. " as " .. process.pid())
       process.events():receive()
   - {name: watch, kind: process.service, process: watcher, host: processes, lifecycle: {auto_start: true}}
 "#,
@@ -57,8 +57,9 @@ fn nodes_see_each_other_and_a_killed_node_is_lost_within_three_seconds() {
     a.wait_for("node `c` joined the cluster");
     assert_eq!(nodes(&project, &nats), ["a", "b", "c"]);
     // Lua sees the cluster through Wippy's `system` module, this node first.
-    a.wait_for("members of a: a* b c");
-    b.wait_for("members of b: b* a c");
+    // Its pids name the node they run on, as Wippy writes them.
+    a.wait_for("members of a: a* b c as {a@app:processes|");
+    b.wait_for("members of b: b* a c as {b@app:processes|");
 
     // A node that stops says so: the others drop it at once.
     let (code, log) = c.stop();

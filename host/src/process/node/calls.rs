@@ -2,14 +2,12 @@
 //! warm starts, a frame per `function.lua` call, and the pools that bound calls.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
 use super::{ExitResult, FastSet, Node, ProcessContext, Record};
 use crate::engine::{CoreFunction, PreparedEntry, Runtime};
-use crate::process::Pid;
 use crate::process::call_pool::CallPool;
 use crate::process::mailbox::Mailbox;
 use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId, Pool, Registry};
@@ -132,9 +130,7 @@ impl Node {
     /// its own for the call's duration, so what the function spawns, monitors or receives is
     /// not mixed with its caller's. [`Node::end_call`] ends it like a process.
     pub fn begin_call(&self, caller: &ProcessContext, entry: &EntryId) -> ProcessContext {
-        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
-        let host = caller.pid.host();
-        let pid = Pid::new(&host, sequence);
+        let pid = self.new_pid(&caller.pid.host());
         let mailbox = Arc::new(Mailbox::new(DEFAULT_MAX_MAILBOX_MESSAGES));
         self.inner.processes.lock().unwrap().insert(
             pid.clone(),

@@ -68,6 +68,8 @@ struct NodeInner {
     scripts: Arc<dyn Scripts>,
     /// The cluster the node is in; alone until it joins one.
     membership: std::sync::RwLock<Arc<dyn Membership>>,
+    /// The node's name in its cluster, which its pids carry; set once, when it joins.
+    cluster_name: std::sync::OnceLock<Arc<str>>,
     prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
     core_functions: Mutex<HashMap<EntryId, Arc<CoreOnce>>>,
     processes: Mutex<FastMap<Pid, Record>>,
@@ -146,6 +148,7 @@ impl Node {
                 output,
                 scripts,
                 membership: std::sync::RwLock::new(Arc::new(Alone)),
+                cluster_name: std::sync::OnceLock::new(),
                 prepared: Mutex::new(HashMap::new()),
                 core_functions: Mutex::new(HashMap::new()),
                 processes: Mutex::default(),
@@ -173,9 +176,16 @@ impl Node {
         self.inner.membership.read().unwrap().clone()
     }
 
-    /// Records the cluster the node joined.
+    /// Records the cluster the node joined: from now on its pids name it.
     pub fn set_membership(&self, membership: Arc<dyn Membership>) {
+        let _ = self.inner.cluster_name.set(membership.node().into());
         *self.inner.membership.write().unwrap() = membership;
+    }
+
+    /// A new pid on `host`: `{node@host|0x…}` once the node is in a cluster.
+    fn new_pid(&self, host: &EntryId) -> Pid {
+        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
+        Pid::on_node(self.inner.cluster_name.get().map(|n| &**n), host, sequence)
     }
 
     /// Bookkeeping when a process ends, however it ends: names released, watchers and

@@ -4,13 +4,11 @@
 //! stops it like any process.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use futures_util::future::{AbortHandle, AbortRegistration};
 
 use super::{FastSet, Node, ProcessContext, Record};
 use crate::guest::Stdio;
-use crate::process::Pid;
 use crate::process::mailbox::Mailbox;
 use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId};
 
@@ -24,8 +22,7 @@ impl Node {
         func: &EntryId,
     ) -> Result<(ProcessContext, AbortRegistration), String> {
         self.inner.headroom.check()?;
-        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
-        let pid = Pid::new(service, sequence);
+        let pid = self.new_pid(service);
         let mailbox = Arc::new(Mailbox::new(DEFAULT_MAX_MAILBOX_MESSAGES));
         let stop = Arc::default();
         let (abort, registration) = AbortHandle::new_pair();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::task::{Context, Poll};
 
 use futures_util::future::{AbortHandle, Abortable};
@@ -155,8 +155,7 @@ impl Node {
             *live += 1;
         }
 
-        let sequence = self.inner.next_sequence.fetch_add(1, Ordering::Relaxed);
-        let pid = Pid::new(&request.host, sequence);
+        let pid = self.new_pid(&request.host);
         let stdio = match stdio {
             Stdio::Labelled { sink, .. } => Stdio::Labelled {
                 label: format!("{} {pid}", entry.id).into(),
