@@ -170,3 +170,56 @@ fn a_node_in_no_cluster_is_a_cluster_of_one() {
         "local\t1\t1\tlocal\ttrue\n"
     );
 }
+
+#[test]
+fn a_message_reaches_a_process_on_another_node() {
+    let Some(nats) = Nats::start() else { return };
+    let project = Project::new();
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - name: listener
+    kind: process.lua
+    source: |
+      print("listening as " .. process.pid())
+      for _ = 1, 2 do
+        local m = process.inbox():receive()
+        print("got " .. m:topic() .. " " .. m:payload():data().n .. " from " .. tostring(m:from()))
+      end
+      process.events():receive()
+  - {name: listen, kind: process.service, process: listener, host: processes, lifecycle: {auto_start: true}}
+  - name: sender
+    kind: process.lua
+    source: |
+      local function main(to)
+        for i = 1, 2 do
+          local ok, err = process.send(to, "hello", {n = i})
+          if not ok then return nil, err end
+        end
+        return "sent as " .. process.pid()
+      end
+      return {main = main}
+    method: main
+    meta: {command: {name: send}}
+"#,
+    );
+    let mut b = node(&project, &nats, "b");
+    let line = b.wait_for("listening as {b@app:processes|");
+    let pid = &line[line.rfind('{').unwrap()..];
+    // A command joins the cluster as a node of its own for as long as it runs.
+    let sent = project.wippy(&["run", "--cluster", &nats.url(), "--node", "s", "send", pid]);
+    assert!(sent.ok().contains("sent as {s@wippy:terminal|"), "{sent:?}");
+    b.wait_for("got hello 1 from {s@");
+    b.wait_for("got hello 2 from {s@");
+    // Sending to a node that is not there is no error (at most once), as in Erlang; a pid of
+    // another node from a node in no cluster is.
+    let alone = project.wippy(&["run", "send", pid]);
+    assert!(
+        alone
+            .failed()
+            .contains("runs on node `b`, and this node is in no cluster"),
+        "{alone:?}"
+    );
+}

@@ -29,7 +29,7 @@ pub fn run_app(
         let mut terminate = signal(SignalKind::terminate())?;
         let node = new_node(registry, runtime).await?;
         let cluster = match &cluster {
-            Some(config) => Some(Cluster::join(config).await?),
+            Some(config) => Some(Cluster::join(config, &node).await?),
             None => None,
         };
         if let Some(cluster) = &cluster {

@@ -8,10 +8,12 @@ use clap::Args;
 use wasmtime::component::Val;
 
 use super::{Failure, load_registry, new_node, new_runtime};
+use crate::cluster::{Cluster, ClusterConfig};
 use crate::engine::PreparedEntry;
 use crate::guest::Stdio;
 use crate::process::{self, Exit, ProcessConfig};
 use crate::process::{SpawnRequest, terminal_host};
+use crate::registry::LockCluster;
 use crate::registry::{Entry, EntryId, EntryKind, Registry, closest};
 use crate::values::{self, Payload};
 
@@ -53,7 +55,8 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
         Some(id) => (find_entry(&registry, id)?, args.words.as_slice()),
         None => match args.words.split_first() {
             None => {
-                let cluster = cluster_config(&args, &registry)?;
+                let lock = &registry.project.cluster;
+                let cluster = cluster_config(args.cluster.clone(), args.node.clone(), Some(lock))?;
                 return super::app::run_app(registry, args.grace, cluster);
             }
             Some((name, _)) if name == "list" => {
@@ -71,8 +74,11 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
         .is_some_and(|w| w.grants.allows("wippy:process/host"));
     if matches!(entry.kind, EntryKind::ProcessLua(_)) || is_actor {
         let id = entry.id.clone();
-        let args = guest_args.iter().cloned().map(Payload::String).collect();
-        return run_on_node(registry, id, args);
+        let values = guest_args.iter().cloned().map(Payload::String).collect();
+        // A command joins a cluster only when told on the command line: the lock file's node
+        // name is the app's.
+        let cluster = cluster_config(args.cluster.clone(), args.node.clone(), None)?;
+        return run_on_node(registry, id, values, cluster);
     }
     hide_logs_if_asked(&registry);
     let runtime = new_runtime()?;
@@ -138,7 +144,12 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
 
 /// Runs a Lua command as a process on the terminal host of a node, with the registry's
 /// auto-start services running beside it.
-fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<ExitCode, Failure> {
+fn run_on_node(
+    registry: Registry,
+    id: EntryId,
+    args: Vec<Payload>,
+    cluster: Option<ClusterConfig>,
+) -> Result<ExitCode, Failure> {
     let host = registry
         .entries()
         .find(|e| matches!(e.kind, EntryKind::TerminalHost(_)))
@@ -149,31 +160,43 @@ fn run_on_node(registry: Registry, id: EntryId, args: Vec<Payload>) -> Result<Ex
     let tokio = process::node_runtime()?;
     let outcome = tokio.block_on(async {
         let node = new_node(registry, runtime).await?;
+        let cluster = match &cluster {
+            Some(config) => Some(Cluster::join(config, &node).await?),
+            None => None,
+        };
+        if let Some(cluster) = &cluster {
+            node.set_membership(cluster.clone());
+        }
         crate::process::start_services(&node);
-        node.exec(SpawnRequest {
-            stdio: Some(Stdio::Terminal),
-            ..SpawnRequest::new(id, host, args)
-        })
-        .await
-        .map_err(Failure::from)
+        let outcome = node
+            .exec(SpawnRequest {
+                stdio: Some(Stdio::Terminal),
+                ..SpawnRequest::new(id, host, args)
+            })
+            .await
+            .map_err(Failure::from);
+        if let Some(cluster) = &cluster {
+            cluster.leave().await;
+        }
+        outcome
     });
     tokio.shutdown_background();
     print_value(outcome?);
     Ok(ExitCode::SUCCESS)
 }
 
-/// The cluster to join: the command line's `--cluster` and `--node`, each else `wippy.lock`'s
-/// `cluster:` section; none when neither names a cluster.
+/// The cluster to join: the command line's `--cluster` and `--node`, each else the lock
+/// file's `cluster:` section when given; none when neither names a cluster.
 fn cluster_config(
-    args: &RunArgs,
-    registry: &Registry,
-) -> Result<Option<crate::cluster::ClusterConfig>, Failure> {
-    let lock = &registry.project.cluster;
-    let url = args.cluster.clone().or_else(|| lock.url.clone());
-    let node = args.node.clone().or_else(|| lock.node.clone());
+    url: Option<String>,
+    node: Option<String>,
+    lock: Option<&LockCluster>,
+) -> Result<Option<ClusterConfig>, Failure> {
+    let url = url.or_else(|| lock.and_then(|l| l.url.clone()));
+    let node = node.or_else(|| lock.and_then(|l| l.node.clone()));
     match (url, node) {
         (None, None) => Ok(None),
-        (Some(url), Some(node)) => Ok(Some(crate::cluster::ClusterConfig { url, node })),
+        (Some(url), Some(node)) => Ok(Some(ClusterConfig { url, node })),
         (Some(url), None) => Err(Failure::from(format!(
             "joining the cluster at {url} needs this node's name: `--node NAME`, or `node:` in wippy.lock's `cluster:`"
         ))),

@@ -16,6 +16,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use crate::process::{Node, Pid};
+use crate::values::Payload;
+
 pub use members::{Member, Members};
 use wire::Announcement;
 
@@ -36,12 +39,16 @@ pub struct Cluster {
     client: async_nats::Client,
     node: String,
     members: Members,
+    /// Messages for other nodes, published in the order they were sent by one task.
+    outbox: tokio::sync::mpsc::UnboundedSender<(String, bytes::Bytes)>,
+    /// The node's processes, which messages from other nodes are delivered to.
+    local: Node,
 }
 
 impl Cluster {
     /// Connects to the NATS server and joins: refused when the server cannot be reached or a
     /// node of the same name is already in the cluster.
-    pub async fn join(config: &ClusterConfig) -> Result<Arc<Cluster>, String> {
+    pub async fn join(config: &ClusterConfig, local: &Node) -> Result<Arc<Cluster>, String> {
         check_name(&config.node)?;
         let node = config.node.clone();
         let options = async_nats::ConnectOptions::new()
@@ -67,10 +74,20 @@ impl Cluster {
                 config.node, config.url
             ));
         }
+        let (outbox, mut outgoing) = tokio::sync::mpsc::unbounded_channel();
+        let publisher = client.clone();
+        tokio::spawn(async move {
+            while let Some((subject, bytes)) = outgoing.recv().await {
+                // At most once: a message the server does not take is lost, as in Erlang.
+                let _ = publisher.publish::<String>(subject, bytes).await;
+            }
+        });
         let cluster = Arc::new(Cluster {
             client,
             node: config.node.clone(),
             members: Members::default(),
+            outbox,
+            local: local.clone(),
         });
         cluster.clone().start().await?;
         log::info!(
@@ -116,6 +133,7 @@ impl Cluster {
         let mut leaves = subscribe(wire::LEAVE.into()).await?;
         let mut roll_calls = subscribe(wire::ROLL_CALL.into()).await?;
         let mut pings = subscribe(wire::ping_subject(&self.node)).await?;
+        let mut mail = subscribe(wire::mail_subject(&self.node)).await?;
         let me = self.clone();
         tokio::spawn(async move {
             loop {
@@ -137,6 +155,7 @@ impl Cluster {
                     }
                     Some(message) = roll_calls.next() => me.reply(message).await,
                     Some(message) = pings.next() => me.reply(message).await,
+                    Some(message) = mail.next() => me.deliver(&message.payload),
                     else => break,
                 }
             }
@@ -160,6 +179,31 @@ impl Cluster {
             .map_err(|e| format!("the NATS server did not take the subscriptions: {e}"))
     }
 
+    /// A message from a process of another node, for one of ours.
+    fn deliver(&self, bytes: &[u8]) {
+        let letter =
+            match codec::decode(bytes, codec::max_payload()).and_then(wire::Letter::from_payload) {
+                Ok(letter) => letter,
+                Err(problem) => {
+                    log::warn!(
+                        "node `{}`: a message from another node was dropped: {problem}",
+                        self.node
+                    );
+                    return;
+                }
+            };
+        let from = letter.from.as_deref().and_then(Pid::parse);
+        if let Err(error) =
+            self.local
+                .send(from.as_ref(), &letter.to, &letter.topic, letter.payload)
+        {
+            log::debug!(
+                "node `{}`: a message from another node was not delivered: {error}",
+                self.node
+            );
+        }
+    }
+
     async fn reply(&self, message: async_nats::Message) {
         if let Some(reply) = message.reply {
             let _ = self
@@ -177,6 +221,21 @@ impl crate::process::Membership for Cluster {
 
     fn nodes(&self) -> Vec<String> {
         Cluster::nodes(self)
+    }
+
+    fn send(
+        &self,
+        node: &str,
+        from: Option<&Pid>,
+        to: &str,
+        topic: &str,
+        payload: &Payload,
+    ) -> Result<(), String> {
+        let letter = wire::Letter::payload(from, to, topic, payload.clone());
+        let bytes = codec::encode(&letter, codec::max_payload())?;
+        (self.outbox)
+            .send((wire::mail_subject(node), bytes.into()))
+            .map_err(|_| "the node is leaving its cluster".to_string())
     }
 }
 

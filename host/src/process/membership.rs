@@ -1,10 +1,25 @@
 //! What a node knows of the cluster it is in, for the processes that ask (Lua's `system`
 //! module); the cluster layer provides it. A node in no cluster is a cluster of one.
 
-/// The node's own name and the names of the nodes alive, itself first.
+use super::Pid;
+use crate::values::Payload;
+
+/// The node's own name and the names of the nodes alive, itself first; and the way to a
+/// process on another node.
 pub trait Membership: Send + Sync {
     fn node(&self) -> String;
     fn nodes(&self) -> Vec<String>;
+
+    /// Sends a message to `to`, a process of `node`: at most once, in order per sender and
+    /// receiver. `Err` only when it cannot even be sent.
+    fn send(
+        &self,
+        node: &str,
+        from: Option<&Pid>,
+        to: &str,
+        topic: &str,
+        payload: &Payload,
+    ) -> Result<(), String>;
 }
 
 /// A node that joined no cluster.
@@ -20,5 +35,18 @@ impl Membership for Alone {
 
     fn nodes(&self) -> Vec<String> {
         vec![ALONE.to_string()]
+    }
+
+    fn send(
+        &self,
+        node: &str,
+        _: Option<&Pid>,
+        to: &str,
+        _: &str,
+        _: &Payload,
+    ) -> Result<(), String> {
+        Err(format!(
+            "process {to} runs on node `{node}`, and this node is in no cluster; run it with `--cluster` and `--node`"
+        ))
     }
 }

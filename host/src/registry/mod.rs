@@ -41,7 +41,7 @@ pub use kinds::pool::Pool;
 pub use kinds::wasm::{
     HttpConfig, Limits, Transport, WasiConfig, WasiEnv, WasiMount, WasmCode, WasmFile,
 };
-pub use project::Project;
+pub use project::{LockCluster, Project};
 pub(crate) use suggest::closest;
 
 use budget::Budget;

@@ -13,6 +13,11 @@ impl Node {
         topic: &str,
         payload: Payload,
     ) -> Result<(), SendError> {
+        if let Some(node) = self.elsewhere(dest) {
+            return (self.membership())
+                .send(node, from, dest, topic, &payload)
+                .map_err(SendError::NotRunning);
+        }
         let (pid, mailbox) = self
             .live(dest, |pid, record| (pid.clone(), record.mailbox.clone()))
             .map_err(SendError::NotRunning)?;
@@ -24,6 +29,14 @@ impl Node {
         mailbox
             .deliver(message)
             .map_err(|MailboxFull(waiting)| SendError::MailboxFull(mailbox_full(&pid, waiting)))
+    }
+
+    /// The node a pid names when it is another than this one.
+    fn elsewhere<'d>(&self, dest: &'d str) -> Option<&'d str> {
+        let host_part = dest.strip_prefix('{')?.split('|').next()?;
+        let (node, _) = host_part.split_once('@')?;
+        let own = self.inner.cluster_name.get().map(|n| &**n);
+        (own != Some(node)).then_some(node)
     }
 
     pub fn terminate(&self, dest: &str) -> Result<(), String> {
