@@ -188,7 +188,10 @@ entries:
         local m = process.inbox():receive()
         print("got " .. m:topic() .. " " .. m:payload():data().n .. " from " .. tostring(m:from()))
       end
-      process.events():receive()
+      local e = process.events():receive()
+      print("event " .. e.kind .. " " .. tostring(e.reason) .. " from " .. tostring(e.from))
+      -- Fail, so the service starts a new process (a finished one is not restarted).
+      error("cancelled")
   - {name: listen, kind: process.service, process: listener, host: processes, lifecycle: {auto_start: true}}
   - name: sender
     kind: process.lua
@@ -203,6 +206,18 @@ entries:
       return {main = main}
     method: main
     meta: {command: {name: send}}
+  - name: stopper
+    kind: process.lua
+    source: |
+      local function main(how, to)
+        local ok, err
+        if how == "cancel" then ok, err = process.cancel(to, "bye") else ok, err = process.terminate(to) end
+        if not ok then return nil, err end
+        return how .. " sent"
+      end
+      return {main = main}
+    method: main
+    meta: {command: {name: stop}}
 "#,
     );
     let mut b = node(&project, &nats, "b");
@@ -213,6 +228,36 @@ entries:
     assert!(sent.ok().contains("sent as {s@wippy:terminal|"), "{sent:?}");
     b.wait_for("got hello 1 from {s@");
     b.wait_for("got hello 2 from {s@");
+    // A CANCEL crosses too: the listener sees it, with who sent it and why.
+    let url = nats.url();
+    let cancel = [
+        "run",
+        "--cluster",
+        url.as_str(),
+        "--node",
+        "s",
+        "stop",
+        "cancel",
+        pid,
+    ];
+    assert!(project.wippy(&cancel).ok().contains("cancel sent"));
+    b.wait_for("event pid.cancel bye from {s@wippy:terminal|");
+    b.wait_for("service `app:listen` failed");
+    // And a terminate: the service's next process is ended from the other node.
+    let line = b.wait_for_nth("listening as {b@app:processes|", 2);
+    let second = &line[line.rfind('{').unwrap()..];
+    let terminate = [
+        "run",
+        "--cluster",
+        url.as_str(),
+        "--node",
+        "s",
+        "stop",
+        "terminate",
+        second,
+    ];
+    assert!(project.wippy(&terminate).ok().contains("terminate sent"));
+    b.wait_for("service `app:listen` failed (terminated)");
     // Sending to a node that is not there is no error (at most once), as in Erlang; a pid of
     // another node from a node in no cluster is.
     let alone = project.wippy(&["run", "send", pid]);

@@ -92,6 +92,26 @@ impl Server {
         }
     }
 
+    /// Waits until `n` log lines contain `text`, and returns the last of them.
+    pub fn wait_for_nth(&mut self, text: &str, n: usize) -> String {
+        let started = Instant::now();
+        loop {
+            let found: Vec<String> = (self.log.lock().unwrap().iter())
+                .filter(|l| l.contains(text))
+                .cloned()
+                .collect();
+            if found.len() >= n {
+                return found[n - 1].clone();
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "fewer than {n} log lines with {text:?} within {DEADLINE:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }

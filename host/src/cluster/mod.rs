@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::process::{Node, Pid};
+use crate::process::{Node, Pid, Stop};
 use crate::values::Payload;
 
 pub use members::{Member, Members};
-use wire::Announcement;
+use wire::{Announcement, Errand};
 
 /// How often a node says it is alive.
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
@@ -179,29 +179,49 @@ impl Cluster {
             .map_err(|e| format!("the NATS server did not take the subscriptions: {e}"))
     }
 
-    /// A message from a process of another node, for one of ours.
+    /// An errand from a process of another node, for one of ours.
     fn deliver(&self, bytes: &[u8]) {
         let letter =
-            match codec::decode(bytes, codec::max_payload()).and_then(wire::Letter::from_payload) {
-                Ok(letter) => letter,
-                Err(problem) => {
-                    log::warn!(
-                        "node `{}`: a message from another node was dropped: {problem}",
-                        self.node
-                    );
-                    return;
-                }
-            };
+            codec::decode(bytes, codec::max_payload()).and_then(wire::Letter::from_payload);
+        let letter = match letter {
+            Ok(letter) => letter,
+            Err(problem) => {
+                log::warn!(
+                    "node `{}`: a letter from another node was dropped: {problem}",
+                    self.node
+                );
+                return;
+            }
+        };
         let from = letter.from.as_deref().and_then(Pid::parse);
-        if let Err(error) =
-            self.local
-                .send(from.as_ref(), &letter.to, &letter.topic, letter.payload)
-        {
+        let to = letter.to.as_str();
+        let outcome = match letter.errand {
+            Errand::Message { topic, payload } => (self.local)
+                .send(from.as_ref(), to, &topic, payload)
+                .map_err(|e| e.to_string()),
+            Errand::Terminate => self.local.terminate(to),
+            Errand::Cancel {
+                reason,
+                deadline_ms,
+            } => {
+                let deadline = deadline_ms.map(Duration::from_millis);
+                self.local.cancel(from.as_ref(), to, &reason, deadline)
+            }
+        };
+        if let Err(error) = outcome {
             log::debug!(
-                "node `{}`: a message from another node was not delivered: {error}",
+                "node `{}`: a letter from another node was not delivered: {error}",
                 self.node
             );
         }
+    }
+
+    /// Queues `letter` for its node (one publisher task keeps the order they were posted in).
+    fn post(&self, node: &str, letter: wire::Letter) -> Result<(), String> {
+        let bytes = codec::encode(&letter.to_payload(), codec::max_payload())?;
+        (self.outbox)
+            .send((wire::mail_subject(node), bytes.into()))
+            .map_err(|_| "the node is leaving its cluster".to_string())
     }
 
     async fn reply(&self, message: async_nats::Message) {
@@ -231,11 +251,30 @@ impl crate::process::Membership for Cluster {
         topic: &str,
         payload: &Payload,
     ) -> Result<(), String> {
-        let letter = wire::Letter::payload(from, to, topic, payload.clone());
-        let bytes = codec::encode(&letter, codec::max_payload())?;
-        (self.outbox)
-            .send((wire::mail_subject(node), bytes.into()))
-            .map_err(|_| "the node is leaving its cluster".to_string())
+        let errand = Errand::Message {
+            topic: topic.to_string(),
+            payload: payload.clone(),
+        };
+        self.post(node, letter(from, to, errand))
+    }
+
+    fn stop(&self, node: &str, from: Option<&Pid>, to: &str, how: Stop) -> Result<(), String> {
+        let errand = match how {
+            Stop::Terminate => Errand::Terminate,
+            Stop::Cancel { reason, deadline } => Errand::Cancel {
+                reason,
+                deadline_ms: deadline.map(|d| d.as_millis() as u64),
+            },
+        };
+        self.post(node, letter(from, to, errand))
+    }
+}
+
+fn letter(from: Option<&Pid>, to: &str, errand: Errand) -> wire::Letter {
+    wire::Letter {
+        from: from.map(|p| p.as_str().to_string()),
+        to: to.to_string(),
+        errand,
     }
 }
 

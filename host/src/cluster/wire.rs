@@ -3,7 +3,6 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::process::Pid;
 use crate::values::Payload;
 
 pub const HEARTBEAT: &str = "wippy.nodes.heartbeat";
@@ -15,52 +14,91 @@ pub fn mail_subject(node: &str) -> String {
     format!("wippy.node.{node}.mail")
 }
 
-/// A message from a process of one node to a process of another, as a payload map (see
-/// `codec`).
+/// What one node's process asks of another node's process.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Errand {
+    Message {
+        topic: String,
+        payload: Payload,
+    },
+    Terminate,
+    Cancel {
+        reason: String,
+        deadline_ms: Option<u64>,
+    },
+}
+
+/// An errand from a process of one node (or none) for a process of another, carried as a
+/// payload map (see `codec`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Letter {
     pub from: Option<String>,
     pub to: String,
-    pub topic: String,
-    pub payload: Payload,
+    pub errand: Errand,
 }
 
 impl Letter {
-    pub fn payload(from: Option<&Pid>, to: &str, topic: &str, payload: Payload) -> Payload {
+    pub fn to_payload(&self) -> Payload {
         let text = |s: &str| Payload::String(s.to_string());
-        Payload::Map(vec![
+        let mut entries = vec![
             (
                 text("from"),
-                from.map_or(Payload::Nil, |p| text(p.as_str())),
+                self.from.as_deref().map_or(Payload::Nil, text),
             ),
-            (text("to"), text(to)),
-            (text("topic"), text(topic)),
-            (text("payload"), payload),
-        ])
+            (text("to"), text(&self.to)),
+        ];
+        match &self.errand {
+            Errand::Message { topic, payload } => {
+                entries.push((text("kind"), text("message")));
+                entries.push((text("topic"), text(topic)));
+                entries.push((text("payload"), payload.clone()));
+            }
+            Errand::Terminate => entries.push((text("kind"), text("terminate"))),
+            Errand::Cancel {
+                reason,
+                deadline_ms,
+            } => {
+                entries.push((text("kind"), text("cancel")));
+                entries.push((text("reason"), text(reason)));
+                if let Some(ms) = deadline_ms {
+                    entries.push((text("deadline_ms"), Payload::Integer(*ms as i64)));
+                }
+            }
+        }
+        Payload::Map(entries)
     }
 
     pub fn from_payload(payload: Payload) -> Result<Letter, String> {
         let Payload::Map(entries) = payload else {
-            return Err("not a message".into());
+            return Err("not a letter".into());
         };
-        let mut letter = Letter {
-            from: None,
-            to: String::new(),
-            topic: String::new(),
-            payload: Payload::Nil,
+        let field = |name: &str| {
+            (entries.iter())
+                .find(|(k, _)| matches!(k, Payload::String(s) if s == name))
+                .map(|(_, v)| v.clone())
         };
-        for (key, value) in entries {
-            match (key, value) {
-                (Payload::String(k), Payload::String(v)) if k == "from" => letter.from = Some(v),
-                (Payload::String(k), Payload::String(v)) if k == "to" => letter.to = v,
-                (Payload::String(k), Payload::String(v)) if k == "topic" => letter.topic = v,
-                (Payload::String(k), v) if k == "payload" => letter.payload = v,
-                _ => {}
-            }
-        }
-        match letter.to.is_empty() {
-            true => Err("a message without its receiver".into()),
-            false => Ok(letter),
-        }
+        let text = |value: Option<Payload>| match value {
+            Some(Payload::String(s)) => Some(s),
+            _ => None,
+        };
+        let to = text(field("to")).ok_or("a letter without its receiver")?;
+        let from = text(field("from"));
+        let errand = match text(field("kind")).as_deref() {
+            Some("message") => Errand::Message {
+                topic: text(field("topic")).unwrap_or_default(),
+                payload: field("payload").unwrap_or(Payload::Nil),
+            },
+            Some("terminate") => Errand::Terminate,
+            Some("cancel") => Errand::Cancel {
+                reason: text(field("reason")).unwrap_or_default(),
+                deadline_ms: match field("deadline_ms") {
+                    Some(Payload::Integer(ms)) => u64::try_from(ms).ok(),
+                    _ => None,
+                },
+            },
+            other => return Err(format!("a letter of unknown kind {other:?}")),
+        };
+        Ok(Letter { from, to, errand })
     }
 }
 
@@ -92,5 +130,33 @@ impl Announcement {
     /// `None` for anything that is not an announcement (another program on the subject).
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         serde_json::from_slice(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_survive_their_payload_form() {
+        for errand in [
+            Errand::Message {
+                topic: "t".into(),
+                payload: Payload::List(vec![Payload::Integer(1)]),
+            },
+            Errand::Terminate,
+            Errand::Cancel {
+                reason: "bye".into(),
+                deadline_ms: Some(500),
+            },
+        ] {
+            let letter = Letter {
+                from: Some("{a@app:p|0x00001}".into()),
+                to: "{b@app:p|0x00002}".into(),
+                errand,
+            };
+            assert_eq!(Letter::from_payload(letter.to_payload()).unwrap(), letter);
+        }
+        assert!(Letter::from_payload(Payload::Nil).is_err());
     }
 }

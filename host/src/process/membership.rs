@@ -20,6 +20,19 @@ pub trait Membership: Send + Sync {
         topic: &str,
         payload: &Payload,
     ) -> Result<(), String>;
+
+    /// Terminates or cancels `to`, a process of `node`, as [`Membership::send`] sends.
+    fn stop(&self, node: &str, from: Option<&Pid>, to: &str, how: Stop) -> Result<(), String>;
+}
+
+/// How a process of another node is asked to end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    Terminate,
+    Cancel {
+        reason: String,
+        deadline: Option<std::time::Duration>,
+    },
 }
 
 /// A node that joined no cluster.
@@ -45,8 +58,16 @@ impl Membership for Alone {
         _: &str,
         _: &Payload,
     ) -> Result<(), String> {
-        Err(format!(
-            "process {to} runs on node `{node}`, and this node is in no cluster; run it with `--cluster` and `--node`"
-        ))
+        Err(not_clustered(node, to))
     }
+
+    fn stop(&self, node: &str, _: Option<&Pid>, to: &str, _: Stop) -> Result<(), String> {
+        Err(not_clustered(node, to))
+    }
+}
+
+fn not_clustered(node: &str, to: &str) -> String {
+    format!(
+        "process {to} runs on node `{node}`, and this node is in no cluster; run it with `--cluster` and `--node`"
+    )
 }

@@ -3,6 +3,7 @@
 //! linked process's failure does.
 
 use super::{Envelope, Event, MailboxFull, Message, Node, Pid, mailbox_full, now_nanos};
+use crate::process::Stop;
 use crate::values::Payload;
 
 impl Node {
@@ -40,6 +41,9 @@ impl Node {
     }
 
     pub fn terminate(&self, dest: &str) -> Result<(), String> {
+        if let Some(node) = self.elsewhere(dest) {
+            return self.membership().stop(node, None, dest, Stop::Terminate);
+        }
         let pid = self.resolve(dest)?;
         self.kill(&pid, "terminated".to_string());
         Ok(())
@@ -56,6 +60,13 @@ impl Node {
         reason: &str,
         deadline: Option<std::time::Duration>,
     ) -> Result<(), String> {
+        if let Some(node) = self.elsewhere(dest) {
+            let how = Stop::Cancel {
+                reason: reason.to_string(),
+                deadline,
+            };
+            return self.membership().stop(node, from, dest, how);
+        }
         let pid = self.resolve(dest)?;
         let receives = self
             .inner
