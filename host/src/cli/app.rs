@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::{Failure, new_node, new_runtime};
-use crate::cluster::{Cluster, ClusterConfig};
+use super::{Failure, join_cluster, new_node, new_runtime};
+use crate::cluster::ClusterConfig;
 use crate::process;
 use crate::registry::Registry;
 use crate::serve::Servers;
@@ -28,13 +28,7 @@ pub fn run_app(
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
         let node = new_node(registry, runtime).await?;
-        let cluster = match &cluster {
-            Some(config) => Some(Cluster::join(config, &node).await?),
-            None => None,
-        };
-        if let Some(cluster) = &cluster {
-            node.set_membership(cluster.clone());
-        }
+        let cluster = join_cluster(&node, cluster.as_ref()).await?;
         let services = process::start_services(&node);
         let servers = match Servers::start(&node).await {
             Ok(servers) => servers,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::cluster::{Cluster, ClusterConfig};
 use crate::engine::{ArtifactCache, Runtime};
 use crate::guest::RuntimeOutput;
 use crate::lua::LuaScripts;
@@ -167,6 +168,20 @@ pub(crate) async fn new_node(registry: Registry, runtime: Arc<Runtime>) -> Resul
         .await
         .map_err(|errors| Failure::from(errors.join("\n\n")))?;
     Ok(node)
+}
+
+/// Joins the cluster `config` names, if any, as the node's membership (its pids name it from
+/// then on).
+pub(crate) async fn join_cluster(
+    node: &Node,
+    config: Option<&ClusterConfig>,
+) -> Result<Option<Arc<Cluster>>, Failure> {
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    let cluster = Cluster::join(config, node).await?;
+    node.set_membership(cluster.clone());
+    Ok(Some(cluster))
 }
 
 pub(crate) fn new_runtime() -> Result<Runtime, Failure> {

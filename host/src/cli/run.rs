@@ -7,8 +7,8 @@ use std::sync::Arc;
 use clap::Args;
 use wasmtime::component::Val;
 
-use super::{Failure, load_registry, new_node, new_runtime};
-use crate::cluster::{Cluster, ClusterConfig};
+use super::{Failure, join_cluster, load_registry, new_node, new_runtime};
+use crate::cluster::ClusterConfig;
 use crate::engine::PreparedEntry;
 use crate::guest::Stdio;
 use crate::process::{self, Exit, ProcessConfig};
@@ -160,13 +160,7 @@ fn run_on_node(
     let tokio = process::node_runtime()?;
     let outcome = tokio.block_on(async {
         let node = new_node(registry, runtime).await?;
-        let cluster = match &cluster {
-            Some(config) => Some(Cluster::join(config, &node).await?),
-            None => None,
-        };
-        if let Some(cluster) = &cluster {
-            node.set_membership(cluster.clone());
-        }
+        let cluster = join_cluster(&node, cluster.as_ref()).await?;
         crate::process::start_services(&node);
         let outcome = node
             .exec(SpawnRequest {

@@ -4,13 +4,6 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A node and when it was last heard from.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub node: String,
-    pub last_heard: Instant,
-}
-
 #[derive(Default)]
 pub struct Members {
     by_name: Mutex<BTreeMap<String, Instant>>,

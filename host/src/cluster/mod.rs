@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use crate::process::{Node, Pid, Stop};
 use crate::values::Payload;
 
-pub use members::{Member, Members};
+use members::Members;
 use wire::{Announcement, Errand};
 
 /// How often a node says it is alive.
@@ -96,11 +96,6 @@ impl Cluster {
             config.url
         );
         Ok(cluster)
-    }
-
-    /// This node's name.
-    pub fn node(&self) -> &str {
-        &self.node
     }
 
     /// The nodes of the cluster now, this one first.

@@ -12,28 +12,28 @@ pub struct ExportedFunc {
     pub qualified_name: String,
     /// The bare function name, as used in signatures.
     pub name: String,
+    /// Found once: each spawn of the entry asks.
+    json_entry: bool,
 }
 
 impl ExportedFunc {
+    /// Whether this is function `name` of `interface` (`ns:pkg/iface`, any version).
+    pub fn is(&self, interface: &str, name: &str) -> bool {
+        let own = self.qualified_name.split('#').next().unwrap_or_default();
+        self.name == name && crate::registry::grants::unversioned(own) == interface
+    }
+
     /// The entry point of a published world (`wippy:process/entry#run`,
     /// `wippy:runtime/entry#call`): its arguments arrive as one JSON array and its `ok`
     /// value is JSON text.
     pub fn takes_json(&self) -> bool {
-        let interface = self.qualified_name.split('#').next().unwrap_or_default();
-        matches!(
-            (
-                crate::registry::grants::unversioned(interface),
-                self.name.as_str()
-            ),
-            ("wippy:process/entry", "run") | ("wippy:runtime/entry", "call")
-        )
+        self.json_entry
     }
 
     /// A command component's entry point, `wasi:cli/run#run`: it takes its arguments from
     /// `wasi:cli/environment`, not as parameters.
     pub fn is_cli_run(&self) -> bool {
-        let interface = self.qualified_name.split('#').next().unwrap_or_default();
-        self.name == "run" && crate::registry::grants::unversioned(interface) == "wasi:cli/run"
+        self.is("wasi:cli/run", "run")
     }
 }
 
@@ -93,12 +93,16 @@ pub fn resolve_method(
                     .and_then(|instance| component.get_export_index(Some(&instance), name)),
             }
             .ok_or_else(|| format!("method `{method}` could not be located in the component"))?;
-            Ok(ExportedFunc {
+            let mut export = ExportedFunc {
                 index,
                 ty: ty.clone(),
                 qualified_name: qualified(iface.as_deref(), name),
                 name: name.clone(),
-            })
+                json_entry: false,
+            };
+            export.json_entry =
+                export.is("wippy:process/entry", "run") || export.is("wippy:runtime/entry", "call");
+            Ok(export)
         }
         several => Err(format!(
             "method `{method}` is ambiguous: it matches {}; write the interface in full",

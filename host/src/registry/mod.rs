@@ -31,7 +31,7 @@ pub use error::{LoadError, LoadErrors};
 pub use grants::Grants;
 pub use id::EntryId;
 pub use kinds::hosts::DEFAULT_MAX_MAILBOX_MESSAGES;
-pub use kinds::http::{HttpEndpoint, HttpRouter, HttpService, MIDDLEWARE};
+pub use kinds::http::{HttpEndpoint, HttpRouter, HttpService};
 pub use kinds::http_limits::{
     DEFAULT_MAX_HEADERS, EndpointLimits, HttpLimits, HttpTimeouts, ResolvedLimits,
 };

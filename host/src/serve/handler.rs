@@ -13,7 +13,7 @@ use super::responses::{self, Body};
 use super::routes::{Lookup, Params, Route, RouteTable};
 use super::{proxy, values};
 use crate::capabilities::ProcessState;
-use crate::engine::{ExportedFunc, PreparedEntry};
+use crate::engine::PreparedEntry;
 use crate::process::{Node, ProcessContext};
 use crate::registry::{EntryId, EntryKind};
 use crate::values::Payload;
@@ -42,7 +42,8 @@ impl Handler {
             return Ok(Handler::Values);
         }
         let prepared = node.prepared(func).await?;
-        if !is_incoming_handler(&prepared.export) {
+        // `method: wasi:http/incoming-handler#handle` (any version, or `incoming-handler#handle`).
+        if !prepared.export.is("wasi:http/incoming-handler", "handle") {
             return Ok(Handler::Values);
         }
         let pre = ProxyPre::new(prepared.pre.clone()).map_err(|e| {
@@ -53,13 +54,6 @@ impl Handler {
         })?;
         Ok(Handler::Proxy { prepared, pre })
     }
-}
-
-/// `method: wasi:http/incoming-handler#handle` (any version, or `incoming-handler#handle`).
-fn is_incoming_handler(export: &ExportedFunc) -> bool {
-    let interface = export.qualified_name.split('#').next().unwrap_or_default();
-    let unversioned = interface.split('@').next().unwrap_or_default();
-    export.name == "handle" && unversioned == "wasi:http/incoming-handler"
 }
 
 /// The route's handler, found once.
@@ -303,8 +297,11 @@ fn cleaned(path: &str) -> Option<String> {
     let mut kept: Vec<&str> = Vec::new();
     let mut changed = false;
     for (i, segment) in segments.iter().enumerate() {
-        let dots = segment.replace("%2e", ".").replace("%2E", ".");
-        match dots.as_str() {
+        let dots = match segment.contains('%') {
+            true => std::borrow::Cow::Owned(segment.replace("%2e", ".").replace("%2E", ".")),
+            false => std::borrow::Cow::Borrowed(*segment),
+        };
+        match &*dots {
             "" if i == last => kept.push(""),
             "" => changed = true,
             "." | ".." => {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use super::{ExitResult, FastSet, Node, ProcessContext, Record};
+use super::{ExitResult, Node, ProcessContext, Record};
 use crate::engine::{CoreFunction, PreparedEntry, Runtime};
 use crate::process::call_pool::CallPool;
 use crate::process::mailbox::Mailbox;
@@ -132,21 +132,8 @@ impl Node {
     pub fn begin_call(&self, caller: &ProcessContext, entry: &EntryId) -> ProcessContext {
         let pid = self.new_pid(&caller.pid.host());
         let mailbox = Arc::new(Mailbox::new(DEFAULT_MAX_MAILBOX_MESSAGES));
-        self.inner.processes.lock().unwrap().insert(
-            pid.clone(),
-            Record {
-                counted_on: None,
-                mailbox: mailbox.clone(),
-                receives: true,
-                monitors: FastSet::default(),
-                links: FastSet::default(),
-                abort: None,
-                stop: Arc::default(),
-                exit_watchers: Vec::new(),
-                is_call: true,
-                names: Vec::new(),
-            },
-        );
+        (self.inner.processes.lock().unwrap())
+            .insert(pid.clone(), Record::frame(&mailbox, None, Arc::default()));
         ProcessContext {
             node: self.clone(),
             pid,

@@ -104,6 +104,25 @@ struct Record {
     names: Vec<String>,
 }
 
+impl Record {
+    /// A frame's record (a function call's, a request's): it receives events (a CANCEL is
+    /// delivered, not fatal), and whoever began it reports how it ended.
+    fn frame(mailbox: &Arc<Mailbox>, abort: Option<AbortHandle>, stop: Arc<AtomicBool>) -> Self {
+        Self {
+            counted_on: None,
+            mailbox: mailbox.clone(),
+            receives: true,
+            monitors: FastSet::default(),
+            links: FastSet::default(),
+            abort,
+            stop,
+            exit_watchers: Vec::new(),
+            is_call: true,
+            names: Vec::new(),
+        }
+    }
+}
+
 /// The context a running process sees of itself.
 #[derive(Clone)]
 pub struct ProcessContext {

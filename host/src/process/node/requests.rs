@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures_util::future::{AbortHandle, AbortRegistration};
 
-use super::{FastSet, Node, ProcessContext, Record};
+use super::{Node, ProcessContext, Record};
 use crate::guest::Stdio;
 use crate::process::mailbox::Mailbox;
 use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId};
@@ -24,7 +24,7 @@ impl Node {
         self.inner.headroom.check()?;
         let pid = self.new_pid(service);
         let mailbox = Arc::new(Mailbox::new(DEFAULT_MAX_MAILBOX_MESSAGES));
-        let stop = Arc::default();
+        let stop: Arc<std::sync::atomic::AtomicBool> = Arc::default();
         let (abort, registration) = AbortHandle::new_pair();
         {
             let mut processes = self.inner.processes.lock().unwrap();
@@ -34,23 +34,10 @@ impl Node {
                     "`{func}` takes no new requests: the node is stopping"
                 ));
             }
+            // A CANCEL is delivered, not fatal: the request has the grace period to finish.
             processes.insert(
                 pid.clone(),
-                Record {
-                    counted_on: None,
-                    mailbox: mailbox.clone(),
-                    // A CANCEL is delivered, not fatal: the request has the grace period to
-                    // finish.
-                    receives: true,
-                    monitors: FastSet::default(),
-                    links: FastSet::default(),
-                    abort: Some(abort),
-                    stop: Arc::clone(&stop),
-                    exit_watchers: Vec::new(),
-                    // The server reports how the request ended.
-                    is_call: true,
-                    names: Vec::new(),
-                },
+                Record::frame(&mailbox, Some(abort), stop.clone()),
             );
         }
         let stdio = Stdio::Labelled {
