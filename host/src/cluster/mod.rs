@@ -27,6 +27,13 @@ pub const HEARTBEAT: Duration = Duration::from_millis(500);
 /// A node not heard from for this long is lost (well within the 3 s the cluster promises).
 pub const LOST_AFTER: Duration = Duration::from_millis(2000);
 
+/// What the publisher task is handed: a letter for a subject, or a request to say when all
+/// letters before it are published.
+enum Outgoing {
+    Letter(String, bytes::Bytes),
+    Drained(tokio::sync::oneshot::Sender<()>),
+}
+
 /// Where to join and under which name.
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
@@ -40,7 +47,7 @@ pub struct Cluster {
     node: String,
     members: Members,
     /// Messages for other nodes, published in the order they were sent by one task.
-    outbox: tokio::sync::mpsc::UnboundedSender<(String, bytes::Bytes)>,
+    outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
     /// The node's processes, which messages from other nodes are delivered to.
     local: Node,
 }
@@ -77,9 +84,14 @@ impl Cluster {
         let (outbox, mut outgoing) = tokio::sync::mpsc::unbounded_channel();
         let publisher = client.clone();
         tokio::spawn(async move {
-            while let Some((subject, bytes)) = outgoing.recv().await {
-                // At most once: a message the server does not take is lost, as in Erlang.
-                let _ = publisher.publish::<String>(subject, bytes).await;
+            while let Some(next) = outgoing.recv().await {
+                match next {
+                    // At most once: a message the server does not take is lost, as in Erlang.
+                    Outgoing::Letter(subject, bytes) => {
+                        let _ = publisher.publish::<String>(subject, bytes).await;
+                    }
+                    Outgoing::Drained(done) => drop(done.send(())),
+                }
             }
         });
         let cluster = Arc::new(Cluster {
@@ -108,6 +120,11 @@ impl Cluster {
     /// Tells the others this node is leaving (they drop it at once, not after
     /// [`LOST_AFTER`]), and waits until the server has the message.
     pub async fn leave(&self) {
+        // Letters posted before leaving go first: a command that sends and exits loses none.
+        let (done, drained) = tokio::sync::oneshot::channel();
+        if self.outbox.send(Outgoing::Drained(done)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), drained).await;
+        }
         let announcement = Announcement::of(&self.node).encode();
         let _ = self.client.publish(wire::LEAVE, announcement).await;
         let _ = self.client.flush().await;
@@ -215,7 +232,7 @@ impl Cluster {
     fn post(&self, node: &str, letter: wire::Letter) -> Result<(), String> {
         let bytes = codec::encode(&letter.to_payload(), codec::max_payload())?;
         (self.outbox)
-            .send((wire::mail_subject(node), bytes.into()))
+            .send(Outgoing::Letter(wire::mail_subject(node), bytes.into()))
             .map_err(|_| "the node is leaving its cluster".to_string())
     }
 
