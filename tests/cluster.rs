@@ -268,3 +268,184 @@ entries:
         "{alone:?}"
     );
 }
+
+/// Long-lived processes on every node, a function-like worker, and commands that reach
+/// across nodes.
+fn remote_app() -> Project {
+    let project = Project::new();
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - name: sleeper
+    kind: process.lua
+    source: |
+      print("sleeping as " .. process.pid())
+      process.events():receive()
+  - {name: sleep, kind: process.service, process: sleeper, host: processes, lifecycle: {auto_start: true}}
+  - name: double
+    kind: process.lua
+    source: |
+      local function main(n)
+        if type(n) ~= "number" then error("not a number: " .. tostring(n)) end
+        return n * 2
+      end
+      return {main = main}
+    method: main
+  - name: remote
+    kind: process.lua
+    source: |
+      local function show(e)
+        print(e.kind .. " from " .. e.from .. ": " .. tostring(e.value) .. " / " .. tostring(e.error))
+      end
+      local function main(target)
+        process.set_options({trap_links = true})
+        local events = process.events()
+        local pid, err = process.spawn_monitored("app:double", "app:processes@b", 21)
+        print("spawned " .. tostring(pid) .. " " .. tostring(err))
+        show(events:receive())
+        process.spawn_monitored("app:double", "app:processes@b", "x")
+        show(events:receive())
+        local linked = process.with_context({}):spawn_linked("app:double", "app:processes@b", "y")
+        print("linked " .. tostring(linked))
+        show(events:receive())
+        local _, missing = process.spawn("app:nothing", "app:processes@b")
+        print("missing: " .. tostring(missing))
+        local _, nowhere = process.spawn("app:double", "app:processes@nowhere", 1)
+        print("nowhere: " .. tostring(nowhere))
+        local _, exec = process.exec("app:double", "app:processes@b", 1)
+        print("exec: " .. tostring(exec))
+        assert(process.monitor(target))
+        assert(process.link(target))
+        assert(process.terminate(target))
+        show(events:receive())
+        show(events:receive())
+        assert(process.monitor(target))
+        show(events:receive())
+        assert(process.link(target))
+        show(events:receive())
+        return "done"
+      end
+      return {main = main}
+    method: main
+    meta: {command: {name: remote}}
+  - name: watch
+    kind: process.lua
+    source: |
+      local function main(target)
+        process.set_options({trap_links = true})
+        local events = process.events()
+        assert(process.monitor(target))
+        assert(process.link(target))
+        local child = assert(process.spawn_monitored("app:sleeper", "app:processes@b"))
+        print("watching " .. target .. " and " .. child)
+        for _ = 1, 3 do
+          local e = events:receive()
+          print(e.kind .. " from " .. e.from .. ": " .. tostring(e.error))
+        end
+        events:receive()
+      end
+      return {main = main}
+    method: main
+    meta: {command: {name: watch}}
+"#,
+    );
+    project
+}
+
+/// The pid at the end of a `sleeping as {…}` line.
+fn pid_in(line: &str) -> String {
+    line[line.rfind('{').unwrap()..].to_string()
+}
+
+#[test]
+fn processes_on_another_node_are_spawned_monitored_and_linked() {
+    let Some(nats) = Nats::start() else { return };
+    let project = remote_app();
+    let mut b = node(&project, &nats, "b");
+    let target = pid_in(&b.wait_for("sleeping as {b@app:processes|"));
+    let url = nats.url();
+    let run = ["run", "--cluster", &url, "--node", "s", "remote", &target];
+    let out = project.wippy(&run);
+    let out = out.ok();
+    // (The command's node runs the app's services too: their lines are labelled.)
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('[')).collect();
+    // A spawn on `host@node` starts the process there, and its EXIT comes back.
+    assert!(
+        lines[0].starts_with("spawned {b@app:processes|") && lines[0].ends_with(" nil"),
+        "{out}"
+    );
+    let child = &lines[0]["spawned ".len()..lines[0].len() - " nil".len()];
+    assert_eq!(lines[1], format!("pid.exit from {child}: 42 / nil"));
+    // A failure comes back as the error of the EXIT, a linked one's as LINK_DOWN.
+    assert!(
+        lines[2].starts_with("pid.exit from {b@app:processes|")
+            && lines[2].contains(": nil / ")
+            && lines[2].contains("not a number: x"),
+        "{out}"
+    );
+    assert!(lines[3].starts_with("linked {b@app:processes|"), "{out}");
+    assert!(
+        lines[4].starts_with("pid.link.down from {b@") && lines[4].contains("not a number: y"),
+        "{out}"
+    );
+    // What cannot start says why, as a local spawn does.
+    assert_eq!(
+        lines[5],
+        "missing: no process entry `app:nothing` in the registry"
+    );
+    assert!(
+        lines[6].starts_with("nowhere: no node `nowhere` in the cluster (its nodes: s, b)"),
+        "{out}"
+    );
+    assert!(
+        lines[7].starts_with("exec: `app:processes@b` is a host of node `b`: only"),
+        "{out}"
+    );
+    // A monitor and a link on a process of another node fire as local ones do.
+    assert_eq!(
+        lines[8],
+        format!("pid.exit from {target}: nil / terminated")
+    );
+    assert_eq!(
+        lines[9],
+        format!("pid.link.down from {target}: nil / terminated")
+    );
+    // Watching or linking one that is not running answers at once, as in Erlang.
+    let gone = format!("process {target} is not running");
+    assert_eq!(lines[10], format!("pid.exit from {target}: nil / {gone}"));
+    assert_eq!(
+        lines[11],
+        format!("pid.link.down from {target}: nil / {gone}")
+    );
+    assert_eq!(lines[12], "done");
+    b.wait_for("service `app:sleep` failed (terminated)");
+}
+
+#[test]
+fn a_killed_node_fires_the_monitors_and_links_of_its_processes_within_three_seconds() {
+    let Some(nats) = Nats::start() else { return };
+    let project = remote_app();
+    let mut b = node(&project, &nats, "b");
+    let target = pid_in(&b.wait_for("sleeping as {b@app:processes|"));
+    let url = nats.url();
+    let mut watcher = Server::spawn(
+        &project,
+        &["--cluster", &url, "--node", "w", "watch", &target],
+    );
+    let line = watcher.wait_for(&format!("watching {target} and {{b@app:processes|"));
+    let child = pid_in(&line);
+    b.kill();
+    let killed = Instant::now();
+    let lost = "node `b` is lost: nothing heard from it for 2s";
+    watcher.wait_for(&format!("pid.exit from {target}: {lost}"));
+    watcher.wait_for(&format!("pid.exit from {child}: {lost}"));
+    watcher.wait_for(&format!("pid.link.down from {target}: {lost}"));
+    assert!(
+        killed.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        killed.elapsed()
+    );
+    watcher.kill();
+}

@@ -37,14 +37,15 @@ pub trait ActorHost: Send + Sync {
     fn send(&self, destination: &str, topic: &str, payload: Payload) -> Result<(), String>;
     /// The next message or event; `None` when `timeout` passes first or the mailbox closes.
     fn receive(&self, timeout: Option<Duration>) -> Pending<'_, Option<host::Received>>;
-    /// Starts `entry` on `host` (IDs relative to this process's namespace) as a child.
+    /// Starts `entry` on `host` (IDs relative to this process's namespace; `host@node` for
+    /// a host of another node of the cluster) as a child.
     fn spawn(
         &self,
-        entry: &str,
-        host: &str,
+        entry: String,
+        host: String,
         args: Vec<Payload>,
         monitor: bool,
-    ) -> Result<String, String>;
+    ) -> Pending<'_, Result<String, String>>;
     fn monitor(&self, destination: &str) -> Result<(), String>;
     fn link(&self, destination: &str) -> Result<(), String>;
     fn terminate(&self, destination: &str) -> Result<(), String>;
@@ -58,19 +59,15 @@ impl ProcessState {
             .ok_or_else(|| "this instance is not running as a process on a node".to_string())
     }
 
-    fn spawn_with(
-        &self,
-        entry: String,
-        host: String,
-        args: String,
-        monitor: bool,
-    ) -> Result<String, String> {
-        let args = match Payload::from_json_text(&args)? {
+    /// The actor a spawn goes through, and its arguments; the spawn itself may wait (for
+    /// another node), and the state it is made from cannot be held across that wait.
+    fn spawn_with(&self, args: &str) -> Result<(Arc<dyn ActorHost>, Vec<Payload>), String> {
+        let args = match Payload::from_json_text(args)? {
             Payload::List(items) => items,
             Payload::Nil => Vec::new(),
             single => vec![single],
         };
-        self.actor()?.spawn(&entry, &host, args, monitor)
+        Ok((self.actor()?, args))
     }
 }
 
@@ -95,7 +92,8 @@ impl host::Host for ProcessState {
     }
 
     async fn spawn(&mut self, entry: String, host: String, args: String) -> Result<String, String> {
-        self.spawn_with(entry, host, args, false)
+        let (actor, args) = self.spawn_with(&args)?;
+        actor.spawn(entry, host, args, false).await
     }
 
     async fn spawn_monitored(
@@ -104,7 +102,8 @@ impl host::Host for ProcessState {
         host: String,
         args: String,
     ) -> Result<String, String> {
-        self.spawn_with(entry, host, args, true)
+        let (actor, args) = self.spawn_with(&args)?;
+        actor.spawn(entry, host, args, true).await
     }
 
     async fn monitor(&mut self, destination: String) -> Result<(), String> {

@@ -9,17 +9,19 @@
 
 pub mod codec;
 mod members;
+mod spawns;
 mod wire;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 
-use crate::process::{Node, Pid, Stop};
-use crate::values::Payload;
+use crate::process::{self, Node, Pid, RemoteSpawn};
 
 use members::Members;
+use spawns::Spawns;
 use wire::{Announcement, Errand};
 
 /// How often a node says it is alive.
@@ -50,6 +52,9 @@ pub struct Cluster {
     outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
     /// The node's processes, which messages from other nodes are delivered to.
     local: Node,
+    /// Spawns on other nodes waiting for their answer.
+    spawns: Spawns,
+    me: Weak<Cluster>,
 }
 
 impl Cluster {
@@ -94,12 +99,14 @@ impl Cluster {
                 }
             }
         });
-        let cluster = Arc::new(Cluster {
+        let cluster = Arc::new_cyclic(|me| Cluster {
             client,
             node: config.node.clone(),
             members: Members::default(),
             outbox,
             local: local.clone(),
+            spawns: Spawns::default(),
+            me: me.clone(),
         });
         cluster.clone().start().await?;
         log::info!(
@@ -146,23 +153,26 @@ impl Cluster {
         let mut roll_calls = subscribe(wire::ROLL_CALL.into()).await?;
         let mut pings = subscribe(wire::ping_subject(&self.node)).await?;
         let mut mail = subscribe(wire::mail_subject(&self.node)).await?;
+        // The nodes already there answer a roll call at once, not at their next heartbeat.
+        let inbox = self.client.new_inbox();
+        let mut present = subscribe(inbox.clone()).await?;
+        (self
+            .client
+            .publish_with_reply(wire::ROLL_CALL, inbox, "".into())
+            .await)
+            .map_err(|e| format!("cannot call the roll of the cluster: {e}"))?;
         let me = self.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    Some(message) = heartbeats.next() => {
-                        if let Some(a) = Announcement::decode(&message.payload)
-                            && a.node != me.node
-                            && me.members.heard(&a.node)
-                        {
-                            log::info!("node `{}` joined the cluster", a.node);
-                        }
-                    }
+                    Some(message) = heartbeats.next() => me.heard(&message.payload),
+                    Some(message) = present.next() => me.heard(&message.payload),
                     Some(message) = leaves.next() => {
                         if let Some(a) = Announcement::decode(&message.payload)
                             && me.members.remove(&a.node)
                         {
                             log::info!("node `{}` left the cluster", a.node);
+                            me.gone(&a.node, "left the cluster");
                         }
                     }
                     Some(message) = roll_calls.next() => me.reply(message).await,
@@ -181,7 +191,9 @@ impl Cluster {
                 // A failed publish (the server is away) is retried at the next beat.
                 let _ = me.client.publish(wire::HEARTBEAT, beat).await;
                 for lost in me.members.lost(LOST_AFTER) {
-                    log::warn!("node `{lost}` is lost: nothing heard from it for {LOST_AFTER:?}");
+                    let why = format!("is lost: nothing heard from it for {LOST_AFTER:?}");
+                    log::warn!("node `{lost}` {why}");
+                    me.gone(&lost, &why);
                 }
             }
         });
@@ -191,7 +203,23 @@ impl Cluster {
             .map_err(|e| format!("the NATS server did not take the subscriptions: {e}"))
     }
 
-    /// An errand from a process of another node, for one of ours.
+    /// A heartbeat or an answer to the roll call.
+    fn heard(&self, bytes: &[u8]) {
+        if let Some(a) = Announcement::decode(bytes)
+            && a.node != self.node
+            && self.members.heard(&a.node)
+        {
+            log::info!("node `{}` joined the cluster", a.node);
+        }
+    }
+
+    /// `node` is lost or left: what waited on it hears so.
+    fn gone(&self, node: &str, why: &str) {
+        self.local.node_gone(node, why);
+        self.spawns.node_gone(node, why);
+    }
+
+    /// A letter from another node, for this one.
     fn deliver(&self, bytes: &[u8]) {
         let letter =
             codec::decode(bytes, codec::max_payload()).and_then(wire::Letter::from_payload);
@@ -206,19 +234,23 @@ impl Cluster {
             }
         };
         let from = letter.from.as_deref().and_then(Pid::parse);
-        let to = letter.to.as_str();
-        let outcome = match letter.errand {
-            Errand::Message { topic, payload } => (self.local)
-                .send(from.as_ref(), to, &topic, payload)
-                .map_err(|e| e.to_string()),
-            Errand::Terminate => self.local.terminate(to),
-            Errand::Cancel {
-                reason,
-                deadline_ms,
-            } => {
-                let deadline = deadline_ms.map(Duration::from_millis);
-                self.local.cancel(from.as_ref(), to, &reason, deadline)
+        let outcome = match (letter.errand, from) {
+            (Errand::Process(errand), from) => self.local.arrived(from, &letter.to, errand),
+            (Errand::Spawn { id, request }, Some(parent)) => {
+                let back = parent.node().unwrap_or_default().to_string();
+                let answering = parent.clone();
+                self.local.spawn_for(parent, request, |result| {
+                    let result = result.map(|pid| pid.to_string());
+                    let answer = Errand::Spawned { id, result };
+                    let _ = self.post(&back, wire_letter(None, answering.as_str(), answer));
+                });
+                Ok(())
             }
+            (Errand::Spawned { id, result }, _) => {
+                self.spawns.answered(id, result, &self.local);
+                Ok(())
+            }
+            (Errand::Spawn { .. }, None) => Err("a spawn without its parent".to_string()),
         };
         if let Err(error) = outcome {
             log::debug!(
@@ -236,6 +268,22 @@ impl Cluster {
             .map_err(|_| "the node is leaving its cluster".to_string())
     }
 
+    /// Waits (up to [`LOST_AFTER`]) until `node` is a member: a node that just joined has
+    /// not heard every other one yet.
+    async fn member(&self, node: &str) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + LOST_AFTER;
+        while !self.members.alive().iter().any(|n| n == node) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "no node `{node}` in the cluster (its nodes: {}); start it with `--node {node}`, or fix the host's `@{node}`",
+                    self.nodes().join(", ")
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
     async fn reply(&self, message: async_nats::Message) {
         if let Some(reply) = message.reply {
             let _ = self
@@ -246,7 +294,7 @@ impl Cluster {
     }
 }
 
-impl crate::process::Membership for Cluster {
+impl process::Membership for Cluster {
     fn node(&self) -> String {
         self.node.clone()
     }
@@ -255,34 +303,39 @@ impl crate::process::Membership for Cluster {
         Cluster::nodes(self)
     }
 
-    fn send(
+    fn post(
         &self,
         node: &str,
         from: Option<&Pid>,
         to: &str,
-        topic: &str,
-        payload: &Payload,
+        errand: process::Errand,
     ) -> Result<(), String> {
-        let errand = Errand::Message {
-            topic: topic.to_string(),
-            payload: payload.clone(),
-        };
-        self.post(node, letter(from, to, errand))
+        Cluster::post(self, node, wire_letter(from, to, Errand::Process(errand)))
     }
 
-    fn stop(&self, node: &str, from: Option<&Pid>, to: &str, how: Stop) -> Result<(), String> {
-        let errand = match how {
-            Stop::Terminate => Errand::Terminate,
-            Stop::Cancel { reason, deadline } => Errand::Cancel {
-                reason,
-                deadline_ms: deadline.map(|d| d.as_millis() as u64),
-            },
-        };
-        self.post(node, letter(from, to, errand))
+    fn spawn(
+        &self,
+        node: &str,
+        parent: &Pid,
+        request: RemoteSpawn,
+    ) -> BoxFuture<'static, Result<Pid, String>> {
+        let (me, node, parent) = (self.me.upgrade(), node.to_string(), parent.clone());
+        Box::pin(async move {
+            let me = me.ok_or("the node is leaving its cluster")?;
+            me.member(&node).await?;
+            let (id, answer) = me.spawns.wait(&node, &parent, &request);
+            let host = request.host.to_string();
+            let letter = wire_letter(Some(&parent), &host, Errand::Spawn { id, request });
+            if let Err(error) = me.post(&node, letter) {
+                me.spawns.forget(id);
+                return Err(error);
+            }
+            me.spawns.answer(id, answer, &node).await
+        })
     }
 }
 
-fn letter(from: Option<&Pid>, to: &str, errand: Errand) -> wire::Letter {
+fn wire_letter(from: Option<&Pid>, to: &str, errand: Errand) -> wire::Letter {
     wire::Letter {
         from: from.map(|p| p.as_str().to_string()),
         to: to.to_string(),

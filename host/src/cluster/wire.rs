@@ -1,8 +1,12 @@
 //! What nodes say to each other about membership, and on which subjects.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::process::{self, RemoteSpawn};
+use crate::registry::EntryId;
 use crate::values::Payload;
 
 pub const HEARTBEAT: &str = "wippy.nodes.heartbeat";
@@ -14,17 +18,19 @@ pub fn mail_subject(node: &str) -> String {
     format!("wippy.node.{node}.mail")
 }
 
-/// What one node's process asks of another node's process.
+/// What a letter carries: an errand between processes, or a spawn and its answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Errand {
-    Message {
-        topic: String,
-        payload: Payload,
+    Process(process::Errand),
+    /// Start a process for `from` (its parent); answered with [`Errand::Spawned`] and `id`.
+    Spawn {
+        id: u64,
+        request: RemoteSpawn,
     },
-    Terminate,
-    Cancel {
-        reason: String,
-        deadline_ms: Option<u64>,
+    /// The pid of the process a [`Errand::Spawn`] started, or why it did not start.
+    Spawned {
+        id: u64,
+        result: Result<String, String>,
     },
 }
 
@@ -37,9 +43,12 @@ pub struct Letter {
     pub errand: Errand,
 }
 
+fn text(s: &str) -> Payload {
+    Payload::String(s.to_string())
+}
+
 impl Letter {
     pub fn to_payload(&self) -> Payload {
-        let text = |s: &str| Payload::String(s.to_string());
         let mut entries = vec![
             (
                 text("from"),
@@ -47,21 +56,63 @@ impl Letter {
             ),
             (text("to"), text(&self.to)),
         ];
+        let mut put = |key: &str, value: Payload| entries.push((text(key), value));
         match &self.errand {
-            Errand::Message { topic, payload } => {
-                entries.push((text("kind"), text("message")));
-                entries.push((text("topic"), text(topic)));
-                entries.push((text("payload"), payload.clone()));
+            Errand::Process(errand) => match errand {
+                process::Errand::Message { topic, payload } => {
+                    put("kind", text("message"));
+                    put("topic", text(topic));
+                    put("payload", payload.clone());
+                }
+                process::Errand::Terminate => put("kind", text("terminate")),
+                process::Errand::Cancel { reason, deadline } => {
+                    put("kind", text("cancel"));
+                    put("reason", text(reason));
+                    if let Some(deadline) = deadline {
+                        put("deadline_ms", Payload::Integer(deadline.as_millis() as i64));
+                    }
+                }
+                process::Errand::Monitor(on) => {
+                    put("kind", text("monitor"));
+                    put("on", Payload::Bool(*on));
+                }
+                process::Errand::Link(on) => {
+                    put("kind", text("link"));
+                    put("on", Payload::Bool(*on));
+                }
+                process::Errand::Exit { value, error } => {
+                    put("kind", text("exit"));
+                    put("value", value.clone());
+                    put("error", error.as_deref().map_or(Payload::Nil, text));
+                }
+                process::Errand::LinkDown { error } => {
+                    put("kind", text("link-down"));
+                    put("error", text(error));
+                }
+            },
+            Errand::Spawn { id, request } => {
+                put("kind", text("spawn"));
+                put("id", Payload::Integer(*id as i64));
+                put("entry", text(&request.entry.to_string()));
+                put("host", text(&request.host.to_string()));
+                put("args", Payload::List(request.args.clone()));
+                put("monitor", Payload::Bool(request.monitor));
+                put("link", Payload::Bool(request.link));
+                let context = (request.context.iter())
+                    .map(|(k, v)| (text(k), v.clone()))
+                    .collect();
+                put("context", Payload::Map(context));
+                let messages = (request.messages.iter())
+                    .map(|(topic, payload)| Payload::List(vec![text(topic), payload.clone()]))
+                    .collect();
+                put("messages", Payload::List(messages));
             }
-            Errand::Terminate => entries.push((text("kind"), text("terminate"))),
-            Errand::Cancel {
-                reason,
-                deadline_ms,
-            } => {
-                entries.push((text("kind"), text("cancel")));
-                entries.push((text("reason"), text(reason)));
-                if let Some(ms) = deadline_ms {
-                    entries.push((text("deadline_ms"), Payload::Integer(*ms as i64)));
+            Errand::Spawned { id, result } => {
+                put("kind", text("spawned"));
+                put("id", Payload::Integer(*id as i64));
+                match result {
+                    Ok(pid) => put("pid", text(pid)),
+                    Err(error) => put("error", text(error)),
                 }
             }
         }
@@ -72,33 +123,103 @@ impl Letter {
         let Payload::Map(entries) = payload else {
             return Err("not a letter".into());
         };
-        let field = |name: &str| {
-            (entries.iter())
-                .find(|(k, _)| matches!(k, Payload::String(s) if s == name))
-                .map(|(_, v)| v.clone())
-        };
-        let text = |value: Option<Payload>| match value {
-            Some(Payload::String(s)) => Some(s),
+        let mut fields: std::collections::HashMap<String, Payload> = (entries.into_iter())
+            .filter_map(|(k, v)| match k {
+                Payload::String(k) => Some((k, v)),
+                _ => None,
+            })
+            .collect();
+        let mut take = |name: &str| fields.remove(name).unwrap_or(Payload::Nil);
+        let string = |value: Payload| match value {
+            Payload::String(s) => Some(s),
             _ => None,
         };
-        let to = text(field("to")).ok_or("a letter without its receiver")?;
-        let from = text(field("from"));
-        let errand = match text(field("kind")).as_deref() {
-            Some("message") => Errand::Message {
-                topic: text(field("topic")).unwrap_or_default(),
-                payload: field("payload").unwrap_or(Payload::Nil),
+        let flag = |value: Payload| matches!(value, Payload::Bool(true));
+        let number = |value: Payload| match value {
+            Payload::Integer(n) => u64::try_from(n).ok(),
+            _ => None,
+        };
+        let to = string(take("to")).ok_or("a letter without its receiver")?;
+        let from = string(take("from"));
+        let kind = string(take("kind"));
+        let errand = match kind.as_deref() {
+            Some("message") => process::Errand::Message {
+                topic: string(take("topic")).unwrap_or_default(),
+                payload: take("payload"),
             },
-            Some("terminate") => Errand::Terminate,
-            Some("cancel") => Errand::Cancel {
-                reason: text(field("reason")).unwrap_or_default(),
-                deadline_ms: match field("deadline_ms") {
-                    Some(Payload::Integer(ms)) => u64::try_from(ms).ok(),
-                    _ => None,
-                },
+            Some("terminate") => process::Errand::Terminate,
+            Some("cancel") => process::Errand::Cancel {
+                reason: string(take("reason")).unwrap_or_default(),
+                deadline: number(take("deadline_ms")).map(Duration::from_millis),
             },
+            Some("monitor") => process::Errand::Monitor(flag(take("on"))),
+            Some("link") => process::Errand::Link(flag(take("on"))),
+            Some("exit") => process::Errand::Exit {
+                value: take("value"),
+                error: string(take("error")),
+            },
+            Some("link-down") => process::Errand::LinkDown {
+                error: string(take("error")).unwrap_or_default(),
+            },
+            Some("spawn") => {
+                let id = number(take("id")).ok_or("a spawn without its id")?;
+                let entry = string(take("entry")).ok_or("a spawn without its entry")?;
+                let host = string(take("host")).ok_or("a spawn without its host")?;
+                let Payload::List(args) = take("args") else {
+                    return Err("a spawn without its arguments".into());
+                };
+                let context = match take("context") {
+                    Payload::Map(pairs) => (pairs.into_iter())
+                        .filter_map(|(k, v)| string(k).map(|k| (k, v)))
+                        .collect(),
+                    _ => Default::default(),
+                };
+                let messages = match take("messages") {
+                    Payload::List(items) => (items.into_iter())
+                        .filter_map(|item| match item {
+                            Payload::List(mut pair) if pair.len() == 2 => {
+                                let payload = pair.pop()?;
+                                Some((string(pair.pop()?)?, payload))
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let request = RemoteSpawn {
+                    entry: EntryId::resolve(&entry, ""),
+                    host: EntryId::resolve(&host, ""),
+                    args,
+                    monitor: flag(take("monitor")),
+                    link: flag(take("link")),
+                    context,
+                    messages,
+                };
+                return Ok(Letter {
+                    from,
+                    to,
+                    errand: Errand::Spawn { id, request },
+                });
+            }
+            Some("spawned") => {
+                let id = number(take("id")).ok_or("an answer to a spawn without its id")?;
+                let result = match (string(take("pid")), string(take("error"))) {
+                    (Some(pid), _) => Ok(pid),
+                    (None, error) => Err(error.unwrap_or_default()),
+                };
+                return Ok(Letter {
+                    from,
+                    to,
+                    errand: Errand::Spawned { id, result },
+                });
+            }
             other => return Err(format!("a letter of unknown kind {other:?}")),
         };
-        Ok(Letter { from, to, errand })
+        Ok(Letter {
+            from,
+            to,
+            errand: Errand::Process(errand),
+        })
     }
 }
 
@@ -139,15 +260,49 @@ mod tests {
 
     #[test]
     fn letters_survive_their_payload_form() {
+        let spawn = RemoteSpawn {
+            entry: EntryId::new("app", "worker"),
+            host: EntryId::new("app", "processes"),
+            args: vec![Payload::Integer(6), Payload::Bytes(vec![0xff])],
+            monitor: true,
+            link: false,
+            context: [("k".to_string(), Payload::Bool(true))].into(),
+            messages: vec![("hello".into(), Payload::Number(1.5))],
+        };
         for errand in [
-            Errand::Message {
+            Errand::Process(process::Errand::Message {
                 topic: "t".into(),
                 payload: Payload::List(vec![Payload::Integer(1)]),
-            },
-            Errand::Terminate,
-            Errand::Cancel {
+            }),
+            Errand::Process(process::Errand::Terminate),
+            Errand::Process(process::Errand::Cancel {
                 reason: "bye".into(),
-                deadline_ms: Some(500),
+                deadline: Some(Duration::from_millis(500)),
+            }),
+            Errand::Process(process::Errand::Monitor(true)),
+            Errand::Process(process::Errand::Link(false)),
+            Errand::Process(process::Errand::Exit {
+                value: Payload::String("done".into()),
+                error: None,
+            }),
+            Errand::Process(process::Errand::Exit {
+                value: Payload::Nil,
+                error: Some("boom".into()),
+            }),
+            Errand::Process(process::Errand::LinkDown {
+                error: "boom".into(),
+            }),
+            Errand::Spawn {
+                id: 7,
+                request: spawn,
+            },
+            Errand::Spawned {
+                id: 7,
+                result: Ok("{b@app:processes|0x00003}".into()),
+            },
+            Errand::Spawned {
+                id: 8,
+                result: Err("no process entry".into()),
             },
         ] {
             let letter = Letter {

@@ -40,14 +40,7 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     });
 
     for (name, monitor, link) in SPAWNS {
-        lazy_function(&mut made, name, context, move |ctx| {
-            move |_, call: (String, String, Variadic<Value>)| {
-                Ok(match Spawner::default().spawn(&ctx, call, monitor, link) {
-                    Ok(pid) => (Some(pid), None),
-                    Err(error) => (None, Some(fail(INTERNAL, error))),
-                })
-            }
-        });
+        made.push((name, spawn_function(context, monitor, link)));
     }
     super::spawner::install(lua, &module, context)?;
 
@@ -336,6 +329,57 @@ return function(timeout)
   end
 end
 "#;
+
+/// `process.spawn*`: a spawn on this node runs through a plain function; one on another
+/// node (`app:processes@b`) through an async one, made when first needed, which waits for
+/// that node's answer.
+const SPAWN: &str = r#"
+local here, make_elsewhere = ...
+local elsewhere
+return function(...)
+  local pid, err = here(...)
+  if pid ~= false then return pid, err end
+  elsewhere = elsewhere or make_elsewhere()
+  return elsewhere(...)
+end
+"#;
+
+fn spawn_function(context: &SharedContext, monitor: bool, link: bool) -> Maker {
+    let ctx = context.clone();
+    Box::new(move |lua| {
+        let here_ctx = ctx.clone();
+        let here = lua.create_function(move |lua, call: (String, String, Variadic<Value>)| {
+            Ok(
+                match Spawner::default().spawn(&here_ctx, call, monitor, link) {
+                    Ok(Some(pid)) => (Value::String(lua.create_string(&pid)?), None),
+                    Ok(None) => (Value::Boolean(false), None),
+                    Err(error) => (Value::Nil, Some(fail(INTERNAL, error))),
+                },
+            )
+        })?;
+        let ctx = ctx.clone();
+        let make_elsewhere = lua.create_function(move |lua, ()| {
+            let ctx = ctx.clone();
+            lua.create_async_function(move |_, call: (String, String, Variadic<Value>)| {
+                let ctx = ctx.clone();
+                async move {
+                    let spawned = (Spawner::default())
+                        .spawn_anywhere(&ctx, call, monitor, link)
+                        .await;
+                    Ok(match spawned {
+                        Ok(pid) => (Some(pid), None),
+                        Err(error) => (None, Some(fail(INTERNAL, error))),
+                    })
+                }
+            })
+        })?;
+        let wrapper: mlua::Function = lua
+            .load(SPAWN)
+            .set_name("=process.spawn")
+            .call((here, make_elsewhere))?;
+        Ok(Value::Function(wrapper))
+    })
+}
 
 /// Adds `name` to the fields made on first use: a function `make` builds from the context.
 fn lazy_function<A, R, F>(

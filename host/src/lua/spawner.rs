@@ -38,18 +38,64 @@ pub fn args_to_payloads(args: &[Value]) -> Result<Vec<Payload>, String> {
 }
 
 impl Spawner {
-    /// Starts `id` on `host` as a child of the calling process: its pid, or why not.
+    /// Starts `id` on `host` as a child of the calling process: its pid, or why not;
+    /// `None` when `host` names another node (`app:processes@b`), which
+    /// [`Spawner::spawn_elsewhere`] waits for.
     pub fn spawn(
+        &self,
+        ctx: &ProcessContext,
+        call: (String, String, Variadic<Value>),
+        monitor: bool,
+        link: bool,
+    ) -> Result<Option<String>, String> {
+        match self.request(ctx, call, monitor, link)? {
+            (request, None) => self.spawn_here(ctx, request).map(Some),
+            (_, Some(_)) => Ok(None),
+        }
+    }
+
+    fn spawn_here(&self, ctx: &ProcessContext, request: SpawnRequest) -> Result<String, String> {
+        let spawned = ctx.node.spawn(request)?;
+        if let Some(name) = &self.name {
+            ctx.node.register(name, &spawned.pid)?;
+        }
+        Ok(spawned.pid.to_string())
+    }
+
+    /// [`Spawner::spawn`], on this node or another (then waiting for its answer).
+    pub async fn spawn_anywhere(
+        &self,
+        ctx: &ProcessContext,
+        call: (String, String, Variadic<Value>),
+        monitor: bool,
+        link: bool,
+    ) -> Result<String, String> {
+        let (request, node) = self.request(ctx, call, monitor, link)?;
+        let Some(node) = node else {
+            return self.spawn_here(ctx, request);
+        };
+        if let Some(name) = &self.name {
+            return Err(format!(
+                "`with_name(\"{name}\")` names a process of this node, and this spawn is on node `{node}`; register the name there (the child can call `process.registry.register`)"
+            ));
+        }
+        let pid = ctx.node.spawn_elsewhere(&node, request).await?;
+        Ok(pid.to_string())
+    }
+
+    /// What to start and on which other node, if any.
+    fn request(
         &self,
         ctx: &ProcessContext,
         (id, host, args): (String, String, Variadic<Value>),
         monitor: bool,
         link: bool,
-    ) -> Result<String, String> {
+    ) -> Result<(SpawnRequest, Option<String>), String> {
         let args = args_to_payloads(&args)?;
         let mut context = (*ctx.context).clone();
         context.extend(self.context.clone());
         let namespace = &ctx.entry.namespace;
+        let (host, node) = ctx.node.placement(&host);
         let request = SpawnRequest {
             parent: Some(ctx.pid.clone()),
             monitor,
@@ -58,15 +104,11 @@ impl Spawner {
             messages: self.messages.clone(),
             ..SpawnRequest::new(
                 EntryId::resolve(&id, namespace),
-                EntryId::resolve(&host, namespace),
+                EntryId::resolve(host, namespace),
                 args,
             )
         };
-        let spawned = ctx.node.spawn(request)?;
-        if let Some(name) = &self.name {
-            ctx.node.register(name, &spawned.pid)?;
-        }
-        Ok(spawned.pid.to_string())
+        Ok((request, node.map(str::to_string)))
     }
 
     fn with_context(&self, values: Table) -> mlua::Result<Self> {
@@ -159,16 +201,19 @@ impl UserData for LuaSpawner {
                 )))
             });
         }
+        // Async: a spawn on another node waits for its answer.
         for (name, monitor, link) in SPAWNS {
-            methods.add_method(
+            methods.add_async_method(
                 name,
-                move |_, this, call: (String, String, Variadic<Value>)| {
-                    Ok(
-                        match this.spawner.spawn(&this.context, call, monitor, link) {
-                            Ok(pid) => (Some(pid), None),
-                            Err(error) => (None, Some(fail(INTERNAL, error))),
-                        },
-                    )
+                move |_, this, call: (String, String, Variadic<Value>)| async move {
+                    let spawned = this
+                        .spawner
+                        .spawn_anywhere(&this.context, call, monitor, link)
+                        .await;
+                    Ok(match spawned {
+                        Ok(pid) => (Some(pid), None),
+                        Err(error) => (None, Some(fail(INTERNAL, error))),
+                    })
                 },
             );
         }

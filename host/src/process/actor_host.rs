@@ -30,21 +30,29 @@ impl ActorHost for ProcessContext {
 
     fn spawn(
         &self,
-        entry: &str,
-        host: &str,
+        entry: String,
+        host: String,
         args: Vec<Payload>,
         monitor: bool,
-    ) -> Result<String, String> {
-        let request = SpawnRequest {
-            parent: Some(self.pid.clone()),
-            monitor,
-            ..SpawnRequest::new(
-                EntryId::resolve(entry, &self.entry.namespace),
-                EntryId::resolve(host, &self.entry.namespace),
-                args,
-            )
-        };
-        (self.node.spawn(request)).map(|spawned| spawned.pid.to_string())
+    ) -> Pending<'_, Result<String, String>> {
+        Box::pin(async move {
+            let (host, node) = self.node.placement(&host);
+            let request = SpawnRequest {
+                parent: Some(self.pid.clone()),
+                monitor,
+                ..SpawnRequest::new(
+                    EntryId::resolve(&entry, &self.entry.namespace),
+                    EntryId::resolve(host, &self.entry.namespace),
+                    args,
+                )
+            };
+            match node {
+                Some(node) => {
+                    (self.node.spawn_elsewhere(node, request).await).map(|pid| pid.to_string())
+                }
+                None => (self.node.spawn(request)).map(|spawned| spawned.pid.to_string()),
+            }
+        })
     }
 
     fn monitor(&self, destination: &str) -> Result<(), String> {

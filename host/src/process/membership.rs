@@ -1,7 +1,13 @@
-//! What a node knows of the cluster it is in, for the processes that ask (Lua's `system`
-//! module); the cluster layer provides it. A node in no cluster is a cluster of one.
+//! What a node knows of the cluster it is in, and the way to processes of other nodes; the
+//! cluster layer provides it. A node in no cluster is a cluster of one.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
 
 use super::Pid;
+use crate::registry::EntryId;
 use crate::values::Payload;
 
 /// The node's own name and the names of the nodes alive, itself first; and the way to a
@@ -10,29 +16,58 @@ pub trait Membership: Send + Sync {
     fn node(&self) -> String;
     fn nodes(&self) -> Vec<String>;
 
-    /// Sends a message to `to`, a process of `node`: at most once, in order per sender and
-    /// receiver. `Err` only when it cannot even be sent.
-    fn send(
+    /// Hands `errand` from `from` to `to`, a process of `node`: at most once, in order per
+    /// sender and receiver. `Err` only when it cannot even be sent.
+    fn post(&self, node: &str, from: Option<&Pid>, to: &str, errand: Errand) -> Result<(), String>;
+
+    /// Starts a process on `node` as a child of `parent`: its pid, or why not. Before the
+    /// answer arrives here, nothing the child does can: its EXIT comes after its pid.
+    fn spawn(
         &self,
         node: &str,
-        from: Option<&Pid>,
-        to: &str,
-        topic: &str,
-        payload: &Payload,
-    ) -> Result<(), String>;
-
-    /// Terminates or cancels `to`, a process of `node`, as [`Membership::send`] sends.
-    fn stop(&self, node: &str, from: Option<&Pid>, to: &str, how: Stop) -> Result<(), String>;
+        parent: &Pid,
+        request: RemoteSpawn,
+    ) -> BoxFuture<'static, Result<Pid, String>>;
 }
 
-/// How a process of another node is asked to end.
+/// What a process of one node asks of (or tells) a process of another.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Stop {
+pub enum Errand {
+    Message {
+        topic: String,
+        payload: Payload,
+    },
     Terminate,
     Cancel {
         reason: String,
-        deadline: Option<std::time::Duration>,
+        deadline: Option<Duration>,
     },
+    /// The sender starts (`true`) or stops watching the receiver.
+    Monitor(bool),
+    /// The sender links to (`true`) or unlinks from the receiver; an unlink also comes when
+    /// the sender ended without failing.
+    Link(bool),
+    /// The sender, which the receiver monitors, ended.
+    Exit {
+        value: Payload,
+        error: Option<String>,
+    },
+    /// The sender, linked to the receiver, failed.
+    LinkDown {
+        error: String,
+    },
+}
+
+/// A spawn for a process of another node, as it travels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteSpawn {
+    pub entry: EntryId,
+    pub host: EntryId,
+    pub args: Vec<Payload>,
+    pub monitor: bool,
+    pub link: bool,
+    pub context: BTreeMap<String, Payload>,
+    pub messages: Vec<(String, Payload)>,
 }
 
 /// A node that joined no cluster.
@@ -50,24 +85,26 @@ impl Membership for Alone {
         vec![ALONE.to_string()]
     }
 
-    fn send(
-        &self,
-        node: &str,
-        _: Option<&Pid>,
-        to: &str,
-        _: &str,
-        _: &Payload,
-    ) -> Result<(), String> {
-        Err(not_clustered(node, to))
+    fn post(&self, node: &str, _: Option<&Pid>, to: &str, _: Errand) -> Result<(), String> {
+        Err(not_clustered(&format!(
+            "process {to} runs on node `{node}`"
+        )))
     }
 
-    fn stop(&self, node: &str, _: Option<&Pid>, to: &str, _: Stop) -> Result<(), String> {
-        Err(not_clustered(node, to))
+    fn spawn(
+        &self,
+        node: &str,
+        _: &Pid,
+        request: RemoteSpawn,
+    ) -> BoxFuture<'static, Result<Pid, String>> {
+        let error = not_clustered(&format!(
+            "`{}@{node}` is a host on node `{node}`",
+            request.host
+        ));
+        Box::pin(async move { Err(error) })
     }
 }
 
-fn not_clustered(node: &str, to: &str) -> String {
-    format!(
-        "process {to} runs on node `{node}`, and this node is in no cluster; run it with `--cluster` and `--node`"
-    )
+fn not_clustered(what: &str) -> String {
+    format!("{what}, and this node is in no cluster; run it with `--cluster` and `--node`")
 }

@@ -21,7 +21,7 @@ use wasmtime_wasi::I32Exit;
 
 pub use functions::{CallError, call_function};
 pub use mailbox::{Envelope, Event, Mailbox, Message};
-pub use membership::{ALONE, Alone, Membership, Stop};
+pub use membership::{ALONE, Alone, Errand, Membership, RemoteSpawn};
 pub(crate) use node::now_nanos;
 pub use node::{
     ContextValues, ExitResult, Node, ProcessContext, SendError, SpawnRequest, Spawned,

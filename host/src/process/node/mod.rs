@@ -5,6 +5,7 @@ mod calls;
 mod headroom;
 mod heap;
 mod names;
+mod remote;
 mod requests;
 mod signals;
 mod spawn;
@@ -19,7 +20,7 @@ use tokio::sync::oneshot;
 
 use super::call_pool::CallPool;
 use super::mailbox::{Envelope, Event, Mailbox, MailboxFull, Message};
-use super::{Alone, Membership, Pid, Scripts};
+use super::{Alone, Errand, Membership, Pid, Scripts};
 use crate::engine::Runtime;
 use crate::guest::{LineSink, Stdio};
 use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
@@ -92,6 +93,8 @@ struct Record {
     /// Lua processes read their mailbox; WASM processes cannot (yet), so a cancel stops them.
     receives: bool,
     monitors: FastSet<Pid>,
+    /// Processes of other nodes it monitors (its half of those monitors; see `remote`).
+    watching: Vec<Pid>,
     links: FastSet<Pid>,
     abort: Option<AbortHandle>,
     /// Raised when the process is killed, for code that cannot be dropped at once (a script
@@ -113,6 +116,7 @@ impl Record {
             mailbox: mailbox.clone(),
             receives: true,
             monitors: FastSet::default(),
+            watching: Vec::new(),
             links: FastSet::default(),
             abort,
             stop,
@@ -251,6 +255,14 @@ impl Node {
         }
         let at = now_nanos();
         for monitor in &record.monitors {
+            if let Some(node) = self.elsewhere(monitor.as_str()) {
+                let exit = Errand::Exit {
+                    value: result.value.clone(),
+                    error: result.error.clone(),
+                };
+                let _ = self.post(node, Some(pid), monitor.as_str(), exit);
+                continue;
+            }
             // Events are never refused.
             let _ = self.deliver(
                 monitor,
@@ -262,7 +274,22 @@ impl Node {
                 }),
             );
         }
+        for watched in &record.watching {
+            if let Some(node) = watched.node() {
+                let _ = self.post(node, Some(pid), watched.as_str(), Errand::Monitor(false));
+            }
+        }
         for linked in &record.links {
+            if let Some(node) = self.elsewhere(linked.as_str()) {
+                let errand = match &result.error {
+                    Some(error) => Errand::LinkDown {
+                        error: error.clone(),
+                    },
+                    None => Errand::Link(false),
+                };
+                let _ = self.post(node, Some(pid), linked.as_str(), errand);
+                continue;
+            }
             if let Some(other) = self.inner.processes.lock().unwrap().get_mut(linked) {
                 other.links.remove(pid);
             }

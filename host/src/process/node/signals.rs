@@ -3,7 +3,7 @@
 //! linked process's failure does.
 
 use super::{Envelope, Event, MailboxFull, Message, Node, Pid, mailbox_full, now_nanos};
-use crate::process::Stop;
+use crate::process::Errand;
 use crate::values::Payload;
 
 impl Node {
@@ -15,9 +15,11 @@ impl Node {
         payload: Payload,
     ) -> Result<(), SendError> {
         if let Some(node) = self.elsewhere(dest) {
-            return (self.membership())
-                .send(node, from, dest, topic, &payload)
-                .map_err(SendError::NotRunning);
+            let errand = Errand::Message {
+                topic: topic.to_string(),
+                payload,
+            };
+            return (self.post(node, from, dest, errand)).map_err(SendError::NotRunning);
         }
         let (pid, mailbox) = self
             .live(dest, |pid, record| (pid.clone(), record.mailbox.clone()))
@@ -32,17 +34,9 @@ impl Node {
             .map_err(|MailboxFull(waiting)| SendError::MailboxFull(mailbox_full(&pid, waiting)))
     }
 
-    /// The node a pid names when it is another than this one.
-    fn elsewhere<'d>(&self, dest: &'d str) -> Option<&'d str> {
-        let host_part = dest.strip_prefix('{')?.split('|').next()?;
-        let (node, _) = host_part.split_once('@')?;
-        let own = self.inner.cluster_name.get().map(|n| &**n);
-        (own != Some(node)).then_some(node)
-    }
-
     pub fn terminate(&self, dest: &str) -> Result<(), String> {
         if let Some(node) = self.elsewhere(dest) {
-            return self.membership().stop(node, None, dest, Stop::Terminate);
+            return self.post(node, None, dest, Errand::Terminate);
         }
         let pid = self.resolve(dest)?;
         self.kill(&pid, "terminated".to_string());
@@ -61,11 +55,11 @@ impl Node {
         deadline: Option<std::time::Duration>,
     ) -> Result<(), String> {
         if let Some(node) = self.elsewhere(dest) {
-            let how = Stop::Cancel {
+            let errand = Errand::Cancel {
                 reason: reason.to_string(),
                 deadline,
             };
-            return self.membership().stop(node, from, dest, how);
+            return self.post(node, from, dest, errand);
         }
         let pid = self.resolve(dest)?;
         let receives = self
@@ -110,7 +104,19 @@ impl Node {
         Ok(())
     }
 
+    /// Starts (`on`) or stops watching `dest`. A process of another node is watched through
+    /// its node: when it is not running there, the EXIT comes at once (as in Erlang).
     pub fn monitor(&self, watcher: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        if let Some(node) = self.elsewhere(dest) {
+            let target = Pid::parse(dest).ok_or_else(|| format!("`{dest}` is not a pid"))?;
+            if let Some(record) = self.inner.processes.lock().unwrap().get_mut(watcher) {
+                record.watching.retain(|p| *p != target);
+                if on {
+                    record.watching.push(target);
+                }
+            }
+            return self.post(node, Some(watcher), dest, Errand::Monitor(on));
+        }
         let pid = self.resolve(dest)?;
         let mut processes = self.inner.processes.lock().unwrap();
         let record = processes
@@ -124,7 +130,19 @@ impl Node {
         Ok(())
     }
 
+    /// Links (`on`) or unlinks `from` and `dest`. A process of another node is linked through
+    /// its node: when it is not running there, the LINK_DOWN comes at once (as in Erlang).
     pub fn link(&self, from: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        if let Some(node) = self.elsewhere(dest) {
+            let target = Pid::parse(dest).ok_or_else(|| format!("`{dest}` is not a pid"))?;
+            if let Some(record) = self.inner.processes.lock().unwrap().get_mut(from) {
+                match on {
+                    true => drop(record.links.insert(target)),
+                    false => drop(record.links.remove(&target)),
+                }
+            }
+            return self.post(node, Some(from), dest, Errand::Link(on));
+        }
         let pid = self.resolve(dest)?;
         let mut processes = self.inner.processes.lock().unwrap();
         for (a, b) in [(&pid, from), (from, &pid)] {

@@ -83,7 +83,7 @@ impl Node {
     /// A process ready to run: its record is in the table (it can be sent to, monitored,
     /// terminated) and `run` runs it to its end, wherever it is polled. Terminating it aborts
     /// `run` at its next poll.
-    fn start(
+    pub(super) fn start(
         &self,
         request: SpawnRequest,
     ) -> Result<
@@ -111,7 +111,7 @@ impl Node {
             Some(host) => &host.kind,
             // The CLI's own terminal host exists whether or not the registry declares one.
             None if request.host == terminal_host() => &IMPLIED_TERMINAL,
-            None => return Err(format!("no host `{}` in the registry", request.host)),
+            None => return Err(no_host(&request.host)),
         };
         let stdio = match (host_kind, request.stdio) {
             (_, Some(stdio)) => stdio,
@@ -186,8 +186,10 @@ impl Node {
                 }
                 return Err(stopping_refusal(&request.entry));
             }
+            // A parent of another node keeps its half of the link there (see `remote`).
             if let Some(parent) = &request.parent
                 && request.link
+                && self.elsewhere(parent.as_str()).is_none()
             {
                 match processes.get_mut(parent) {
                     Some(parent_record) => {
@@ -218,6 +220,7 @@ impl Node {
                     } else {
                         FastSet::default()
                     },
+                    watching: Vec::new(),
                     links: if request.link {
                         parent.collect()
                     } else {
@@ -327,6 +330,16 @@ impl<F: Future<Output: Send> + Send + 'static> Drop for Inline<F> {
         if let (Some(run), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
             runtime.spawn(run);
         }
+    }
+}
+
+fn no_host(host: &EntryId) -> String {
+    match host.name.rsplit_once('@') {
+        Some((name, node)) => format!(
+            "`{}:{name}@{node}` is a host of node `{node}`: only `process.spawn*` (and a WASM actor's `spawn`) start processes on another node; `exec` and commands run on this one",
+            host.namespace
+        ),
+        None => format!("no host `{host}` in the registry"),
     }
 }
 

@@ -1,0 +1,219 @@
+//! Processes of other nodes: what arrives from them, monitors and links that cross nodes,
+//! spawns on and for other nodes, and what a node that is gone leaves its watchers.
+//!
+//! Each side keeps its half: a process monitored or linked from another node holds that
+//! node's pid in its `monitors` or `links`, as for a local one, and its end is posted there;
+//! the watcher holds the pid in `watching` (monitors) or `links`, so that an EXIT or
+//! LINK_DOWN arriving after an unmonitor or unlink is dropped, and a node that is gone can
+//! be answered for.
+
+use super::{Envelope, Event, Node, Pid, SpawnRequest, Spawned, now_nanos};
+use crate::process::{Errand, RemoteSpawn};
+use crate::values::Payload;
+
+impl Node {
+    /// The node a pid names when it is another than this one.
+    pub(super) fn elsewhere<'d>(&self, dest: &'d str) -> Option<&'d str> {
+        let host_part = dest.strip_prefix('{')?.split('|').next()?;
+        let (node, _) = host_part.split_once('@')?;
+        let own = self.inner.cluster_name.get().map(|n| &**n);
+        (own != Some(node)).then_some(node)
+    }
+
+    /// A spawn's host as written (`app:processes`, or `app:processes@b` for a host of node
+    /// `b`): the host, and the node when it is another than this one.
+    pub fn placement<'h>(&self, host: &'h str) -> (&'h str, Option<&'h str>) {
+        let Some((host, node)) = host.rsplit_once('@') else {
+            return (host, None);
+        };
+        let own = self.inner.cluster_name.get().map(|n| &**n);
+        (host, (own != Some(node)).then_some(node))
+    }
+
+    pub(super) fn post(
+        &self,
+        node: &str,
+        from: Option<&Pid>,
+        to: &str,
+        errand: Errand,
+    ) -> Result<(), String> {
+        self.membership().post(node, from, to, errand)
+    }
+
+    /// An errand from a process of another node (`from`) for `to`, a process of this one.
+    pub fn arrived(&self, from: Option<Pid>, to: &str, errand: Errand) -> Result<(), String> {
+        match errand {
+            Errand::Message { topic, payload } => {
+                (self.send(from.as_ref(), to, &topic, payload)).map_err(|e| e.to_string())
+            }
+            Errand::Terminate => self.terminate(to),
+            Errand::Cancel { reason, deadline } => {
+                self.cancel(from.as_ref(), to, &reason, deadline)
+            }
+            errand => {
+                let from = from.ok_or("a letter about a process without its sender")?;
+                self.tie(&from, to, errand);
+                Ok(())
+            }
+        }
+    }
+
+    /// A monitor, link, EXIT or LINK_DOWN between `from` (of another node) and `to`.
+    fn tie(&self, from: &Pid, to: &str, errand: Errand) {
+        let Some(to) = Pid::parse(to) else {
+            return;
+        };
+        let mut processes = self.inner.processes.lock().unwrap();
+        let Some(record) = processes.get_mut(&to) else {
+            drop(processes);
+            // Watching or linking a process that is not running: its watcher hears at once,
+            // as from one that ended.
+            let error = format!("process {to} is not running");
+            let answer = match errand {
+                Errand::Monitor(true) => Errand::Exit {
+                    value: Payload::Nil,
+                    error: Some(error),
+                },
+                Errand::Link(true) => Errand::LinkDown { error },
+                _ => return,
+            };
+            if let Some(node) = from.node() {
+                let _ = self.post(node, Some(&to), from.as_str(), answer);
+            }
+            return;
+        };
+        match errand {
+            Errand::Monitor(true) => drop(record.monitors.insert(from.clone())),
+            Errand::Monitor(false) => drop(record.monitors.remove(from)),
+            Errand::Link(true) => drop(record.links.insert(from.clone())),
+            Errand::Link(false) => drop(record.links.remove(from)),
+            Errand::Exit { value, error } => {
+                // Unwatched since (an unmonitor crossed it): dropped, as after a local one.
+                let Some(at) = record.watching.iter().position(|p| p == from) else {
+                    return;
+                };
+                record.watching.swap_remove(at);
+                let exit = Event::Exit {
+                    from: from.clone(),
+                    at: now_nanos(),
+                    value,
+                    error,
+                };
+                // Events are never refused.
+                let _ = record.mailbox.deliver(Envelope::Event(exit));
+            }
+            Errand::LinkDown { error } => {
+                if record.links.remove(from) {
+                    drop(processes);
+                    self.link_down(&to, from, &error);
+                }
+            }
+            Errand::Message { .. } | Errand::Terminate | Errand::Cancel { .. } => {}
+        }
+    }
+
+    /// Starts `request` on `node`, another node of the cluster, as a child of its parent.
+    pub async fn spawn_elsewhere(&self, node: &str, request: SpawnRequest) -> Result<Pid, String> {
+        let parent = request.parent.clone().ok_or_else(|| {
+            format!("a spawn on node `{node}` comes from a process, and this one has none")
+        })?;
+        let remote = RemoteSpawn {
+            entry: request.entry,
+            host: request.host,
+            args: request.args,
+            monitor: request.monitor,
+            link: request.link,
+            context: (*request.context).clone(),
+            messages: request.messages,
+        };
+        self.membership().spawn(node, &parent, remote).await
+    }
+
+    /// Starts a process for `parent`, a process of another node; `answer` is told its pid
+    /// (or why not) before it runs, so its EXIT cannot overtake the answer.
+    pub fn spawn_for(
+        &self,
+        parent: Pid,
+        request: RemoteSpawn,
+        answer: impl FnOnce(Result<&Pid, String>),
+    ) {
+        let local = SpawnRequest {
+            parent: Some(parent),
+            monitor: request.monitor,
+            link: request.link,
+            context: request.context.into(),
+            messages: request.messages,
+            ..SpawnRequest::new(request.entry, request.host, request.args)
+        };
+        match self.start(local) {
+            Ok((Spawned { pid, .. }, run)) => {
+                answer(Ok(&pid));
+                tokio::spawn(run);
+            }
+            Err(error) => answer(Err(error)),
+        }
+    }
+
+    /// `child`, a process of another node, was spawned by `parent` with these ties.
+    pub fn adopt(&self, parent: &Pid, child: &Pid, monitor: bool, link: bool) {
+        let mut processes = self.inner.processes.lock().unwrap();
+        if let Some(record) = processes.get_mut(parent) {
+            if monitor {
+                record.watching.push(child.clone());
+            }
+            if link {
+                record.links.insert(child.clone());
+            }
+            return;
+        }
+        drop(processes);
+        // The parent ended while it waited: the child is not tied to it after all.
+        if let Some(node) = child.node() {
+            for (tied, untie) in [
+                (monitor, Errand::Monitor(false)),
+                (link, Errand::Link(false)),
+            ] {
+                if tied {
+                    let _ = self.post(node, Some(parent), child.as_str(), untie);
+                }
+            }
+        }
+    }
+
+    /// `node` is gone (lost, or left): every process here that monitors one of its processes
+    /// gets an EXIT, every one linked to one a LINK_DOWN (or fails), with `why` in the error.
+    pub fn node_gone(&self, node: &str, why: &str) {
+        let on_node = |pid: &Pid| pid.node() == Some(node);
+        let mut exits = Vec::new();
+        let mut downs = Vec::new();
+        for (pid, record) in self.inner.processes.lock().unwrap().iter_mut() {
+            record.monitors.retain(|p| !on_node(p));
+            for gone in record.watching.extract_if(.., |p| on_node(p)) {
+                exits.push((record.mailbox.clone(), gone));
+            }
+            let linked: Vec<Pid> = record
+                .links
+                .iter()
+                .filter(|p| on_node(p))
+                .cloned()
+                .collect();
+            for gone in linked {
+                record.links.remove(&gone);
+                downs.push((pid.clone(), gone));
+            }
+        }
+        let error = format!("node `{node}` {why}");
+        for (mailbox, from) in exits {
+            let exit = Event::Exit {
+                from,
+                at: now_nanos(),
+                value: Payload::Nil,
+                error: Some(error.clone()),
+            };
+            let _ = mailbox.deliver(Envelope::Event(exit));
+        }
+        for (local, from) in downs {
+            self.link_down(&local, &from, &error);
+        }
+    }
+}
