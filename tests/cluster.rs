@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use support::Project;
@@ -448,4 +449,120 @@ fn a_killed_node_fires_the_monitors_and_links_of_its_processes_within_three_seco
         killed.elapsed()
     );
     watcher.kill();
+}
+
+/// On every node, a contender for the cluster-wide name `leader` (it retries until it has
+/// it, then answers pings) beside a node-local name every node takes.
+fn names_app() -> Project {
+    let project = Project::new();
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - name: contender
+    kind: process.lua
+    modules: [system, time]
+    source: |
+      local me = system.node.id()
+      assert(process.registry.register("svc"))
+      local said
+      while true do
+        local ok, err = process.registry.register("leader", nil, process.registry.CONSISTENT)
+        if ok then break end
+        if not said then print("follower " .. me .. ": " .. tostring(err)); said = true end
+        time.sleep("50ms")
+      end
+      print("leader is " .. me .. " as " .. process.pid())
+      while true do
+        local m = process.receive()
+        if type(m) == "table" then return end
+        print("pinged by " .. tostring(m:from()))
+      end
+  - {name: contend, kind: process.service, process: contender, host: processes, lifecycle: {auto_start: true}}
+  - name: ping
+    kind: process.lua
+    source: |
+      local function main()
+        local leader, err = process.registry.lookup("leader")
+        if not leader then return nil, err end
+        assert(process.send("leader", "ping", 1))
+        local mine = process.registry.lookup("svc")
+        return "leader " .. leader .. ", svc here " .. mine
+      end
+      return {main = main}
+    method: main
+    meta: {command: {name: ping}}
+"#,
+    );
+    project
+}
+
+/// The node (of `nodes`) whose log says it took the name, once `followers` others say they
+/// follow, and the pid that holds it.
+fn leader_among(nodes: &BTreeMap<&str, Server>, followers: usize) -> (String, String) {
+    let started = Instant::now();
+    loop {
+        let logs: Vec<String> = nodes.values().map(Server::log).collect();
+        let following = logs.iter().filter(|l| l.contains("follower ")).count();
+        let leaders: Vec<&str> = (logs.iter())
+            .flat_map(|l| l.lines())
+            .filter(|l| l.contains("leader is "))
+            .collect();
+        if following >= followers && !leaders.is_empty() {
+            assert_eq!(leaders.len(), 1, "two leaders:\n{}", logs.join("\n---\n"));
+            let line = leaders[0];
+            let node = line.split("leader is ").nth(1).unwrap();
+            let node = node.split(' ').next().unwrap().to_string();
+            return (node, pid_in(line));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no leader:\n{}",
+            logs.join("\n---\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_cluster_wide_name_is_taken_once_and_released_with_its_process_or_node() {
+    let Some(nats) = Nats::start() else { return };
+    let project = names_app();
+    let mut nodes = BTreeMap::new();
+    for name in ["a", "b", "c"] {
+        nodes.insert(name, node(&project, &nats, name));
+    }
+    let (first, pid) = leader_among(&nodes, 2);
+    // The followers were told who holds it; `LOCAL` names (`svc` on every node) do not clash.
+    for (name, server) in nodes.iter_mut() {
+        if *name != first {
+            server.wait_for(&format!("is already registered by {pid} (in the cluster)"));
+        }
+    }
+    // Any node looks the name up and sends to it.
+    let url = nats.url();
+    let ping = project.wippy(&["run", "--cluster", &url, "--node", "s", "ping"]);
+    let out = ping.ok();
+    assert!(
+        out.contains(&format!("leader {pid}, svc here {{s@app:processes|")),
+        "{out}"
+    );
+    let mut leader = nodes.remove(first.as_str()).unwrap();
+    leader.wait_for("pinged by {s@wippy:terminal|");
+
+    // Its node killed, the name is released: another contender takes it.
+    leader.kill();
+    let killed = Instant::now();
+    let (second, _) = leader_among(&nodes, 1);
+    assert!(
+        killed.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        killed.elapsed()
+    );
+    // Its process ended (its node stopped), the name goes at once to the last one.
+    let (code, log) = nodes.remove(second.as_str()).unwrap().stop();
+    assert_eq!(code, Some(0), "{log}");
+    let (third, _) = leader_among(&nodes, 0);
+    assert!(![first, second].contains(&third), "{third}");
 }

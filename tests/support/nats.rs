@@ -9,6 +9,8 @@ pub struct Nats {
     child: Child,
     binary: String,
     pub port: u16,
+    /// JetStream's storage (cluster-wide names), kept across a restart.
+    store: tempfile::TempDir,
 }
 
 impl Nats {
@@ -52,24 +54,13 @@ impl Nats {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start nats-server");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nats-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let store = tempfile::tempdir().expect("cannot create JetStream's folder");
+        let child = launch(binary, port, &store);
         Some(Nats {
             child,
             binary: binary.to_string(),
             port,
+            store,
         })
     }
 
@@ -77,25 +68,33 @@ impl Nats {
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = Command::new(&self.binary)
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot restart nats-server");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nats-server did not come back"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.child = launch(&self.binary, self.port, &self.store);
     }
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
+}
+
+/// `nats-server` on `port` with JetStream (`-js`, which cluster-wide names need), once it
+/// listens.
+fn launch(binary: &str, port: u16, store: &tempfile::TempDir) -> Child {
+    let child = Command::new(binary)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(store.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start nats-server");
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nats-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 impl Drop for Nats {

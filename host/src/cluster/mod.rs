@@ -9,6 +9,7 @@
 
 pub mod codec;
 mod members;
+mod names;
 mod spawns;
 mod wire;
 
@@ -21,6 +22,7 @@ use futures_util::future::BoxFuture;
 use crate::process::{self, Node, Pid, RemoteSpawn};
 
 use members::Members;
+use names::Names;
 use spawns::Spawns;
 use wire::{Announcement, Errand};
 
@@ -54,6 +56,8 @@ pub struct Cluster {
     local: Node,
     /// Spawns on other nodes waiting for their answer.
     spawns: Spawns,
+    /// Names registered across the cluster.
+    names: Arc<Names>,
     me: Weak<Cluster>,
 }
 
@@ -99,6 +103,9 @@ impl Cluster {
                 }
             }
         });
+        let names = Arc::new(Names::open(&client, &config.node).await);
+        // Names taken before this node joined are known before its first process runs.
+        let changes = names.read().await;
         let cluster = Arc::new_cyclic(|me| Cluster {
             client,
             node: config.node.clone(),
@@ -106,9 +113,10 @@ impl Cluster {
             outbox,
             local: local.clone(),
             spawns: Spawns::default(),
+            names,
             me: me.clone(),
         });
-        cluster.clone().start().await?;
+        cluster.clone().start(changes).await?;
         log::info!(
             "node `{}` joined the cluster at {}",
             cluster.node,
@@ -138,7 +146,10 @@ impl Cluster {
     }
 
     /// Subscribes to the cluster's subjects and starts the heartbeat.
-    async fn start(self: Arc<Self>) -> Result<(), String> {
+    async fn start(
+        self: Arc<Self>,
+        changes: Option<async_nats::jetstream::kv::Watch>,
+    ) -> Result<(), String> {
         let subscribe = |subject: String| {
             let client = self.client.clone();
             async move {
@@ -182,6 +193,15 @@ impl Cluster {
                 }
             }
         });
+        let names = self.names.clone();
+        tokio::spawn(async move { names.keep(changes).await });
+        let me = self.clone();
+        tokio::spawn(async move {
+            // Names of nodes that were gone before this one joined (a whole cluster stopped
+            // at once, say) are swept once every live node has been heard.
+            tokio::time::sleep(LOST_AFTER).await;
+            me.names.sweep(&me.nodes()).await;
+        });
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(HEARTBEAT);
@@ -217,6 +237,8 @@ impl Cluster {
     fn gone(&self, node: &str, why: &str) {
         self.local.node_gone(node, why);
         self.spawns.node_gone(node, why);
+        let (names, node) = (self.names.clone(), node.to_string());
+        tokio::spawn(async move { names.node_gone(&node).await });
     }
 
     /// A letter from another node, for this one.
@@ -332,6 +354,20 @@ impl process::Membership for Cluster {
             }
             me.spawns.answer(id, answer, &node).await
         })
+    }
+
+    fn register(&self, name: &str, pid: &Pid) -> BoxFuture<'static, Result<(), String>> {
+        let (names, name, pid) = (self.names.clone(), name.to_string(), pid.clone());
+        Box::pin(async move { names.register(&name, &pid).await })
+    }
+
+    fn lookup(&self, name: &str) -> Option<Pid> {
+        self.names.lookup(name)
+    }
+
+    fn unregister(&self, name: &str, pid: &Pid) -> BoxFuture<'static, bool> {
+        let (names, name, pid) = (self.names.clone(), name.to_string(), pid.clone());
+        Box::pin(async move { names.unregister(&name, &pid).await })
     }
 }
 

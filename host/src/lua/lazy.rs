@@ -43,6 +43,27 @@ pub fn fields(lua: &Lua, table: &Table, fields: Vec<(&'static str, Maker)>) -> m
     table.set_metatable(Some(meta))
 }
 
+/// A function that runs `here` (a plain function) and, when its third result is `true`,
+/// runs the async function `make_later` makes (once, on first need) with the same
+/// arguments instead: a call that can wait (for another node, say) pays for the async
+/// machinery only when it does.
+pub fn here_or_later(lua: &Lua, here: Function, make_later: Function) -> mlua::Result<Function> {
+    lua.load(HERE_OR_LATER)
+        .set_name("=here_or_later")
+        .call((here, make_later))
+}
+
+const HERE_OR_LATER: &str = r#"
+local here, make_later = ...
+local later
+return function(...)
+  local a, b, wait = here(...)
+  if not wait then return a, b end
+  later = later or make_later()
+  return later(...)
+end
+"#;
+
 /// Makes each global `name` an empty table that loads its standard library into itself on
 /// its first read (`math.floor`) or `pairs`, then is a plain table. Only `next` and `rawget`
 /// on a library never read see it empty. What a script stored in it first stays.

@@ -18,6 +18,7 @@ mod message;
 mod patterns;
 mod preempt;
 mod process_module;
+mod process_names;
 mod registry_module;
 mod sandbox;
 mod spawner;

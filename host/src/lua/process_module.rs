@@ -8,12 +8,12 @@ use super::SharedContext;
 use super::channel_module::{Delivery, LuaChannel};
 use super::convert::{envelope_to_lua, from_payload, to_payload};
 use super::errors_module::{
-    ALREADY_EXISTS, Failure, INTERNAL, INVALID, NOT_FOUND, RATE_LIMITED, fail, fail_for_now,
+    Failure, INTERNAL, INVALID, NOT_FOUND, RATE_LIMITED, fail, fail_for_now,
 };
 use super::lazy::{self, Maker};
 use super::spawner::{SPAWNS, Spawner, args_to_payloads};
 use super::time_module::duration;
-use crate::process::{Pid, ProcessContext, SendError, SpawnRequest};
+use crate::process::{ProcessContext, SendError, SpawnRequest};
 use crate::registry::EntryId;
 use crate::values::{Payload, parse_duration};
 
@@ -290,7 +290,7 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
         }
     });
 
-    module.set("registry", registry_table(lua, context)?)?;
+    module.set("registry", super::process_names::table(lua, context)?)?;
 
     let events = lua.create_table()?;
     events.set("EXIT", "pid.exit")?;
@@ -333,27 +333,16 @@ end
 /// `process.spawn*`: a spawn on this node runs through a plain function; one on another
 /// node (`app:processes@b`) through an async one, made when first needed, which waits for
 /// that node's answer.
-const SPAWN: &str = r#"
-local here, make_elsewhere = ...
-local elsewhere
-return function(...)
-  local pid, err = here(...)
-  if pid ~= false then return pid, err end
-  elsewhere = elsewhere or make_elsewhere()
-  return elsewhere(...)
-end
-"#;
-
 fn spawn_function(context: &SharedContext, monitor: bool, link: bool) -> Maker {
     let ctx = context.clone();
     Box::new(move |lua| {
         let here_ctx = ctx.clone();
-        let here = lua.create_function(move |lua, call: (String, String, Variadic<Value>)| {
+        let here = lua.create_function(move |_, call: (String, String, Variadic<Value>)| {
             Ok(
                 match Spawner::default().spawn(&here_ctx, call, monitor, link) {
-                    Ok(Some(pid)) => (Value::String(lua.create_string(&pid)?), None),
-                    Ok(None) => (Value::Boolean(false), None),
-                    Err(error) => (Value::Nil, Some(fail(INTERNAL, error))),
+                    Ok(Some(pid)) => (Some(pid), None, false),
+                    Ok(None) => (None, None, true),
+                    Err(error) => (None, Some(fail(INTERNAL, error)), false),
                 },
             )
         })?;
@@ -373,11 +362,7 @@ fn spawn_function(context: &SharedContext, monitor: bool, link: bool) -> Maker {
                 }
             })
         })?;
-        let wrapper: mlua::Function = lua
-            .load(SPAWN)
-            .set_name("=process.spawn")
-            .call((here, make_elsewhere))?;
-        Ok(Value::Function(wrapper))
+        lazy::here_or_later(lua, here, make_elsewhere).map(Value::Function)
     })
 }
 
@@ -400,61 +385,14 @@ fn lazy_function<A, R, F>(
 }
 
 /// `true`, or `nil, err` (of `kind`).
-fn result(outcome: Result<(), String>, kind: &'static str) -> (Option<bool>, Option<Failure>) {
+pub(super) fn result(
+    outcome: Result<(), String>,
+    kind: &'static str,
+) -> (Option<bool>, Option<Failure>) {
     match outcome {
         Ok(()) => (Some(true), None),
         Err(e) => (None, Some(fail(kind, e))),
     }
-}
-
-/// `process.registry`: names for pids. Names are this node's (every scope is `LOCAL` here).
-fn registry_table(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
-    let registry = lua.create_table()?;
-    for (scope, wire) in [
-        ("LOCAL", 0),
-        ("EVENTUAL", 1),
-        ("CONSISTENT", 2),
-        ("STRONG", 3),
-    ] {
-        registry.set(scope, wire)?;
-    }
-    let ctx = context.clone();
-    registry.set(
-        "register",
-        lua.create_function(
-            move |_, (name, pid, _scope): (String, Option<String>, Option<i64>)| {
-                let pid = match pid {
-                    Some(text) => match Pid::parse(&text) {
-                        Some(pid) => pid,
-                        None => {
-                            return Ok((
-                                None,
-                                Some(fail(INVALID, format!("`{text}` is not a pid"))),
-                            ));
-                        }
-                    },
-                    None => ctx.pid.clone(),
-                };
-                Ok(result(ctx.node.register(&name, &pid), ALREADY_EXISTS))
-            },
-        )?,
-    )?;
-    let ctx = context.clone();
-    registry.set(
-        "lookup",
-        lua.create_function(move |_, name: String| {
-            Ok(match ctx.node.lookup(&name) {
-                Some(pid) => (Some(pid.to_string()), None),
-                None => (None, Some(fail(NOT_FOUND, "name not registered"))),
-            })
-        })?,
-    )?;
-    let ctx = context.clone();
-    registry.set(
-        "unregister",
-        lua.create_function(move |_, name: String| Ok(ctx.node.unregister(&name, &ctx.pid)))?,
-    )?;
-    Ok(registry)
 }
 
 /// Lua's multiple returns as a process result, as Wippy reads them: a second value that is a

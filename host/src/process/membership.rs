@@ -28,6 +28,16 @@ pub trait Membership: Send + Sync {
         parent: &Pid,
         request: RemoteSpawn,
     ) -> BoxFuture<'static, Result<Pid, String>>;
+
+    /// Takes `name` across the cluster for `pid`, a process of this node, unless another
+    /// process holds it.
+    fn register(&self, name: &str, pid: &Pid) -> BoxFuture<'static, Result<(), String>>;
+
+    /// The process holding `name` across the cluster, as this node last heard.
+    fn lookup(&self, name: &str) -> Option<Pid>;
+
+    /// Gives up `name` across the cluster if `pid` holds it: whether it did.
+    fn unregister(&self, name: &str, pid: &Pid) -> BoxFuture<'static, bool>;
 }
 
 /// What a process of one node asks of (or tells) a process of another.
@@ -102,6 +112,19 @@ impl Membership for Alone {
             request.host
         ));
         Box::pin(async move { Err(error) })
+    }
+
+    // A node alone keeps every name itself (see `Node::register_in_cluster`).
+    fn register(&self, _: &str, _: &Pid) -> BoxFuture<'static, Result<(), String>> {
+        Box::pin(async { Err(not_clustered("a name across the cluster")) })
+    }
+
+    fn lookup(&self, _: &str) -> Option<Pid> {
+        None
+    }
+
+    fn unregister(&self, _: &str, _: &Pid) -> BoxFuture<'static, bool> {
+        Box::pin(async { false })
     }
 }
 

@@ -105,6 +105,8 @@ struct Record {
     is_call: bool,
     /// Names it registered, released when it ends (without a walk over every name).
     names: Vec<String>,
+    /// Names it holds across the cluster, released the same way.
+    cluster_names: Vec<String>,
 }
 
 impl Record {
@@ -123,6 +125,7 @@ impl Record {
             exit_watchers: Vec::new(),
             is_call: true,
             names: Vec::new(),
+            cluster_names: Vec::new(),
         }
     }
 }
@@ -231,6 +234,14 @@ impl Node {
                 if names.get(name) == Some(pid) {
                     names.remove(name);
                 }
+            }
+        }
+        if !record.cluster_names.is_empty()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let membership = self.membership();
+            for name in record.cluster_names {
+                runtime.spawn(membership.unregister(&name, pid));
             }
         }
         record.mailbox.events.close();

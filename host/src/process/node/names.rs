@@ -1,4 +1,9 @@
 //! Registered names: a process may be known by a name as well as its pid, until it exits.
+//! A name is this node's, or the whole cluster's (Wippy's `EVENTUAL`, `CONSISTENT` and
+//! `STRONG` scopes; on a node in no cluster, the node is the cluster). Where both exist, the
+//! cluster's comes first, as in Wippy.
+
+use std::borrow::Cow;
 
 use super::{Node, Pid, Record};
 
@@ -57,7 +62,76 @@ impl Node {
     }
 
     pub fn lookup(&self, name: &str) -> Option<Pid> {
+        if let Some(pid) = self.cluster_lookup(name) {
+            return Some(pid);
+        }
         self.inner.names.lock().unwrap().get(name).cloned()
+    }
+
+    fn clustered(&self) -> bool {
+        self.inner.cluster_name.get().is_some()
+    }
+
+    fn cluster_lookup(&self, name: &str) -> Option<Pid> {
+        match self.clustered() {
+            true => self.membership().lookup(name),
+            false => None,
+        }
+    }
+
+    /// `dest` with a name of the cluster replaced by its pid.
+    pub(super) fn named<'d>(&self, dest: &'d str) -> Cow<'d, str> {
+        if Pid::is_pid(dest) {
+            return Cow::Borrowed(dest);
+        }
+        match self.cluster_lookup(dest) {
+            Some(pid) => Cow::Owned(pid.as_str().to_string()),
+            None => Cow::Borrowed(dest),
+        }
+    }
+
+    /// Names `pid`, a live process of this node, across the cluster: no other process of any
+    /// node can take the name until `pid` ends or gives it up.
+    pub async fn register_in_cluster(&self, name: &str, pid: &Pid) -> Result<(), String> {
+        if !self.clustered() {
+            return self.register(name, pid);
+        }
+        if let Some(node) = self.elsewhere(pid.as_str()) {
+            return Err(format!(
+                "process {pid} runs on node `{node}`: a name across the cluster is taken on the node of its process, so register it there"
+            ));
+        }
+        if name.is_empty() {
+            return Err("a name cannot be empty".to_string());
+        }
+        if !self.inner.processes.lock().unwrap().contains_key(pid) {
+            return Err(format!("process {pid} not found"));
+        }
+        self.membership().register(name, pid).await?;
+        let held = match self.inner.processes.lock().unwrap().get_mut(pid) {
+            Some(record) => {
+                record.cluster_names.push(name.to_string());
+                true
+            }
+            None => false,
+        };
+        if !held {
+            self.membership().unregister(name, pid).await;
+            return Err(format!("process {pid} ended while `{name}` was registered"));
+        }
+        Ok(())
+    }
+
+    /// Gives up `name` across the cluster if `pid` holds it: whether it did.
+    pub async fn unregister_in_cluster(&self, name: &str, pid: &Pid) -> bool {
+        if !self.clustered() {
+            return self.unregister(name, pid);
+        }
+        let removed = self.membership().unregister(name, pid).await;
+        if removed && let Some(record) = self.inner.processes.lock().unwrap().get_mut(pid) {
+            record.cluster_names.retain(|n| n != name);
+        }
+        removed
     }
 
     pub fn unregister(&self, name: &str, pid: &Pid) -> bool {

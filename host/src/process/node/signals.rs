@@ -14,6 +14,7 @@ impl Node {
         topic: &str,
         payload: Payload,
     ) -> Result<(), SendError> {
+        let dest = &*self.named(dest);
         if let Some(node) = self.elsewhere(dest) {
             let errand = Errand::Message {
                 topic: topic.to_string(),
@@ -35,6 +36,7 @@ impl Node {
     }
 
     pub fn terminate(&self, dest: &str) -> Result<(), String> {
+        let dest = &*self.named(dest);
         if let Some(node) = self.elsewhere(dest) {
             return self.post(node, None, dest, Errand::Terminate);
         }
@@ -54,6 +56,7 @@ impl Node {
         reason: &str,
         deadline: Option<std::time::Duration>,
     ) -> Result<(), String> {
+        let dest = &*self.named(dest);
         if let Some(node) = self.elsewhere(dest) {
             let errand = Errand::Cancel {
                 reason: reason.to_string(),
@@ -107,6 +110,7 @@ impl Node {
     /// Starts (`on`) or stops watching `dest`. A process of another node is watched through
     /// its node: when it is not running there, the EXIT comes at once (as in Erlang).
     pub fn monitor(&self, watcher: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        let dest = &*self.named(dest);
         if let Some(node) = self.elsewhere(dest) {
             let target = Pid::parse(dest).ok_or_else(|| format!("`{dest}` is not a pid"))?;
             if let Some(record) = self.inner.processes.lock().unwrap().get_mut(watcher) {
@@ -133,6 +137,7 @@ impl Node {
     /// Links (`on`) or unlinks `from` and `dest`. A process of another node is linked through
     /// its node: when it is not running there, the LINK_DOWN comes at once (as in Erlang).
     pub fn link(&self, from: &Pid, dest: &str, on: bool) -> Result<(), String> {
+        let dest = &*self.named(dest);
         if let Some(node) = self.elsewhere(dest) {
             let target = Pid::parse(dest).ok_or_else(|| format!("`{dest}` is not a pid"))?;
             if let Some(record) = self.inner.processes.lock().unwrap().get_mut(from) {

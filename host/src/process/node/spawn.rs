@@ -231,6 +231,7 @@ impl Node {
                     exit_watchers: vec![exit_sender],
                     is_call: false,
                     names: Vec::new(),
+                    cluster_names: Vec::new(),
                 },
             );
             self.inner.heap.spawned(processes.len());
