@@ -566,3 +566,71 @@ fn a_cluster_wide_name_is_taken_once_and_released_with_its_process_or_node() {
     let (third, _) = leader_among(&nodes, 0);
     assert!(![first, second].contains(&third), "{third}");
 }
+
+#[test]
+fn a_flood_to_a_node_that_does_not_keep_up_is_refused_not_lost() {
+    let Some(nats) = Nats::start() else { return };
+    let project = Project::new();
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host, host: {max_mailbox_messages: 1000000}}
+  - name: slow
+    kind: process.lua
+    modules: [time]
+    source: |
+      assert(process.registry.register("slow", nil, process.registry.CONSISTENT))
+      print("slow is ready")
+      local inbox, n = process.inbox(), 0
+      time.sleep("2s")
+      while true do
+        local m = inbox:receive()
+        if m:topic() == "count" then process.send(m:from(), "count", n) else n = n + 1 end
+      end
+  - {name: slows, kind: process.service, process: slow, host: processes, lifecycle: {auto_start: true}}
+  - name: flood
+    kind: process.lua
+    modules: [time]
+    method: main
+    meta: {command: {name: flood}}
+    source: |
+      local function main()
+        local sent, refused, why = 0, 0, nil
+        for i = 1, 40000 do
+          local ok, err = process.send("slow", "m", i)
+          if ok then sent = sent + 1 else refused = refused + 1; why = why or err end
+        end
+        print("refused " .. refused .. " (" .. tostring(why) .. ", retryable: " .. tostring(why and why:retryable()) .. ")")
+        -- Once the receiver catches up, sends go through again.
+        while not process.send("slow", "count") do time.sleep("50ms") end
+        return "sent " .. sent .. ", received " .. process.inbox():receive():payload():data()
+      end
+      return {main = main}
+"#,
+    );
+    let mut b = node(&project, &nats, "b");
+    b.wait_for("slow is ready");
+    let url = nats.url();
+    let out = project.wippy(&["run", "--cluster", &url, "--node", "s", "flood"]);
+    let out = out.ok();
+    // The receiver sleeps: past the window the sender is told, and can try later.
+    assert!(
+        out.contains("refused ")
+            && out.contains("node `b` has not yet taken the last 16384 messages this node sent it")
+            && out.contains("retryable: true"),
+        "{out}"
+    );
+    // Nothing sent was lost on the way.
+    let last = out.lines().last().unwrap();
+    let counts: Vec<&str> = last
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(counts[0], counts[1], "{out}");
+    assert!(
+        !b.log().contains("not keeping up with the letters"),
+        "{}",
+        b.log()
+    );
+}

@@ -8,6 +8,7 @@
 //! that name, so a second node cannot take a name in use).
 
 pub mod codec;
+mod mail;
 mod members;
 mod names;
 mod spawns;
@@ -19,8 +20,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 
-use crate::process::{self, Node, Pid, RemoteSpawn};
+use crate::process::{self, Node, Pid, RemoteSpawn, SendError};
 
+use mail::Mail;
 use members::Members;
 use names::Names;
 use spawns::Spawns;
@@ -30,13 +32,6 @@ use wire::{Announcement, Errand};
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
 /// A node not heard from for this long is lost (well within the 3 s the cluster promises).
 pub const LOST_AFTER: Duration = Duration::from_millis(2000);
-
-/// What the publisher task is handed: a letter for a subject, or a request to say when all
-/// letters before it are published.
-enum Outgoing {
-    Letter(String, bytes::Bytes),
-    Drained(tokio::sync::oneshot::Sender<()>),
-}
 
 /// Where to join and under which name.
 #[derive(Debug, Clone)]
@@ -50,8 +45,8 @@ pub struct Cluster {
     client: async_nats::Client,
     node: String,
     members: Members,
-    /// Messages for other nodes, published in the order they were sent by one task.
-    outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+    /// Letters to and from other nodes.
+    mail: Arc<Mail>,
     /// The node's processes, which messages from other nodes are delivered to.
     local: Node,
     /// Spawns on other nodes waiting for their answer.
@@ -67,12 +62,21 @@ impl Cluster {
     pub async fn join(config: &ClusterConfig, local: &Node) -> Result<Arc<Cluster>, String> {
         check_name(&config.node)?;
         let node = config.node.clone();
+        // The mail is made before the client so its events (a reconnection) reach it.
+        let mail_slot = Arc::new(std::sync::OnceLock::<Arc<Mail>>::new());
+        let slot = mail_slot.clone();
         let options = async_nats::ConnectOptions::new()
             .name(format!("wippy node {node}"))
             .connection_timeout(Duration::from_secs(3))
+            .subscription_capacity(1 << 20)
             .event_callback(move |event| {
-                let node = node.clone();
-                async move { log_event(&node, event) }
+                let (node, slot) = (node.clone(), slot.clone());
+                async move {
+                    if let (async_nats::Event::Connected, Some(mail)) = (&event, slot.get()) {
+                        mail.reset(None);
+                    }
+                    log_event(&node, event)
+                }
             });
         let client = options.connect(config.url.as_str()).await.map_err(|e| {
             format!(
@@ -90,19 +94,8 @@ impl Cluster {
                 config.node, config.url
             ));
         }
-        let (outbox, mut outgoing) = tokio::sync::mpsc::unbounded_channel();
-        let publisher = client.clone();
-        tokio::spawn(async move {
-            while let Some(next) = outgoing.recv().await {
-                match next {
-                    // At most once: a message the server does not take is lost, as in Erlang.
-                    Outgoing::Letter(subject, bytes) => {
-                        let _ = publisher.publish::<String>(subject, bytes).await;
-                    }
-                    Outgoing::Drained(done) => drop(done.send(())),
-                }
-            }
-        });
+        let mail = Arc::new(Mail::start(client.clone(), &config.node));
+        let _ = mail_slot.set(mail.clone());
         let names = Arc::new(Names::open(&client, &config.node).await);
         // Names taken before this node joined are known before its first process runs.
         let changes = names.read().await;
@@ -110,7 +103,7 @@ impl Cluster {
             client,
             node: config.node.clone(),
             members: Members::default(),
-            outbox,
+            mail,
             local: local.clone(),
             spawns: Spawns::default(),
             names,
@@ -136,10 +129,7 @@ impl Cluster {
     /// [`LOST_AFTER`]), and waits until the server has the message.
     pub async fn leave(&self) {
         // Letters posted before leaving go first: a command that sends and exits loses none.
-        let (done, drained) = tokio::sync::oneshot::channel();
-        if self.outbox.send(Outgoing::Drained(done)).is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(2), drained).await;
-        }
+        self.mail.drained().await;
         let announcement = Announcement::of(&self.node).encode();
         let _ = self.client.publish(wire::LEAVE, announcement).await;
         let _ = self.client.flush().await;
@@ -163,7 +153,8 @@ impl Cluster {
         let mut leaves = subscribe(wire::LEAVE.into()).await?;
         let mut roll_calls = subscribe(wire::ROLL_CALL.into()).await?;
         let mut pings = subscribe(wire::ping_subject(&self.node)).await?;
-        let mut mail = subscribe(wire::mail_subject(&self.node)).await?;
+        let mut mail = subscribe(wire::mail_subject(&self.node, "*")).await?;
+        let mut credits = subscribe(wire::credit_subject(&self.node, "*")).await?;
         // The nodes already there answer a roll call at once, not at their next heartbeat.
         let inbox = self.client.new_inbox();
         let mut present = subscribe(inbox.clone()).await?;
@@ -188,7 +179,17 @@ impl Cluster {
                     }
                     Some(message) = roll_calls.next() => me.reply(message).await,
                     Some(message) = pings.next() => me.reply(message).await,
-                    Some(message) = mail.next() => me.deliver(&message.payload),
+                    Some(message) = mail.next() => {
+                        let from = wire::sender(&message.subject);
+                        me.deliver(&message.payload);
+                        if let Some(count) = me.mail.taken(from) {
+                            me.credit(from, count).await;
+                        }
+                    }
+                    Some(message) = credits.next() => {
+                        let count = std::str::from_utf8(&message.payload).ok().and_then(|c| c.parse().ok());
+                        me.mail.credited(wire::sender(&message.subject), count.unwrap_or(0));
+                    }
                     else => break,
                 }
             }
@@ -210,6 +211,9 @@ impl Cluster {
                 let beat = Announcement::of(&me.node).encode();
                 // A failed publish (the server is away) is retried at the next beat.
                 let _ = me.client.publish(wire::HEARTBEAT, beat).await;
+                for (node, count) in me.mail.owed() {
+                    me.credit(&node, count).await;
+                }
                 for lost in me.members.lost(LOST_AFTER) {
                     let why = format!("is lost: nothing heard from it for {LOST_AFTER:?}");
                     log::warn!("node `{lost}` {why}");
@@ -230,13 +234,21 @@ impl Cluster {
             && self.members.heard(&a.node)
         {
             log::info!("node `{}` joined the cluster", a.node);
+            self.mail.reset(Some(&a.node));
         }
+    }
+
+    /// Tells `node` this one took `count` of its letters.
+    async fn credit(&self, node: &str, count: u64) {
+        let subject = wire::credit_subject(node, &self.node);
+        let _ = self.client.publish(subject, count.to_string().into()).await;
     }
 
     /// `node` is lost or left: what waited on it hears so.
     fn gone(&self, node: &str, why: &str) {
         self.local.node_gone(node, why);
         self.spawns.node_gone(node, why);
+        self.mail.reset(Some(node));
         let (names, node) = (self.names.clone(), node.to_string());
         tokio::spawn(async move { names.node_gone(&node).await });
     }
@@ -264,7 +276,8 @@ impl Cluster {
                 self.local.spawn_for(parent, request, |result| {
                     let result = result.map(|pid| pid.to_string());
                     let answer = Errand::Spawned { id, result };
-                    let _ = self.post(&back, wire_letter(None, answering.as_str(), answer));
+                    let letter = wire_letter(None, answering.as_str(), answer);
+                    let _ = self.mail.post(&back, &letter, false);
                 });
                 Ok(())
             }
@@ -280,14 +293,6 @@ impl Cluster {
                 self.node
             );
         }
-    }
-
-    /// Queues `letter` for its node (one publisher task keeps the order they were posted in).
-    fn post(&self, node: &str, letter: wire::Letter) -> Result<(), String> {
-        let bytes = codec::encode(&letter.to_payload(), codec::max_payload())?;
-        (self.outbox)
-            .send(Outgoing::Letter(wire::mail_subject(node), bytes.into()))
-            .map_err(|_| "the node is leaving its cluster".to_string())
     }
 
     /// Waits (up to [`LOST_AFTER`]) until `node` is a member: a node that just joined has
@@ -331,8 +336,10 @@ impl process::Membership for Cluster {
         from: Option<&Pid>,
         to: &str,
         errand: process::Errand,
-    ) -> Result<(), String> {
-        Cluster::post(self, node, wire_letter(from, to, Errand::Process(errand)))
+    ) -> Result<(), SendError> {
+        let refusable = matches!(errand, process::Errand::Message { .. });
+        let letter = wire_letter(from, to, Errand::Process(errand));
+        self.mail.post(node, &letter, refusable)
     }
 
     fn spawn(
@@ -348,9 +355,9 @@ impl process::Membership for Cluster {
             let (id, answer) = me.spawns.wait(&node, &parent, &request);
             let host = request.host.to_string();
             let letter = wire_letter(Some(&parent), &host, Errand::Spawn { id, request });
-            if let Err(error) = me.post(&node, letter) {
+            if let Err(error) = me.mail.post(&node, &letter, false) {
                 me.spawns.forget(id);
-                return Err(error);
+                return Err(error.to_string());
             }
             me.spawns.answer(id, answer, &node).await
         })
@@ -432,6 +439,9 @@ fn log_event(node: &str, event: async_nats::Event) {
             log::warn!("node `{node}` lost its NATS server; reconnecting")
         }
         async_nats::Event::Connected => log::info!("node `{node}` is connected to its NATS server"),
+        async_nats::Event::SlowConsumer(_) => log::warn!(
+            "node `{node}` is not keeping up with the letters from other nodes: the NATS client dropped some"
+        ),
         other => log::debug!("node `{node}`: NATS {other}"),
     }
 }

@@ -13,9 +13,19 @@ pub const HEARTBEAT: &str = "wippy.nodes.heartbeat";
 pub const LEAVE: &str = "wippy.nodes.leave";
 pub const ROLL_CALL: &str = "wippy.nodes.roll-call";
 
-/// Where a node's processes get messages from other nodes.
-pub fn mail_subject(node: &str) -> String {
-    format!("wippy.node.{node}.mail")
+/// Where node `to`'s processes get letters from node `from`'s.
+pub fn mail_subject(to: &str, from: &str) -> String {
+    format!("wippy.node.{to}.mail.{from}")
+}
+
+/// Where node `to` hears how many of its letters node `from` took.
+pub fn credit_subject(to: &str, from: &str) -> String {
+    format!("wippy.node.{to}.credit.{from}")
+}
+
+/// The sending node, the last token of a mail or credit subject.
+pub fn sender(subject: &str) -> &str {
+    subject.rsplit('.').next().unwrap_or_default()
 }
 
 /// What a letter carries: an errand between processes, or a spawn and its answer.

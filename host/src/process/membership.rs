@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::Pid;
+use super::{Pid, SendError};
 use crate::registry::EntryId;
 use crate::values::Payload;
 
@@ -17,8 +17,15 @@ pub trait Membership: Send + Sync {
     fn nodes(&self) -> Vec<String>;
 
     /// Hands `errand` from `from` to `to`, a process of `node`: at most once, in order per
-    /// sender and receiver. `Err` only when it cannot even be sent.
-    fn post(&self, node: &str, from: Option<&Pid>, to: &str, errand: Errand) -> Result<(), String>;
+    /// sender and receiver. `Err` when it cannot even be sent, or (a message) when `node`
+    /// is not keeping up with what this node sends it ([`SendError::MailboxFull`]).
+    fn post(
+        &self,
+        node: &str,
+        from: Option<&Pid>,
+        to: &str,
+        errand: Errand,
+    ) -> Result<(), SendError>;
 
     /// Starts a process on `node` as a child of `parent`: its pid, or why not. Before the
     /// answer arrives here, nothing the child does can: its EXIT comes after its pid.
@@ -95,10 +102,9 @@ impl Membership for Alone {
         vec![ALONE.to_string()]
     }
 
-    fn post(&self, node: &str, _: Option<&Pid>, to: &str, _: Errand) -> Result<(), String> {
-        Err(not_clustered(&format!(
-            "process {to} runs on node `{node}`"
-        )))
+    fn post(&self, node: &str, _: Option<&Pid>, to: &str, _: Errand) -> Result<(), SendError> {
+        let what = format!("process {to} runs on node `{node}`");
+        Err(SendError::NotRunning(not_clustered(&what)))
     }
 
     fn spawn(

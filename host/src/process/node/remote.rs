@@ -7,7 +7,7 @@
 //! LINK_DOWN arriving after an unmonitor or unlink is dropped, and a node that is gone can
 //! be answered for.
 
-use super::{Envelope, Event, Node, Pid, SpawnRequest, Spawned, now_nanos};
+use super::{Envelope, Event, Node, Pid, SendError, SpawnRequest, Spawned, now_nanos};
 use crate::process::{Errand, RemoteSpawn};
 use crate::values::Payload;
 
@@ -36,7 +36,7 @@ impl Node {
         from: Option<&Pid>,
         to: &str,
         errand: Errand,
-    ) -> Result<(), String> {
+    ) -> Result<(), SendError> {
         self.membership().post(node, from, to, errand)
     }
 

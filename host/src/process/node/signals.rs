@@ -20,7 +20,7 @@ impl Node {
                 topic: topic.to_string(),
                 payload,
             };
-            return (self.post(node, from, dest, errand)).map_err(SendError::NotRunning);
+            return self.post(node, from, dest, errand);
         }
         let (pid, mailbox) = self
             .live(dest, |pid, record| (pid.clone(), record.mailbox.clone()))
@@ -38,7 +38,7 @@ impl Node {
     pub fn terminate(&self, dest: &str) -> Result<(), String> {
         let dest = &*self.named(dest);
         if let Some(node) = self.elsewhere(dest) {
-            return self.post(node, None, dest, Errand::Terminate);
+            return (self.post(node, None, dest, Errand::Terminate)).map_err(|e| e.to_string());
         }
         let pid = self.resolve(dest)?;
         self.kill(&pid, "terminated".to_string());
@@ -62,7 +62,9 @@ impl Node {
                 reason: reason.to_string(),
                 deadline,
             };
-            return self.post(node, from, dest, errand);
+            return self
+                .post(node, from, dest, errand)
+                .map_err(|e| e.to_string());
         }
         let pid = self.resolve(dest)?;
         let receives = self
@@ -119,7 +121,8 @@ impl Node {
                     record.watching.push(target);
                 }
             }
-            return self.post(node, Some(watcher), dest, Errand::Monitor(on));
+            let errand = Errand::Monitor(on);
+            return (self.post(node, Some(watcher), dest, errand)).map_err(|e| e.to_string());
         }
         let pid = self.resolve(dest)?;
         let mut processes = self.inner.processes.lock().unwrap();
@@ -146,7 +149,8 @@ impl Node {
                     false => drop(record.links.remove(&target)),
                 }
             }
-            return self.post(node, Some(from), dest, Errand::Link(on));
+            let errand = Errand::Link(on);
+            return (self.post(node, Some(from), dest, errand)).map_err(|e| e.to_string());
         }
         let pid = self.resolve(dest)?;
         let mut processes = self.inner.processes.lock().unwrap();
