@@ -108,22 +108,36 @@ fn nodes_carry_on_when_the_nats_server_restarts() {
     let Some(mut nats) = Nats::start() else {
         return;
     };
-    let project = app();
+    let project = names_app();
     let mut a = node(&project, &nats, "a");
-    let _b = node(&project, &nats, "b");
+    let mut servers = BTreeMap::from([("b", node(&project, &nats, "b"))]);
     a.wait_for("node `b` joined the cluster");
+    servers.insert("a", a);
+    let (_, leader) = leader_among(&servers, 1);
     nats.restart();
-    a.wait_for("node `a` lost its NATS server; reconnecting");
+    servers
+        .get_mut("a")
+        .unwrap()
+        .wait_for("node `a` lost its NATS server; reconnecting");
     // Reconnected by themselves, both answer the roll call again.
     let started = Instant::now();
     while nodes(&project, &nats) != ["a", "b"] {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the nodes did not come back:\n{}",
-            a.log()
+            servers["a"].log()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Traffic resumes: the cluster-wide name (kept by the server) still leads to its holder,
+    // and a message reaches it from a node that joined after the restart.
+    let url = nats.url();
+    let ping = project.wippy(&["run", "--cluster", &url, "--node", "s", "ping"]);
+    assert!(ping.ok().contains(&format!("leader {leader}")), "{ping:?}");
+    let holder = servers
+        .values_mut()
+        .find(|n| n.log().contains("leader is "));
+    holder.unwrap().wait_for("pinged by {s@wippy:terminal|");
 }
 
 #[test]
@@ -482,11 +496,14 @@ entries:
   - {name: contend, kind: process.service, process: contender, host: processes, lifecycle: {auto_start: true}}
   - name: ping
     kind: process.lua
+    modules: [time]
     source: |
       local function main()
         local leader, err = process.registry.lookup("leader")
         if not leader then return nil, err end
         assert(process.send("leader", "ping", 1))
+        -- This node's own contender (a service, started beside the command) names itself.
+        while not process.registry.lookup("svc") do time.sleep("10ms") end
         local mine = process.registry.lookup("svc")
         return "leader " .. leader .. ", svc here " .. mine
       end
