@@ -651,3 +651,43 @@ entries:
         b.log()
     );
 }
+
+#[test]
+fn wasm_actors_reach_across_nodes_through_the_same_wit() {
+    let Some(nats) = Nats::start() else { return };
+    let project = Project::new();
+    let actor = project.add_guest("actor");
+    let values = project.add_guest("values");
+    let mut yaml = support::HEADER.to_string();
+    yaml += "  - {name: processes, kind: process.host}\n";
+    yaml += &support::actor_entries(
+        &actor,
+        &[
+            ("echo", "echo"),
+            ("supervisor", "supervise"),
+            ("pinger", "ping"),
+        ],
+    );
+    yaml += &support::with_imports(
+        support::wasm_entry("crash", "values.wasm", &values, "kinds#crash", None),
+        &["wasi:cli"],
+    );
+    yaml += "  - name: main\n    kind: process.lua\n    meta: {command: {name: main}}\n    source: file://main.lua\n";
+    project.write("src/app.yaml", yaml);
+    project.write(
+        "src/main.lua",
+        r#"-- A WASM supervisor here restarts a crashing WASM worker on node b: its EXITs come back.
+print(process.exec("app:supervisor", "app:processes", "app:crash", "app:processes@b", '["again"]', 2))
+-- A WASM echo on node b, pinged by a WASM actor here: its replies find their way back.
+local echo = assert(process.spawn_monitored("app:echo", "app:processes@b"))
+print(process.exec("app:pinger", "app:processes", echo, 100))
+process.send(echo, "stop")
+local exit = process.receive("5s")
+print(exit.type, exit.from == echo, exit.value)
+"#,
+    );
+    let _b = node(&project, &nats, "b");
+    let url = nats.url();
+    let out = project.wippy(&["run", "--cluster", &url, "--node", "s", "main"]);
+    assert_eq!(out.ok(), "3\tnil\n100\tnil\nEXIT\ttrue\t100\n", "{out:#?}");
+}
