@@ -1,9 +1,13 @@
 //! A real `nats-server` on a loopback port, for cluster tests. `.ci/run` installs it; where it
 //! is missing outside CI, the test says so and skips.
 
+use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::Project;
+use super::server::Server;
 
 pub struct Nats {
     child: Child,
@@ -101,5 +105,100 @@ impl Drop for Nats {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The cluster's nodes as `wippy cluster nodes` lists them.
+pub fn nodes(project: &Project, nats: &Nats) -> Vec<String> {
+    let out = project.wippy(&["cluster", "nodes", "--cluster", &nats.url()]);
+    out.ok().lines().map(str::to_string).collect()
+}
+
+/// `wippy run` of `project` as node `name`, once it joined.
+pub fn node(project: &Project, nats: &Nats, name: &str) -> Server {
+    let mut server = Server::spawn(project, &["--cluster", &nats.url(), "--node", name]);
+    server.wait_for(&format!("node `{name}` joined the cluster at"));
+    server
+}
+
+/// The pid at the end of a line (`sleeping as {…}`).
+pub fn pid_in(line: &str) -> String {
+    line[line.rfind('{').unwrap()..].to_string()
+}
+
+/// On every node, a contender for the cluster-wide name `leader` (it retries until it has
+/// it, then answers pings) beside a node-local name every node takes.
+pub fn names_app() -> Project {
+    let project = Project::new();
+    project.write(
+        "src/app.yaml",
+        r#"namespace: app
+entries:
+  - {name: processes, kind: process.host}
+  - name: contender
+    kind: process.lua
+    modules: [system, time]
+    source: |
+      local me = system.node.id()
+      assert(process.registry.register("svc"))
+      local said
+      while true do
+        local ok, err = process.registry.register("leader", nil, process.registry.CONSISTENT)
+        if ok then break end
+        if not said then print("follower " .. me .. ": " .. tostring(err)); said = true end
+        time.sleep("50ms")
+      end
+      print("leader is " .. me .. " as " .. process.pid())
+      while true do
+        local m = process.receive()
+        if type(m) == "table" then return end
+        print("pinged by " .. tostring(m:from()))
+      end
+  - {name: contend, kind: process.service, process: contender, host: processes, lifecycle: {auto_start: true}}
+  - name: ping
+    kind: process.lua
+    modules: [time]
+    source: |
+      local function main()
+        local leader, err = process.registry.lookup("leader")
+        if not leader then return nil, err end
+        assert(process.send("leader", "ping", 1))
+        -- This node's own contender (a service, started beside the command) names itself.
+        while not process.registry.lookup("svc") do time.sleep("10ms") end
+        local mine = process.registry.lookup("svc")
+        return "leader " .. leader .. ", svc here " .. mine
+      end
+      return {main = main}
+    method: main
+    meta: {command: {name: ping}}
+"#,
+    );
+    project
+}
+
+/// The node (of `nodes`) whose log says it took the name, once `followers` others say they
+/// follow, and the pid that holds it.
+pub fn leader_among(nodes: &BTreeMap<&str, Server>, followers: usize) -> (String, String) {
+    let started = Instant::now();
+    loop {
+        let logs: Vec<String> = nodes.values().map(Server::log).collect();
+        let following = logs.iter().filter(|l| l.contains("follower ")).count();
+        let leaders: Vec<&str> = (logs.iter())
+            .flat_map(|l| l.lines())
+            .filter(|l| l.contains("leader is "))
+            .collect();
+        if following >= followers && !leaders.is_empty() {
+            assert_eq!(leaders.len(), 1, "two leaders:\n{}", logs.join("\n---\n"));
+            let line = leaders[0];
+            let node = line.split("leader is ").nth(1).unwrap();
+            let node = node.split(' ').next().unwrap().to_string();
+            return (node, pid_in(line));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no leader:\n{}",
+            logs.join("\n---\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

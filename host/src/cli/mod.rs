@@ -179,9 +179,7 @@ pub(crate) async fn join_cluster(
     let Some(config) = config else {
         return Ok(None);
     };
-    let cluster = Cluster::join(config, node).await?;
-    node.set_membership(cluster.clone());
-    Ok(Some(cluster))
+    Ok(Some(Cluster::join(config, node).await?))
 }
 
 pub(crate) fn new_runtime() -> Result<Runtime, Failure> {

@@ -2,13 +2,13 @@
 //! and a window per receiving node keeps a fast sender from burying a slow receiver.
 //!
 //! NATS itself drops what a subscriber does not take in time (a "slow consumer"), silently
-//! to the sender. So a node may have at most [`WINDOW`] messages to one other node that the
-//! other has not yet reported taken; the receiver reports every [`CREDIT_EVERY`] letters
-//! (and what is left at each heartbeat). Past the window a send is refused as a send to a
-//! full mailbox is — the receiver is not keeping up, sending later may work — instead of
-//! being lost on the way. Events (EXIT, LINK_DOWN, monitors, spawns) are never refused.
-//! What was in flight when the connection broke is lost (at most once), and the window
-//! starts afresh on reconnection and whenever the other node joins again.
+//! to the sender. So the letters from one node to another are numbered, the receiver reports
+//! the highest number it took every [`CREDIT_EVERY`] letters (and at each heartbeat), and a
+//! sender may be at most [`WINDOW`] letters ahead of the last report; past that a message is
+//! refused as a send to a full mailbox is — the receiver is not keeping up, sending later
+//! may work — instead of being lost on the way. Events (EXIT, LINK_DOWN, monitors, spawns)
+//! are never refused. A letter lost on the way (at most once) is passed over by the next
+//! report, so nothing drifts; the numbering starts afresh when either node starts again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,9 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::{codec, wire};
 use crate::process::SendError;
 
-/// Letters to one node not yet reported taken, past which messages are refused.
+/// How far a node may be ahead of what another has reported taken.
 pub const WINDOW: u64 = 16_384;
-/// How many letters a receiver takes before it reports them.
+/// How many letters a receiver takes between two reports.
 pub const CREDIT_EVERY: u64 = 1_024;
 
 /// What the publisher task is handed: a letter for a subject, or a request to say when all
@@ -32,18 +32,31 @@ enum Outgoing {
     Drained(oneshot::Sender<()>),
 }
 
+/// Letters to one node: the last numbered, and the last it reported taken.
+#[derive(Default)]
+struct Sent {
+    last: u64,
+    taken: u64,
+}
+
+/// Letters from one node: the highest number taken, and the last reported.
+#[derive(Default)]
+struct Taken {
+    highest: u64,
+    reported: u64,
+}
+
 pub struct Mail {
     node: String,
+    incarnation: String,
     outbox: mpsc::UnboundedSender<Outgoing>,
-    /// Per receiving node: letters sent, not yet reported taken.
-    in_flight: Mutex<HashMap<String, u64>>,
-    /// Per sending node: letters taken, not yet reported.
-    owed: Mutex<HashMap<String, u64>>,
+    sent: Mutex<HashMap<String, Sent>>,
+    taken: Mutex<HashMap<String, Taken>>,
 }
 
 impl Mail {
-    /// The mail of node `node`, published through `client`.
-    pub fn start(client: async_nats::Client, node: &str) -> Mail {
+    /// The mail of node `node` in its run `incarnation`, published through `client`.
+    pub fn start(client: async_nats::Client, node: &str, incarnation: u64) -> Mail {
         let (outbox, mut outgoing) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(next) = outgoing.recv().await {
@@ -58,27 +71,37 @@ impl Mail {
         });
         Mail {
             node: node.to_string(),
+            incarnation: incarnation.to_string(),
             outbox,
-            in_flight: Mutex::default(),
-            owed: Mutex::default(),
+            sent: Mutex::default(),
+            taken: Mutex::default(),
         }
     }
 
-    /// Queues `letter` for `to`; a message (`refusable`) is refused past the window.
-    pub fn post(&self, to: &str, letter: &wire::Letter, refusable: bool) -> Result<(), SendError> {
-        let bytes = codec::encode(&letter.to_payload(), codec::max_payload())
-            .map_err(SendError::NotRunning)?;
-        {
-            let mut in_flight = self.in_flight.lock().unwrap();
-            let sent = in_flight.entry(to.to_string()).or_default();
-            if refusable && *sent >= WINDOW {
+    /// Queues `letter` for `to`. Letters to a member are numbered, and a message
+    /// (`refusable`) is refused past the window; to a node not (yet) heard from, a letter goes
+    /// unnumbered.
+    pub fn post(
+        &self,
+        to: &str,
+        mut letter: wire::Letter,
+        refusable: bool,
+        member: bool,
+    ) -> Result<(), SendError> {
+        if member {
+            let mut sent = self.sent.lock().unwrap();
+            let flow = sent.entry(to.to_string()).or_default();
+            if refusable && flow.last - flow.taken >= WINDOW {
                 return Err(SendError::MailboxFull(format!(
                     "node `{to}` has not yet taken the last {WINDOW} messages this node sent it: it is not keeping up (or cannot be reached); send later, or less often"
                 )));
             }
-            *sent += 1;
+            flow.last += 1;
+            letter.seq = flow.last;
         }
-        let subject = wire::mail_subject(to, &self.node);
+        let bytes = codec::encode(&letter.to_payload(), codec::max_payload())
+            .map_err(SendError::NotRunning)?;
+        let subject = wire::mail_subject(to, &self.node, &self.incarnation);
         (self.outbox.send(Outgoing::Letter(subject, bytes.into())))
             .map_err(|_| SendError::NotRunning("the node is leaving its cluster".to_string()))
     }
@@ -91,34 +114,96 @@ impl Mail {
         }
     }
 
-    /// `from` reports `letters` taken.
-    pub fn credited(&self, from: &str, letters: u64) {
-        if let Some(sent) = self.in_flight.lock().unwrap().get_mut(from) {
-            *sent = sent.saturating_sub(letters);
+    /// `from` reports it took our letters up to `highest`.
+    pub fn reported(&self, from: &str, highest: u64) {
+        if let Some(flow) = self.sent.lock().unwrap().get_mut(from) {
+            flow.taken = flow.taken.max(highest.min(flow.last));
         }
     }
 
-    /// Starts afresh with `node` (it joined again, or is gone); `None`: with every node
-    /// (the connection was made again, and what was in flight is lost).
-    pub fn reset(&self, node: Option<&str>) {
-        let mut in_flight = self.in_flight.lock().unwrap();
-        match node {
-            Some(node) => drop(in_flight.remove(node)),
-            None => in_flight.clear(),
+    /// Letter `seq` from `from` was taken: the highest number to report now, if it is time.
+    pub fn took(&self, from: &str, seq: u64) -> Option<u64> {
+        if seq == 0 {
+            return None;
         }
-    }
-
-    /// A letter from `from` was taken: the count to report now, if it is time.
-    pub fn taken(&self, from: &str) -> Option<u64> {
-        let mut owed = self.owed.lock().unwrap();
-        let count = owed.entry(from.to_string()).or_default();
-        *count += 1;
-        (*count >= CREDIT_EVERY).then(|| std::mem::take(count))
+        let mut taken = self.taken.lock().unwrap();
+        let flow = taken.entry(from.to_string()).or_default();
+        flow.highest = flow.highest.max(seq);
+        (flow.highest - flow.reported >= CREDIT_EVERY).then(|| {
+            flow.reported = flow.highest;
+            flow.highest
+        })
     }
 
     /// Everything still to report, by sending node.
-    pub fn owed(&self) -> Vec<(String, u64)> {
-        let mut owed = self.owed.lock().unwrap();
-        owed.drain().filter(|(_, count)| *count > 0).collect()
+    pub fn unreported(&self) -> Vec<(String, u64)> {
+        let mut taken = self.taken.lock().unwrap();
+        (taken.iter_mut())
+            .filter(|(_, flow)| flow.highest > flow.reported)
+            .map(|(node, flow)| {
+                flow.reported = flow.highest;
+                (node.clone(), flow.highest)
+            })
+            .collect()
+    }
+
+    /// `node` started again, or is gone: the letters both ways are numbered afresh.
+    pub fn forget(&self, node: &str) {
+        self.sent.lock().unwrap().remove(node);
+        self.taken.lock().unwrap().remove(node);
+    }
+
+    /// The connection was made again: what was in flight is lost, and no longer counted.
+    pub fn reconnected(&self) {
+        for flow in self.sent.lock().unwrap().values_mut() {
+            flow.taken = flow.last;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter() -> wire::Letter {
+        wire::Letter {
+            from: None,
+            to: "{b@app:p|0x00001}".into(),
+            errand: wire::Errand::Process(crate::process::Errand::Terminate),
+            seq: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sender_waits_for_reports_and_a_lost_letter_is_passed_over() {
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connect("nats://127.0.0.1:1")
+            .await
+            .unwrap();
+        let mail = Mail::start(client, "a", 1);
+        for _ in 0..WINDOW {
+            mail.post("b", letter(), true, true).unwrap();
+        }
+        let refused = mail.post("b", letter(), true, true);
+        assert!(matches!(refused, Err(SendError::MailboxFull(_))));
+        // Events pass the window all the same.
+        mail.post("b", letter(), false, true).unwrap();
+        // b took up to letter 11 (any it never got before are passed over): 10 more fit.
+        mail.reported("b", 11);
+        for _ in 0..10 {
+            mail.post("b", letter(), true, true).unwrap();
+        }
+        assert!(mail.post("b", letter(), true, true).is_err());
+        // A report beyond what was sent (from an earlier run of this node) counts as all.
+        mail.reported("b", u64::MAX);
+        mail.post("b", letter(), true, true).unwrap();
+        // The receiving side reports every CREDIT_EVERY letters, and what is left.
+        let reports: Vec<u64> = (1..=CREDIT_EVERY + 5)
+            .filter_map(|seq| mail.took("c", seq))
+            .collect();
+        assert_eq!(reports, [CREDIT_EVERY]);
+        assert_eq!(mail.unreported(), [("c".to_string(), CREDIT_EVERY + 5)]);
+        assert!(mail.unreported().is_empty());
     }
 }

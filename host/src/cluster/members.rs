@@ -4,17 +4,32 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// What a heartbeat says of its node.
+#[derive(Debug, PartialEq)]
+pub enum Heard {
+    /// Known, and alive.
+    Again,
+    /// New to this node (or back after it was lost or left).
+    Joined,
+    /// Known, but started again since: its earlier run is gone.
+    Restarted,
+}
+
 #[derive(Default)]
 pub struct Members {
-    by_name: Mutex<BTreeMap<String, Instant>>,
+    /// Node → when last heard, and its incarnation.
+    by_name: Mutex<BTreeMap<String, (Instant, u64)>>,
 }
 
 impl Members {
-    /// Records a heartbeat; `true` when the node is new (or back).
-    pub fn heard(&self, node: &str) -> bool {
-        (self.by_name.lock().unwrap())
-            .insert(node.to_string(), Instant::now())
-            .is_none()
+    /// Records a heartbeat of `node` in its `incarnation`.
+    pub fn heard(&self, node: &str, incarnation: u64) -> Heard {
+        let seen = (Instant::now(), incarnation);
+        match self.by_name.lock().unwrap().insert(node.to_string(), seen) {
+            None => Heard::Joined,
+            Some((_, before)) if before != incarnation => Heard::Restarted,
+            Some(_) => Heard::Again,
+        }
     }
 
     /// Forgets a node that left; `true` when it was known.
@@ -26,7 +41,7 @@ impl Members {
     pub fn lost(&self, after: Duration) -> Vec<String> {
         let mut by_name = self.by_name.lock().unwrap();
         let lost: Vec<String> = (by_name.iter())
-            .filter(|(_, heard)| heard.elapsed() > after)
+            .filter(|(_, (heard, _))| heard.elapsed() > after)
             .map(|(node, _)| node.clone())
             .collect();
         for node in &lost {
@@ -38,5 +53,30 @@ impl Members {
     /// The nodes heard from, by name.
     pub fn alive(&self) -> Vec<String> {
         self.by_name.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// The run of `node` last heard.
+    pub fn incarnation(&self, node: &str) -> Option<u64> {
+        self.by_name.lock().unwrap().get(node).map(|(_, i)| *i)
+    }
+
+    pub fn is_alive(&self, node: &str) -> bool {
+        self.by_name.lock().unwrap().contains_key(node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_is_new_then_known_then_restarted() {
+        let members = Members::default();
+        assert_eq!(members.heard("b", 1), Heard::Joined);
+        assert_eq!(members.heard("b", 1), Heard::Again);
+        assert_eq!(members.heard("b", 2), Heard::Restarted);
+        assert!(members.is_alive("b"));
+        assert!(members.remove("b") && !members.is_alive("b"));
+        assert_eq!(members.heard("b", 2), Heard::Joined);
     }
 }

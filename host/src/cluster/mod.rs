@@ -5,16 +5,20 @@
 //! Subjects (one cluster per NATS server): `wippy.nodes.heartbeat` (every node, every
 //! [`HEARTBEAT`]), `wippy.nodes.leave` (a node stopping), `wippy.nodes.roll-call` (request;
 //! every node replies with itself), `wippy.nodes.ping.<name>` (request; answered by the node of
-//! that name, so a second node cannot take a name in use).
+//! that name, so a second node cannot take a name in use), `wippy.node.<to>.mail.<from>.<run>`
+//! (letters between processes) and `wippy.node.<to>.credit.<from>` (letters taken; see `mail`).
 
 pub mod codec;
 mod mail;
 mod members;
 mod names;
 mod spawns;
+mod task;
 mod wire;
 
-use std::sync::{Arc, Weak};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -44,6 +48,8 @@ pub struct ClusterConfig {
 pub struct Cluster {
     client: async_nats::Client,
     node: String,
+    /// Drawn at start: tells the others this run from an earlier one of the same name.
+    incarnation: u64,
     members: Members,
     /// Letters to and from other nodes.
     mail: Arc<Mail>,
@@ -53,34 +59,40 @@ pub struct Cluster {
     spawns: Spawns,
     /// Names registered across the cluster.
     names: Arc<Names>,
+    /// Whether the client is connected: a node cut off from its server cannot tell the
+    /// others lost from itself cut off, so it deletes none of their names.
+    connected: AtomicBool,
+    /// Set when the node leaves: no more heartbeats.
+    leaving: AtomicBool,
     me: Weak<Cluster>,
 }
 
 impl Cluster {
     /// Connects to the NATS server and joins: refused when the server cannot be reached or a
-    /// node of the same name is already in the cluster.
+    /// node of the same name is already in the cluster. From its return the node's pids
+    /// name it, and it knows the nodes that answered its roll call.
     pub async fn join(config: &ClusterConfig, local: &Node) -> Result<Arc<Cluster>, String> {
         check_name(&config.node)?;
         let node = config.node.clone();
-        // The mail is made before the client so its events (a reconnection) reach it.
-        let mail_slot = Arc::new(std::sync::OnceLock::<Arc<Mail>>::new());
-        let slot = mail_slot.clone();
+        // The client's events (a reconnection) reach the cluster made after it.
+        let slot = Arc::new(OnceLock::<Weak<Cluster>>::new());
+        let events = slot.clone();
         let options = async_nats::ConnectOptions::new()
             .name(format!("wippy node {node}"))
             .connection_timeout(Duration::from_secs(3))
             .subscription_capacity(1 << 20)
             .event_callback(move |event| {
-                let (node, slot) = (node.clone(), slot.clone());
+                let (node, events) = (node.clone(), events.clone());
                 async move {
-                    if let (async_nats::Event::Connected, Some(mail)) = (&event, slot.get()) {
-                        mail.reset(None);
+                    if let Some(cluster) = events.get().and_then(Weak::upgrade) {
+                        cluster.connection(&event);
                     }
                     log_event(&node, event)
                 }
             });
         let client = options.connect(config.url.as_str()).await.map_err(|e| {
             format!(
-                "cannot join the cluster at {}: {e}; start a NATS server there (`nats-server -a 127.0.0.1 -p 4222`) or fix `--cluster`",
+                "cannot join the cluster at {}: {e}; start a NATS server there (`nats-server -a 127.0.0.1 -p 4222 -js`) or fix `--cluster`",
                 config.url
             )
         })?;
@@ -94,22 +106,28 @@ impl Cluster {
                 config.node, config.url
             ));
         }
-        let mail = Arc::new(Mail::start(client.clone(), &config.node));
-        let _ = mail_slot.set(mail.clone());
         let names = Arc::new(Names::open(&client, &config.node).await);
         // Names taken before this node joined are known before its first process runs.
         let changes = names.read().await;
+        let incarnation =
+            std::collections::hash_map::RandomState::new().hash_one(crate::process::now_nanos());
         let cluster = Arc::new_cyclic(|me| Cluster {
+            mail: Arc::new(Mail::start(client.clone(), &config.node, incarnation)),
             client,
             node: config.node.clone(),
+            incarnation,
             members: Members::default(),
-            mail,
             local: local.clone(),
             spawns: Spawns::default(),
             names,
+            connected: AtomicBool::new(true),
+            leaving: AtomicBool::new(false),
             me: me.clone(),
         });
-        cluster.clone().start(changes).await?;
+        let _ = slot.set(Arc::downgrade(&cluster));
+        // Its pids name it before any letter can arrive.
+        local.set_membership(cluster.clone());
+        task::start(cluster.clone(), changes).await?;
         log::info!(
             "node `{}` joined the cluster at {}",
             cluster.node,
@@ -128,196 +146,57 @@ impl Cluster {
     /// Tells the others this node is leaving (they drop it at once, not after
     /// [`LOST_AFTER`]), and waits until the server has the message.
     pub async fn leave(&self) {
+        self.leaving.store(true, Ordering::Relaxed);
         // Letters posted before leaving go first: a command that sends and exits loses none.
         self.mail.drained().await;
-        let announcement = Announcement::of(&self.node).encode();
-        let _ = self.client.publish(wire::LEAVE, announcement).await;
+        let _ = (self.client)
+            .publish(wire::LEAVE, self.announcement().encode())
+            .await;
         let _ = self.client.flush().await;
     }
 
-    /// Subscribes to the cluster's subjects and starts the heartbeat.
-    async fn start(
-        self: Arc<Self>,
-        changes: Option<async_nats::jetstream::kv::Watch>,
-    ) -> Result<(), String> {
-        let subscribe = |subject: String| {
-            let client = self.client.clone();
-            async move {
-                client
-                    .subscribe(subject.clone())
-                    .await
-                    .map_err(|e| format!("cannot subscribe to {subject}: {e}"))
-            }
-        };
-        let mut heartbeats = subscribe(wire::HEARTBEAT.into()).await?;
-        let mut leaves = subscribe(wire::LEAVE.into()).await?;
-        let mut roll_calls = subscribe(wire::ROLL_CALL.into()).await?;
-        let mut pings = subscribe(wire::ping_subject(&self.node)).await?;
-        let mut mail = subscribe(wire::mail_subject(&self.node, "*")).await?;
-        let mut credits = subscribe(wire::credit_subject(&self.node, "*")).await?;
-        // The nodes already there answer a roll call at once, not at their next heartbeat.
-        let inbox = self.client.new_inbox();
-        let mut present = subscribe(inbox.clone()).await?;
-        (self
-            .client
-            .publish_with_reply(wire::ROLL_CALL, inbox, "".into())
-            .await)
-            .map_err(|e| format!("cannot call the roll of the cluster: {e}"))?;
-        let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    Some(message) = heartbeats.next() => me.heard(&message.payload),
-                    Some(message) = present.next() => me.heard(&message.payload),
-                    Some(message) = leaves.next() => {
-                        if let Some(a) = Announcement::decode(&message.payload)
-                            && me.members.remove(&a.node)
-                        {
-                            log::info!("node `{}` left the cluster", a.node);
-                            me.gone(&a.node, "left the cluster");
-                        }
-                    }
-                    Some(message) = roll_calls.next() => me.reply(message).await,
-                    Some(message) = pings.next() => me.reply(message).await,
-                    Some(message) = mail.next() => {
-                        let from = wire::sender(&message.subject);
-                        me.deliver(&message.payload);
-                        if let Some(count) = me.mail.taken(from) {
-                            me.credit(from, count).await;
-                        }
-                    }
-                    Some(message) = credits.next() => {
-                        let count = std::str::from_utf8(&message.payload).ok().and_then(|c| c.parse().ok());
-                        me.mail.credited(wire::sender(&message.subject), count.unwrap_or(0));
-                    }
-                    else => break,
-                }
-            }
-        });
-        let names = self.names.clone();
-        tokio::spawn(async move { names.keep(changes).await });
-        let me = self.clone();
-        tokio::spawn(async move {
-            // Names of nodes that were gone before this one joined (a whole cluster stopped
-            // at once, say) are swept once every live node has been heard.
-            tokio::time::sleep(LOST_AFTER).await;
-            me.names.sweep(&me.nodes()).await;
-        });
-        let me = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(HEARTBEAT);
-            loop {
-                tick.tick().await;
-                let beat = Announcement::of(&me.node).encode();
-                // A failed publish (the server is away) is retried at the next beat.
-                let _ = me.client.publish(wire::HEARTBEAT, beat).await;
-                for (node, count) in me.mail.owed() {
-                    me.credit(&node, count).await;
-                }
-                for lost in me.members.lost(LOST_AFTER) {
-                    let why = format!("is lost: nothing heard from it for {LOST_AFTER:?}");
-                    log::warn!("node `{lost}` {why}");
-                    me.gone(&lost, &why);
-                }
-            }
-        });
-        self.client
-            .flush()
-            .await
-            .map_err(|e| format!("the NATS server did not take the subscriptions: {e}"))
+    fn announcement(&self) -> Announcement {
+        Announcement::of(&self.node, self.incarnation)
     }
 
-    /// A heartbeat or an answer to the roll call.
-    fn heard(&self, bytes: &[u8]) {
-        if let Some(a) = Announcement::decode(bytes)
-            && a.node != self.node
-            && self.members.heard(&a.node)
-        {
-            log::info!("node `{}` joined the cluster", a.node);
-            self.mail.reset(Some(&a.node));
+    /// The client lost or found its server again.
+    fn connection(&self, event: &async_nats::Event) {
+        match event {
+            async_nats::Event::Disconnected => self.connected.store(false, Ordering::Relaxed),
+            async_nats::Event::Connected => {
+                self.connected.store(true, Ordering::Relaxed);
+                self.mail.reconnected();
+                let names = self.names.clone();
+                tokio::spawn(async move { names.tidy().await });
+            }
+            _ => {}
         }
     }
 
-    /// Tells `node` this one took `count` of its letters.
-    async fn credit(&self, node: &str, count: u64) {
-        let subject = wire::credit_subject(node, &self.node);
-        let _ = self.client.publish(subject, count.to_string().into()).await;
-    }
-
-    /// `node` is lost or left: what waited on it hears so.
-    fn gone(&self, node: &str, why: &str) {
-        self.local.node_gone(node, why);
-        self.spawns.node_gone(node, why);
-        self.mail.reset(Some(node));
-        let (names, node) = (self.names.clone(), node.to_string());
-        tokio::spawn(async move { names.node_gone(&node).await });
-    }
-
-    /// A letter from another node, for this one.
-    fn deliver(&self, bytes: &[u8]) {
-        let letter =
-            codec::decode(bytes, codec::max_payload()).and_then(wire::Letter::from_payload);
-        let letter = match letter {
-            Ok(letter) => letter,
-            Err(problem) => {
-                log::warn!(
-                    "node `{}`: a letter from another node was dropped: {problem}",
-                    self.node
-                );
-                return;
-            }
-        };
-        let from = letter.from.as_deref().and_then(Pid::parse);
-        let outcome = match (letter.errand, from) {
-            (Errand::Process(errand), from) => self.local.arrived(from, &letter.to, errand),
-            (Errand::Spawn { id, request }, Some(parent)) => {
-                let back = parent.node().unwrap_or_default().to_string();
-                let answering = parent.clone();
-                self.local.spawn_for(parent, request, |result| {
-                    let result = result.map(|pid| pid.to_string());
-                    let answer = Errand::Spawned { id, result };
-                    let letter = wire_letter(None, answering.as_str(), answer);
-                    let _ = self.mail.post(&back, &letter, false);
-                });
-                Ok(())
-            }
-            (Errand::Spawned { id, result }, _) => {
-                self.spawns.answered(id, result, &self.local);
-                Ok(())
-            }
-            (Errand::Spawn { .. }, None) => Err("a spawn without its parent".to_string()),
-        };
-        if let Err(error) = outcome {
-            log::debug!(
-                "node `{}`: a letter from another node was not delivered: {error}",
-                self.node
-            );
-        }
-    }
-
-    /// Waits (up to [`LOST_AFTER`]) until `node` is a member: a node that just joined has
-    /// not heard every other one yet.
+    /// Waits (up to [`LOST_AFTER`]) until `node` is a member: one that is starting has not
+    /// been heard yet.
     async fn member(&self, node: &str) -> Result<(), String> {
         let deadline = tokio::time::Instant::now() + LOST_AFTER;
-        while !self.members.alive().iter().any(|n| n == node) {
+        while !self.members.is_alive(node) {
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
-                    "no node `{node}` in the cluster (its nodes: {}); start it with `--node {node}`, or fix the host's `@{node}`",
-                    self.nodes().join(", ")
-                ));
+                return Err(self.no_such_node(node));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(())
     }
 
-    async fn reply(&self, message: async_nats::Message) {
-        if let Some(reply) = message.reply {
-            let _ = self
-                .client
-                .publish(reply, Announcement::of(&self.node).encode())
-                .await;
-        }
+    fn no_such_node(&self, node: &str) -> String {
+        format!(
+            "no node `{node}` in the cluster (its nodes: {}); start it with `--node {node}`, or fix the host's `@{node}`",
+            self.nodes().join(", ")
+        )
+    }
+
+    /// Queues `letter` for `node`.
+    fn post(&self, node: &str, letter: wire::Letter, refusable: bool) -> Result<(), SendError> {
+        let member = self.members.is_alive(node);
+        self.mail.post(node, letter, refusable, member)
     }
 }
 
@@ -330,6 +209,10 @@ impl process::Membership for Cluster {
         Cluster::nodes(self)
     }
 
+    fn is_member(&self, node: &str) -> bool {
+        self.members.is_alive(node)
+    }
+
     fn post(
         &self,
         node: &str,
@@ -338,8 +221,12 @@ impl process::Membership for Cluster {
         errand: process::Errand,
     ) -> Result<(), SendError> {
         let refusable = matches!(errand, process::Errand::Message { .. });
-        let letter = wire_letter(from, to, Errand::Process(errand));
-        self.mail.post(node, &letter, refusable)
+        Cluster::post(
+            self,
+            node,
+            letter(from, to, Errand::Process(errand)),
+            refusable,
+        )
     }
 
     fn spawn(
@@ -352,14 +239,19 @@ impl process::Membership for Cluster {
         Box::pin(async move {
             let me = me.ok_or("the node is leaving its cluster")?;
             me.member(&node).await?;
-            let (id, answer) = me.spawns.wait(&node, &parent, &request);
-            let host = request.host.to_string();
-            let letter = wire_letter(Some(&parent), &host, Errand::Spawn { id, request });
-            if let Err(error) = me.mail.post(&node, &letter, false) {
-                me.spawns.forget(id);
-                return Err(error.to_string());
+            let waiting = me.spawns.wait(&node, &parent, &request);
+            // Gone meanwhile (the cluster's task took it off before this spawn waited).
+            if !me.members.is_alive(&node) {
+                return Err(me.no_such_node(&node));
             }
-            me.spawns.answer(id, answer, &node).await
+            let host = request.host.to_string();
+            let spawn = Errand::Spawn {
+                id: waiting.id(),
+                request,
+            };
+            (me.post(&node, letter(Some(&parent), &host, spawn), false))
+                .map_err(|e| e.to_string())?;
+            waiting.answer().await
         })
     }
 
@@ -378,11 +270,12 @@ impl process::Membership for Cluster {
     }
 }
 
-fn wire_letter(from: Option<&Pid>, to: &str, errand: Errand) -> wire::Letter {
+fn letter(from: Option<&Pid>, to: &str, errand: Errand) -> wire::Letter {
     wire::Letter {
         from: from.map(|p| p.as_str().to_string()),
         to: to.to_string(),
         errand,
+        seq: 0,
     }
 }
 

@@ -116,14 +116,23 @@ impl Names {
     }
 
     async fn changed(&self, entry: kv::Entry) {
-        match self.current(&entry).await {
-            Some((name, pid)) => drop(
-                self.replica
-                    .lock()
-                    .unwrap()
-                    .insert(name, (pid, entry.revision)),
-            ),
-            None => drop(self.replica.lock().unwrap().remove(&key_name(&entry.key))),
+        let current = self.current(&entry).await;
+        let name = key_name(&entry.key);
+        // A name of ours deleted or taken by another (the others found this node lost):
+        // no longer held here, so its process's end deletes nothing.
+        {
+            let mut held = self.held.lock().unwrap();
+            if held
+                .get(&name)
+                .is_some_and(|p| current.as_ref().map(|(_, c)| c) != Some(p))
+            {
+                held.remove(&name);
+            }
+        }
+        let mut replica = self.replica.lock().unwrap();
+        match current {
+            Some((name, pid)) => drop(replica.insert(name, (pid, entry.revision))),
+            None => drop(replica.remove(&name)),
         }
     }
 
@@ -194,37 +203,45 @@ impl Names {
             }
             held.remove(name);
         }
-        let revision = self.replica.lock().unwrap().get(name).map(|(_, r)| *r);
-        let revision = match (revision, &self.store) {
-            (Some(revision), _) => revision,
+        // Deleted only at the revision that names `pid`: never another holder's.
+        let seen = self.replica.lock().unwrap().get(name).cloned();
+        let revision = match (seen, &self.store) {
+            (Some((holder, revision)), _) if holder == *pid => revision,
+            (Some(_), _) | (None, None) => return false,
             (None, Some(store)) => match store.entry(name_key(name)).await {
-                Ok(Some(entry)) => entry.revision,
+                Ok(Some(entry)) if *entry.value == *pid.as_str().as_bytes() => entry.revision,
                 _ => return false,
             },
-            (None, None) => return false,
         };
         self.delete(name, revision).await
     }
 
-    /// The names of `node`'s processes, which is gone: deleted, each at the revision seen.
+    /// The names of `node`'s processes, which is gone.
     pub async fn node_gone(&self, node: &str) {
-        let theirs: Vec<(String, u64)> = (self.replica.lock().unwrap().iter())
-            .filter(|(_, (pid, _))| pid.node() == Some(node))
-            .map(|(name, (_, revision))| (name.clone(), *revision))
-            .collect();
-        for (name, revision) in theirs {
-            self.delete(&name, revision).await;
-        }
+        self.delete_where(|pid| pid.node() == Some(node)).await;
     }
 
-    /// Names held by processes of nodes not in `alive` (nor this one): left when a whole
+    /// Names held by processes of nodes not in `alive` (this one first): left when a whole
     /// cluster stopped at once, say.
     pub async fn sweep(&self, alive: &[String]) {
-        let orphans: Vec<(String, u64)> = (self.replica.lock().unwrap().iter())
-            .filter(|(_, (pid, _))| pid.node().is_some_and(|n| !alive.iter().any(|a| a == n)))
+        (self.delete_where(|pid| pid.node().is_some_and(|n| !alive.iter().any(|a| a == n)))).await;
+    }
+
+    /// Names of this node that none of its processes holds (a delete that failed while the
+    /// server was away), after a reconnection.
+    pub async fn tidy(&self) {
+        let node = Some(self.node.as_str());
+        let held = self.held.lock().unwrap().clone();
+        (self.delete_where(|pid| pid.node() == node && !held.values().any(|h| h == pid))).await;
+    }
+
+    /// Deletes the names whose holder `gone` picks, each at the revision seen.
+    async fn delete_where(&self, gone: impl Fn(&Pid) -> bool) {
+        let doomed: Vec<(String, u64)> = (self.replica.lock().unwrap().iter())
+            .filter(|(_, (pid, _))| gone(pid))
             .map(|(name, (_, revision))| (name.clone(), *revision))
             .collect();
-        for (name, revision) in orphans {
+        for (name, revision) in doomed {
             self.delete(&name, revision).await;
         }
     }

@@ -13,9 +13,7 @@ use crate::process::{Node, Pid, RemoteSpawn};
 /// How long a spawn waits for a node that is alive but does not answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
-type Answer = oneshot::Receiver<Result<Pid, String>>;
-
-struct Waiting {
+struct Pending {
     node: String,
     parent: Pid,
     monitor: bool,
@@ -26,49 +24,27 @@ struct Waiting {
 #[derive(Default)]
 pub struct Spawns {
     next: AtomicU64,
-    waiting: Mutex<HashMap<u64, Waiting>>,
+    pending: Mutex<HashMap<u64, Pending>>,
 }
 
-impl Spawns {
-    /// A spawn about to go to `node`: its id, and where its answer comes.
-    pub fn wait(&self, node: &str, parent: &Pid, request: &RemoteSpawn) -> (u64, Answer) {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (answer, answered) = oneshot::channel();
-        let waiting = Waiting {
-            node: node.to_string(),
-            parent: parent.clone(),
-            monitor: request.monitor,
-            link: request.link,
-            answer,
-        };
-        self.waiting.lock().unwrap().insert(id, waiting);
-        (id, answered)
+/// A spawn waiting for its answer; dropped (its spawner gave up, or ended), it is forgotten,
+/// and an answer that comes after all ends the child it names.
+pub struct Waiting<'s> {
+    spawns: &'s Spawns,
+    id: u64,
+    node: String,
+    answered: oneshot::Receiver<Result<Pid, String>>,
+}
+
+impl Waiting<'_> {
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
-    pub fn forget(&self, id: u64) {
-        self.waiting.lock().unwrap().remove(&id);
-    }
-
-    /// The answer to spawn `id`: the parent takes its half of the child's monitor and link
-    /// before anything else from the child can arrive.
-    pub fn answered(&self, id: u64, result: Result<String, String>, local: &Node) {
-        let Some(waiting) = self.waiting.lock().unwrap().remove(&id) else {
-            return;
-        };
-        let result = result.and_then(|text| {
-            Pid::parse(&text).ok_or_else(|| format!("node `{}` answered `{text}`", waiting.node))
-        });
-        if let Ok(child) = &result {
-            local.adopt(&waiting.parent, child, waiting.monitor, waiting.link);
-        }
-        let _ = waiting.answer.send(result);
-    }
-
-    /// The answer to spawn `id` on `node`, or why none came.
-    pub async fn answer(&self, id: u64, answer: Answer, node: &str) -> Result<Pid, String> {
-        let outcome = tokio::time::timeout(ANSWER_WITHIN, answer).await;
-        self.forget(id);
-        match outcome {
+    /// The answer, or why none came.
+    pub async fn answer(mut self) -> Result<Pid, String> {
+        let node = &self.node;
+        match tokio::time::timeout(ANSWER_WITHIN, &mut self.answered).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(format!("node `{node}`'s answer to a spawn was lost")),
             Err(_) => Err(format!(
@@ -76,17 +52,78 @@ impl Spawns {
             )),
         }
     }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.spawns.pending.lock().unwrap().remove(&self.id);
+    }
+}
+
+impl Spawns {
+    /// A spawn about to go to `node`.
+    pub fn wait(&self, node: &str, parent: &Pid, request: &RemoteSpawn) -> Waiting<'_> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (answer, answered) = oneshot::channel();
+        let pending = Pending {
+            node: node.to_string(),
+            parent: parent.clone(),
+            monitor: request.monitor,
+            link: request.link,
+            answer,
+        };
+        self.pending.lock().unwrap().insert(id, pending);
+        Waiting {
+            spawns: self,
+            id,
+            node: node.to_string(),
+            answered,
+        }
+    }
+
+    /// `node`'s answer to spawn `id`: the parent takes its half of the child's monitor and
+    /// link before anything else from the child can arrive. A child no spawner waits for
+    /// any more is returned, to be ended.
+    pub fn answered(
+        &self,
+        id: u64,
+        node: &str,
+        result: Result<String, String>,
+        local: &Node,
+    ) -> Option<Pid> {
+        let child = result.as_ref().ok().and_then(|text| Pid::parse(text));
+        let pending = {
+            let mut pending = self.pending.lock().unwrap();
+            match pending.get(&id) {
+                Some(p) if p.node == node => pending.remove(&id),
+                // Not the node this spawn went to: not its answer.
+                Some(_) => return None,
+                None => None,
+            }
+        };
+        let Some(pending) = pending else {
+            return child;
+        };
+        let result = result.and_then(|text| {
+            Pid::parse(&text).ok_or_else(|| format!("node `{node}` answered `{text}`"))
+        });
+        if let Ok(child) = &result {
+            local.adopt(&pending.parent, child, pending.monitor, pending.link);
+        }
+        let _ = pending.answer.send(result);
+        None
+    }
 
     /// `node` is gone: its spawns will not be answered.
     pub fn node_gone(&self, node: &str, why: &str) {
-        let mut waiting = self.waiting.lock().unwrap();
-        let ids: Vec<u64> = (waiting.iter())
-            .filter(|(_, w)| w.node == node)
+        let mut pending = self.pending.lock().unwrap();
+        let ids: Vec<u64> = (pending.iter())
+            .filter(|(_, p)| p.node == node)
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
-            if let Some(w) = waiting.remove(&id) {
-                let _ = (w.answer).send(Err(format!("node `{node}` {why} before it answered")));
+            if let Some(p) = pending.remove(&id) {
+                let _ = (p.answer).send(Err(format!("node `{node}` {why} before it answered")));
             }
         }
     }

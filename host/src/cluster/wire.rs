@@ -13,9 +13,10 @@ pub const HEARTBEAT: &str = "wippy.nodes.heartbeat";
 pub const LEAVE: &str = "wippy.nodes.leave";
 pub const ROLL_CALL: &str = "wippy.nodes.roll-call";
 
-/// Where node `to`'s processes get letters from node `from`'s.
-pub fn mail_subject(to: &str, from: &str) -> String {
-    format!("wippy.node.{to}.mail.{from}")
+/// Where node `to`'s processes get letters from node `from`'s (in its run `incarnation`;
+/// `*` and `*` to subscribe to all).
+pub fn mail_subject(to: &str, from: &str, incarnation: &str) -> String {
+    format!("wippy.node.{to}.mail.{from}.{incarnation}")
 }
 
 /// Where node `to` hears how many of its letters node `from` took.
@@ -23,9 +24,16 @@ pub fn credit_subject(to: &str, from: &str) -> String {
     format!("wippy.node.{to}.credit.{from}")
 }
 
-/// The sending node, the last token of a mail or credit subject.
-pub fn sender(subject: &str) -> &str {
+/// The sending node of a credit subject (its last token).
+pub fn creditor(subject: &str) -> &str {
     subject.rsplit('.').next().unwrap_or_default()
+}
+
+/// The sending node of a mail subject, and its run.
+pub fn sender(subject: &str) -> Option<(&str, u64)> {
+    let mut tokens = subject.rsplit('.');
+    let incarnation = tokens.next()?.parse().ok()?;
+    Some((tokens.next()?, incarnation))
 }
 
 /// What a letter carries: an errand between processes, or a spawn and its answer.
@@ -51,6 +59,9 @@ pub struct Letter {
     pub from: Option<String>,
     pub to: String,
     pub errand: Errand,
+    /// Its number among the letters from its node to the receiver's (from 1; 0: not
+    /// counted), which the receiver reports back (see `mail`).
+    pub seq: u64,
 }
 
 fn text(s: &str) -> Payload {
@@ -65,6 +76,7 @@ impl Letter {
                 self.from.as_deref().map_or(Payload::Nil, text),
             ),
             (text("to"), text(&self.to)),
+            (text("seq"), Payload::Integer(self.seq as i64)),
         ];
         let mut put = |key: &str, value: Payload| entries.push((text(key), value));
         match &self.errand {
@@ -151,6 +163,7 @@ impl Letter {
         };
         let to = string(take("to")).ok_or("a letter without its receiver")?;
         let from = string(take("from"));
+        let seq = number(take("seq")).unwrap_or(0);
         let kind = string(take("kind"));
         let errand = match kind.as_deref() {
             Some("message") => process::Errand::Message {
@@ -209,6 +222,7 @@ impl Letter {
                     from,
                     to,
                     errand: Errand::Spawn { id, request },
+                    seq,
                 });
             }
             Some("spawned") => {
@@ -221,6 +235,7 @@ impl Letter {
                     from,
                     to,
                     errand: Errand::Spawned { id, result },
+                    seq,
                 });
             }
             other => return Err(format!("a letter of unknown kind {other:?}")),
@@ -229,6 +244,7 @@ impl Letter {
             from,
             to,
             errand: Errand::Process(errand),
+            seq,
         })
     }
 }
@@ -244,13 +260,18 @@ pub struct Announcement {
     pub node: String,
     /// The OS process of the node, for people reading a roll call.
     pub os_pid: u32,
+    /// Drawn when the node starts: a node of the same name with another one restarted, and
+    /// what the others held of its processes is gone.
+    #[serde(default)]
+    pub incarnation: u64,
 }
 
 impl Announcement {
-    pub fn of(node: &str) -> Self {
+    pub fn of(node: &str, incarnation: u64) -> Self {
         Self {
             node: node.to_string(),
             os_pid: std::process::id(),
+            incarnation,
         }
     }
 
@@ -319,6 +340,7 @@ mod tests {
                 from: Some("{a@app:p|0x00001}".into()),
                 to: "{b@app:p|0x00002}".into(),
                 errand,
+                seq: 42,
             };
             assert_eq!(Letter::from_payload(letter.to_payload()).unwrap(), letter);
         }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mlua::{Lua, Table, UserData, UserDataMethods, Value, Variadic};
+use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value, Variadic};
 
 use super::SharedContext;
 use super::convert::to_payload;
@@ -201,21 +201,58 @@ impl UserData for LuaSpawner {
                 )))
             });
         }
-        // Async: a spawn on another node waits for its answer.
-        for (name, monitor, link) in SPAWNS {
-            methods.add_async_method(
-                name,
-                move |_, this, call: (String, String, Variadic<Value>)| async move {
-                    let spawned = this
-                        .spawner
-                        .spawn_anywhere(&this.context, call, monitor, link)
-                        .await;
-                    Ok(match spawned {
-                        Ok(pid) => (Some(pid), None),
-                        Err(error) => (None, Some(fail(INTERNAL, error))),
-                    })
-                },
-            );
-        }
+        // The spawns are found through `__index` (after the methods above): each is a
+        // function of the spawner and the spawn's arguments, as `process.spawn*` are.
+        methods.add_meta_function(
+            MetaMethod::Index,
+            |lua, (_, key): (Value, String)| match SPAWNS.iter().find(|(name, ..)| *name == key) {
+                Some(&(name, monitor, link)) => spawn_method(lua, name, monitor, link),
+                None => Ok(Value::Nil),
+            },
+        );
     }
+}
+
+type SpawnerCall = (AnyUserData, String, String, Variadic<Value>);
+
+/// `spawner:spawn*(...)`, made once per state: a spawn on this node through a plain
+/// function, one on another node through an async one (see `lazy::here_or_later`).
+fn spawn_method(lua: &Lua, name: &str, monitor: bool, link: bool) -> mlua::Result<Value> {
+    let key = format!("wippy.spawner.{name}");
+    if let Value::Function(made) = lua.named_registry_value::<Value>(&key)? {
+        return Ok(Value::Function(made));
+    }
+    let here = lua.create_function(move |_, (this, id, host, args): SpawnerCall| {
+        let this = this.borrow::<LuaSpawner>()?;
+        Ok(
+            match this
+                .spawner
+                .spawn(&this.context, (id, host, args), monitor, link)
+            {
+                Ok(Some(pid)) => (Some(pid), None, false),
+                Ok(None) => (None, None, true),
+                Err(error) => (None, Some(fail(INTERNAL, error)), false),
+            },
+        )
+    })?;
+    let make_later = lua.create_function(move |lua, ()| {
+        lua.create_async_function(move |_, (this, id, host, args): SpawnerCall| {
+            let spawner = this
+                .borrow::<LuaSpawner>()
+                .map(|t| (t.spawner.clone(), t.context.clone()));
+            async move {
+                let (spawner, context) = spawner?;
+                let spawned = spawner
+                    .spawn_anywhere(&context, (id, host, args), monitor, link)
+                    .await;
+                Ok(match spawned {
+                    Ok(pid) => (Some(pid), None),
+                    Err(error) => (None, Some(fail(INTERNAL, error))),
+                })
+            }
+        })
+    })?;
+    let made = super::lazy::here_or_later(lua, here, make_later)?;
+    lua.set_named_registry_value(&key, &made)?;
+    Ok(Value::Function(made))
 }

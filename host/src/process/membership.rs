@@ -16,6 +16,9 @@ pub trait Membership: Send + Sync {
     fn node(&self) -> String;
     fn nodes(&self) -> Vec<String>;
 
+    /// Whether `node` (another node) is in the cluster as this node last heard.
+    fn is_member(&self, node: &str) -> bool;
+
     /// Hands `errand` from `from` to `to`, a process of `node`: at most once, in order per
     /// sender and receiver. `Err` when it cannot even be sent, or (a message) when `node`
     /// is not keeping up with what this node sends it ([`SendError::MailboxFull`]).
@@ -100,6 +103,10 @@ impl Membership for Alone {
 
     fn nodes(&self) -> Vec<String> {
         vec![ALONE.to_string()]
+    }
+
+    fn is_member(&self, _: &str) -> bool {
+        false
     }
 
     fn post(&self, node: &str, _: Option<&Pid>, to: &str, _: Errand) -> Result<(), SendError> {

@@ -104,22 +104,20 @@ impl Node {
         if name.is_empty() {
             return Err("a name cannot be empty".to_string());
         }
-        if !self.inner.processes.lock().unwrap().contains_key(pid) {
-            return Err(format!("process {pid} not found"));
+        // Recorded first: if the process ends while the server decides, its end gives the
+        // name up as it gives up any other.
+        match self.inner.processes.lock().unwrap().get_mut(pid) {
+            Some(record) => record.cluster_names.push(name.to_string()),
+            None => return Err(format!("process {pid} not found")),
         }
-        self.membership().register(name, pid).await?;
-        let held = match self.inner.processes.lock().unwrap().get_mut(pid) {
-            Some(record) => {
-                record.cluster_names.push(name.to_string());
-                true
-            }
-            None => false,
-        };
-        if !held {
-            self.membership().unregister(name, pid).await;
-            return Err(format!("process {pid} ended while `{name}` was registered"));
+        let taken = self.membership().register(name, pid).await;
+        if taken.is_err()
+            && let Some(record) = self.inner.processes.lock().unwrap().get_mut(pid)
+            && let Some(at) = record.cluster_names.iter().position(|n| n == name)
+        {
+            record.cluster_names.swap_remove(at);
         }
-        Ok(())
+        taken
     }
 
     /// Gives up `name` across the cluster if `pid` holds it: whether it did.

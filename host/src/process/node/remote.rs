@@ -167,16 +167,47 @@ impl Node {
             return;
         }
         drop(processes);
-        // The parent ended while it waited: the child is not tied to it after all.
+        // The parent ended while it waited: a linked child hears of it (as of any linked
+        // process that ended first), a monitor is dropped.
         if let Some(node) = child.node() {
+            let error = format!("process {parent} ended before node `{node}` answered its spawn");
             for (tied, untie) in [
                 (monitor, Errand::Monitor(false)),
-                (link, Errand::Link(false)),
+                (link, Errand::LinkDown { error }),
             ] {
                 if tied {
                     let _ = self.post(node, Some(parent), child.as_str(), untie);
                 }
             }
+        }
+    }
+
+    /// `watcher` just tied itself to `target`, a process of `node`, which is not (or no
+    /// longer) in the cluster: the EXIT (a monitor) or LINK_DOWN (a link) comes at once, as
+    /// Erlang's `noconnection` — unless the sweep of `node` already brought it.
+    pub(super) fn unreachable(&self, watcher: &Pid, target: &Pid, node: &str, link: bool) {
+        let error = format!("node `{node}` is not in the cluster");
+        let mut processes = self.inner.processes.lock().unwrap();
+        let Some(record) = processes.get_mut(watcher) else {
+            return;
+        };
+        if link {
+            if record.links.remove(target) {
+                drop(processes);
+                self.link_down(watcher, target, &error);
+            }
+            return;
+        }
+        if let Some(at) = record.watching.iter().position(|p| p == target) {
+            record.watching.swap_remove(at);
+            let exit = Event::Exit {
+                from: target.clone(),
+                at: now_nanos(),
+                value: Payload::Nil,
+                error: Some(error),
+            };
+            // Events are never refused.
+            let _ = record.mailbox.deliver(Envelope::Event(exit));
         }
     }
 

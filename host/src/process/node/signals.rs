@@ -118,11 +118,14 @@ impl Node {
             if let Some(record) = self.inner.processes.lock().unwrap().get_mut(watcher) {
                 record.watching.retain(|p| *p != target);
                 if on {
-                    record.watching.push(target);
+                    record.watching.push(target.clone());
                 }
             }
-            let errand = Errand::Monitor(on);
-            return (self.post(node, Some(watcher), dest, errand)).map_err(|e| e.to_string());
+            let posted = self.post(node, Some(watcher), dest, Errand::Monitor(on));
+            if on && posted.is_ok() && !self.membership().is_member(node) {
+                self.unreachable(watcher, &target, node, false);
+            }
+            return posted.map_err(|e| e.to_string());
         }
         let pid = self.resolve(dest)?;
         let mut processes = self.inner.processes.lock().unwrap();
@@ -145,12 +148,15 @@ impl Node {
             let target = Pid::parse(dest).ok_or_else(|| format!("`{dest}` is not a pid"))?;
             if let Some(record) = self.inner.processes.lock().unwrap().get_mut(from) {
                 match on {
-                    true => drop(record.links.insert(target)),
+                    true => drop(record.links.insert(target.clone())),
                     false => drop(record.links.remove(&target)),
                 }
             }
-            let errand = Errand::Link(on);
-            return (self.post(node, Some(from), dest, errand)).map_err(|e| e.to_string());
+            let posted = self.post(node, Some(from), dest, Errand::Link(on));
+            if on && posted.is_ok() && !self.membership().is_member(node) {
+                self.unreachable(from, &target, node, true);
+            }
+            return posted.map_err(|e| e.to_string());
         }
         let pid = self.resolve(dest)?;
         let mut processes = self.inner.processes.lock().unwrap();
@@ -193,6 +199,7 @@ impl Node {
     }
 }
 
+#[derive(Debug)]
 pub enum SendError {
     NotRunning(String),
     /// The receiver is not keeping up; sending later may work.
