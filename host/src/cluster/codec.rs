@@ -10,13 +10,16 @@ use crate::values::Payload;
 pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
 
 /// The limit in effect: `WIPPY_CLUSTER_MAX_PAYLOAD` (bytes) when set and valid, else
-/// [`DEFAULT_MAX_PAYLOAD`].
+/// [`DEFAULT_MAX_PAYLOAD`]; read once.
 pub fn max_payload() -> usize {
-    std::env::var("WIPPY_CLUSTER_MAX_PAYLOAD")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(DEFAULT_MAX_PAYLOAD)
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        std::env::var("WIPPY_CLUSTER_MAX_PAYLOAD")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_MAX_PAYLOAD)
+    })
 }
 
 /// How deep lists and maps may nest in a payload that arrives: a crafted message cannot make
@@ -46,14 +49,14 @@ pub fn decode(bytes: &[u8], limit: usize) -> Result<Payload, String> {
     Ok(payload)
 }
 
-fn too_large(size: usize, limit: usize) -> String {
+pub(super) fn too_large(size: usize, limit: usize) -> String {
     format!(
         "the payload is {size} bytes, more than the {limit} a message between nodes may carry (WIPPY_CLUSTER_MAX_PAYLOAD); send less, or send where it can be fetched"
     )
 }
 
 /// Writes into memory, which cannot fail: the encoder's errors are those of its writer.
-fn write(out: &mut Vec<u8>, payload: &Payload) {
+pub(super) fn write(out: &mut Vec<u8>, payload: &Payload) {
     use rmp::encode;
     match payload {
         Payload::Nil => drop(encode::write_nil(out)),
@@ -76,22 +79,38 @@ fn write(out: &mut Vec<u8>, payload: &Payload) {
     }
 }
 
-fn read(input: &mut &[u8], depth: usize) -> Result<Payload, String> {
+/// The count of a map that starts `input`, if one does.
+pub(super) fn read_map_len(input: &mut &[u8]) -> Option<usize> {
+    let count = rmp::decode::read_map_len(input).ok()? as usize;
+    // Each field takes at least two bytes: a count past the bytes left is a lie.
+    (count.saturating_mul(2) <= input.len()).then_some(count)
+}
+
+/// The string that starts `input` (a letter's field name), borrowed from it.
+pub(super) fn read_str<'a>(input: &mut &'a [u8]) -> Option<&'a str> {
+    let n = rmp::decode::read_str_len(input).ok()? as usize;
+    std::str::from_utf8(take(input, n).ok()?).ok()
+}
+
+/// The next `n` bytes of `input`, borrowed.
+fn take<'a>(input: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+    if input.len() < n {
+        return Err("the payload ends early".into());
+    }
+    let (head, rest) = input.split_at(n);
+    *input = rest;
+    Ok(head)
+}
+
+pub(super) fn read(input: &mut &[u8], depth: usize) -> Result<Payload, String> {
     use rmp::Marker;
     if depth > MAX_DEPTH {
         return Err(format!("the payload nests deeper than {MAX_DEPTH} levels"));
     }
     let marker =
         rmp::decode::read_marker(input).map_err(|_| "the payload ends early".to_string())?;
-    let mut take = |n: usize| -> Result<Vec<u8>, String> {
-        if input.len() < n {
-            return Err("the payload ends early".into());
-        }
-        let (head, rest) = input.split_at(n);
-        *input = rest;
-        Ok(head.to_vec())
-    };
-    let be = |bytes: Vec<u8>| bytes.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+    let mut take = |n: usize| take(input, n);
+    let be = |bytes: &[u8]| bytes.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
     Ok(match marker {
         Marker::Null => Payload::Nil,
         Marker::True => Payload::Bool(true),
@@ -128,15 +147,15 @@ fn read(input: &mut &[u8], depth: usize) -> Result<Payload, String> {
         }
         Marker::Bin8 => {
             let n = be(take(1)?) as usize;
-            Payload::Bytes(take(n)?)
+            Payload::Bytes(take(n)?.to_vec())
         }
         Marker::Bin16 => {
             let n = be(take(2)?) as usize;
-            Payload::Bytes(take(n)?)
+            Payload::Bytes(take(n)?.to_vec())
         }
         Marker::Bin32 => {
             let n = be(take(4)?) as usize;
-            Payload::Bytes(take(n)?)
+            Payload::Bytes(take(n)?.to_vec())
         }
         Marker::FixArray(n) => list(input, usize::from(n), depth)?,
         Marker::Array16 => {
@@ -164,9 +183,9 @@ fn read(input: &mut &[u8], depth: usize) -> Result<Payload, String> {
     })
 }
 
-fn text(bytes: Vec<u8>) -> Result<Payload, String> {
-    String::from_utf8(bytes)
-        .map(Payload::String)
+fn text(bytes: &[u8]) -> Result<Payload, String> {
+    std::str::from_utf8(bytes)
+        .map(|s| Payload::String(s.to_string()))
         .map_err(|_| "a string of the payload is not UTF-8".to_string())
 }
 

@@ -14,9 +14,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use async_nats::Subject;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+use super::letter::Letter;
 use super::{codec, wire};
 use crate::process::SendError;
 
@@ -28,15 +30,15 @@ pub const CREDIT_EVERY: u64 = 1_024;
 /// What the publisher task is handed: a letter for a subject, or a request to say when all
 /// letters before it are published.
 enum Outgoing {
-    Letter(String, Bytes),
+    Letter(Subject, Bytes),
     Drained(oneshot::Sender<()>),
 }
 
-/// Letters to one node: the last numbered, and the last it reported taken.
-#[derive(Default)]
+/// Letters to one node: the last numbered, the last it reported taken, and their subject.
 struct Sent {
     last: u64,
     taken: u64,
+    subject: Subject,
 }
 
 /// Letters from one node: the highest number taken, and the last reported.
@@ -63,7 +65,7 @@ impl Mail {
                 match next {
                     // At most once: a message the server does not take is lost, as in Erlang.
                     Outgoing::Letter(subject, bytes) => {
-                        let _ = client.publish::<String>(subject, bytes).await;
+                        let _ = client.publish(subject, bytes).await;
                     }
                     Outgoing::Drained(done) => drop(done.send(())),
                 }
@@ -84,26 +86,43 @@ impl Mail {
     pub fn post(
         &self,
         to: &str,
-        mut letter: wire::Letter,
+        mut letter: Letter,
         refusable: bool,
         member: bool,
     ) -> Result<(), SendError> {
-        if member {
-            let mut sent = self.sent.lock().unwrap();
-            let flow = sent.entry(to.to_string()).or_default();
-            if refusable && flow.last - flow.taken >= WINDOW {
-                return Err(SendError::MailboxFull(format!(
-                    "node `{to}` has not yet taken the last {WINDOW} messages this node sent it: it is not keeping up (or cannot be reached); send later, or less often"
-                )));
+        let subject = match member {
+            true => {
+                let mut sent = self.sent.lock().unwrap();
+                if !sent.contains_key(to) {
+                    let subject = self.subject(to);
+                    sent.insert(
+                        to.to_string(),
+                        Sent {
+                            last: 0,
+                            taken: 0,
+                            subject,
+                        },
+                    );
+                }
+                let flow = sent.get_mut(to).expect("just put there");
+                if refusable && flow.last - flow.taken >= WINDOW {
+                    return Err(SendError::MailboxFull(format!(
+                        "node `{to}` has not yet taken the last {WINDOW} messages this node sent it: it is not keeping up (or cannot be reached); send later, or less often"
+                    )));
+                }
+                flow.last += 1;
+                letter.seq = flow.last;
+                flow.subject.clone()
             }
-            flow.last += 1;
-            letter.seq = flow.last;
-        }
-        let bytes = codec::encode(&letter.to_payload(), codec::max_payload())
-            .map_err(SendError::NotRunning)?;
-        let subject = wire::mail_subject(to, &self.node, &self.incarnation);
+            false => self.subject(to),
+        };
+        let bytes = (letter.encode(codec::max_payload())).map_err(SendError::NotRunning)?;
         (self.outbox.send(Outgoing::Letter(subject, bytes.into())))
             .map_err(|_| SendError::NotRunning("the node is leaving its cluster".to_string()))
+    }
+
+    fn subject(&self, to: &str) -> Subject {
+        wire::mail_subject(to, &self.node, &self.incarnation).into()
     }
 
     /// Waits (up to 2 s) until every letter posted before is published.
@@ -127,7 +146,10 @@ impl Mail {
             return None;
         }
         let mut taken = self.taken.lock().unwrap();
-        let flow = taken.entry(from.to_string()).or_default();
+        if !taken.contains_key(from) {
+            taken.insert(from.to_string(), Taken::default());
+        }
+        let flow = taken.get_mut(from).expect("just put there");
         flow.highest = flow.highest.max(seq);
         (flow.highest - flow.reported >= CREDIT_EVERY).then(|| {
             flow.reported = flow.highest;
@@ -165,11 +187,11 @@ impl Mail {
 mod tests {
     use super::*;
 
-    fn letter() -> wire::Letter {
-        wire::Letter {
+    fn letter() -> Letter {
+        Letter {
             from: None,
             to: "{b@app:p|0x00001}".into(),
-            errand: wire::Errand::Process(crate::process::Errand::Terminate),
+            errand: super::super::letter::Errand::Process(crate::process::Errand::Terminate),
             seq: 0,
         }
     }

@@ -24,11 +24,16 @@ pub struct Members {
 impl Members {
     /// Records a heartbeat of `node` in its `incarnation`.
     pub fn heard(&self, node: &str, incarnation: u64) -> Heard {
-        let seen = (Instant::now(), incarnation);
-        match self.by_name.lock().unwrap().insert(node.to_string(), seen) {
-            None => Heard::Joined,
-            Some((_, before)) if before != incarnation => Heard::Restarted,
-            Some(_) => Heard::Again,
+        let now = Instant::now();
+        let mut by_name = self.by_name.lock().unwrap();
+        let Some((heard, before)) = by_name.get_mut(node) else {
+            by_name.insert(node.to_string(), (now, incarnation));
+            return Heard::Joined;
+        };
+        *heard = now;
+        match std::mem::replace(before, incarnation) == incarnation {
+            true => Heard::Again,
+            false => Heard::Restarted,
         }
     }
 

@@ -9,6 +9,7 @@
 //! (letters between processes) and `wippy.node.<to>.credit.<from>` (letters taken; see `mail`).
 
 pub mod codec;
+mod letter;
 mod mail;
 mod members;
 mod names;
@@ -26,11 +27,12 @@ use futures_util::future::BoxFuture;
 
 use crate::process::{self, Node, Pid, RemoteSpawn, SendError};
 
+use letter::{Errand, Letter};
 use mail::Mail;
 use members::Members;
 use names::Names;
 use spawns::Spawns;
-use wire::{Announcement, Errand};
+use wire::Announcement;
 
 /// How often a node says it is alive.
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
@@ -194,7 +196,7 @@ impl Cluster {
     }
 
     /// Queues `letter` for `node`.
-    fn post(&self, node: &str, letter: wire::Letter, refusable: bool) -> Result<(), SendError> {
+    fn post(&self, node: &str, letter: Letter, refusable: bool) -> Result<(), SendError> {
         let member = self.members.is_alive(node);
         self.mail.post(node, letter, refusable, member)
     }
@@ -270,8 +272,8 @@ impl process::Membership for Cluster {
     }
 }
 
-fn letter(from: Option<&Pid>, to: &str, errand: Errand) -> wire::Letter {
-    wire::Letter {
+fn letter(from: Option<&Pid>, to: &str, errand: Errand) -> Letter {
+    Letter {
         from: from.map(|p| p.as_str().to_string()),
         to: to.to_string(),
         errand,

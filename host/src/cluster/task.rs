@@ -10,8 +10,9 @@ use std::time::Duration;
 use async_nats::jetstream::kv;
 use futures_util::StreamExt;
 
+use super::letter::{Errand, Letter};
 use super::members::Heard;
-use super::wire::{self, Announcement, Errand};
+use super::wire::{self, Announcement};
 use super::{Cluster, HEARTBEAT, LOST_AFTER, codec, letter};
 use crate::process::Pid;
 
@@ -184,8 +185,7 @@ impl Cluster {
 
     /// A letter from a process of `node`: its number, once handled.
     fn deliver(&self, node: &str, bytes: &[u8]) -> u64 {
-        let received =
-            codec::decode(bytes, codec::max_payload()).and_then(wire::Letter::from_payload);
+        let received = Letter::decode(bytes, codec::max_payload());
         let received = match received {
             Ok(received) => received,
             Err(problem) => {
