@@ -45,8 +45,8 @@ pub fn table(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     let register: Maker = Box::new(move |lua| {
         let here_ctx = ctx.clone();
         let here = lua.create_function(move |_, (name, pid, scope): Registration| {
-            let pid = match pid.as_deref().map(parse_pid).transpose() {
-                Ok(pid) => pid.unwrap_or_else(|| here_ctx.pid.clone()),
+            let pid = match target(pid, &here_ctx) {
+                Ok(pid) => pid,
                 Err(failure) => return Ok((None, Some(failure), false)),
             };
             Ok(match cluster_wide(scope) {
@@ -65,8 +65,8 @@ pub fn table(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
             lua.create_async_function(move |_, (name, pid, _): Registration| {
                 let ctx = ctx.clone();
                 async move {
-                    let pid = match pid.as_deref().map(parse_pid).transpose() {
-                        Ok(pid) => pid.unwrap_or_else(|| ctx.pid.clone()),
+                    let pid = match target(pid, &ctx) {
+                        Ok(pid) => pid,
                         Err(failure) => return Ok((None, Some(failure))),
                     };
                     let outcome = ctx.node.register_in_cluster(&name, &pid).await;
@@ -123,6 +123,12 @@ pub fn table(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
     Ok(registry)
 }
 
-fn parse_pid(text: &str) -> Result<Pid, Failure> {
-    Pid::parse(text).ok_or_else(|| fail(INVALID, format!("`{text}` is not a pid")))
+/// The pid a registration names: the one given, else the caller's.
+fn target(pid: Option<String>, ctx: &SharedContext) -> Result<Pid, Failure> {
+    match pid {
+        Some(text) => {
+            Pid::parse(&text).ok_or_else(|| fail(INVALID, format!("`{text}` is not a pid")))
+        }
+        None => Ok(ctx.pid.clone()),
+    }
 }
