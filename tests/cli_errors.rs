@@ -375,3 +375,46 @@ fn missing_project_folder() {
         "{out:#?}"
     );
 }
+
+#[test]
+fn check_json_reports_every_entry_for_tools_with_the_same_exit_code() {
+    let (project, _) =
+        project_with(|_| wasm_entry("stale", "hello.wasm", ZERO_HASH, "greet", Some("stale")));
+    let run = project.wippy(&["check", "--json"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    let entries = report["entries"].as_array().unwrap();
+    let entry = |id: &str| entries.iter().find(|e| e["id"] == id).unwrap().clone();
+    let greet = entry("app:greet");
+    assert_eq!(greet["kind"], "process.wasm");
+    assert!(
+        greet["file"].as_str().unwrap().ends_with("src/app.yaml"),
+        "{greet:#}"
+    );
+    assert_eq!(greet["signature"], "greet(name: string) -> string");
+    let not_granted = greet["imports"]["not_granted"].as_array().unwrap();
+    assert!(
+        not_granted
+            .iter()
+            .any(|i| i["interface"] == "wasi:cli/exit@0.2.6" && i["group"] == "wasi:cli"),
+        "{greet:#}"
+    );
+    let stale = entry("app:stale");
+    assert!(stale.get("signature").is_none(), "{stale:#}");
+    let error = stale["error"].as_str().unwrap();
+    assert!(error.contains("entry `app:stale`, field `hash`"), "{error}");
+    assert_eq!(report["summary"]["verified"], 1);
+    assert_eq!(report["summary"]["errors"], 1);
+    // A registry that does not load is still one JSON document, with its error.
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries: [{name: x, kind: nope}]\n",
+    );
+    let broken = project.wippy(&["check", "--json"]);
+    assert_eq!(broken.code, Some(1), "{broken:#?}");
+    let report: serde_json::Value = serde_json::from_str(&broken.stdout).unwrap();
+    assert!(
+        report["error"].as_str().unwrap().contains("nope"),
+        "{report:#}"
+    );
+}

@@ -59,7 +59,7 @@ enum CliCommand {
     /// app:worker 6 7`).
     Run(run::RunArgs),
     /// Load and verify everything (hashes, methods, signatures) without running anything.
-    Check,
+    Check(check::CheckArgs),
     /// Show what the registry holds.
     #[command(subcommand)]
     Registry(inspect::RegistryCommand),
@@ -102,7 +102,7 @@ fn cluster_nodes(url: &str) -> Result<ExitCode, Failure> {
 
 /// A failure to report: the message, and the exit code that goes with it.
 pub(crate) struct Failure {
-    message: String,
+    pub(crate) message: String,
     code: u8,
 }
 
@@ -134,7 +134,7 @@ pub fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         CliCommand::Run(args) => run::run(cli.project, args),
-        CliCommand::Check => check::check(cli.project),
+        CliCommand::Check(args) => check::check(cli.project, args, cli.verbose > 0),
         CliCommand::New { dir } => new::new(&dir),
         CliCommand::Cluster(ClusterCommand::Nodes { cluster }) => cluster_nodes(&cluster),
         CliCommand::Registry(command) => inspect::registry(cli.project, command),
