@@ -234,3 +234,34 @@ fn the_readme_demo_runs_on_the_committed_example() {
     let check = run(&["check"]);
     assert!(check.ok().contains("0 errors"), "{check:#?}");
 }
+
+#[test]
+fn a_slow_compile_says_what_it_compiled_and_how_long_it_took() {
+    let project = Project::new();
+    let hash = project.add_guest("hello");
+    project.write(
+        "src/app.yaml",
+        HEADER.to_string() + &wasm_entry("greet", "hello.wasm", &hash, "greet", Some("greet")),
+    );
+    // Every compile counts as slow here (the default is half a second).
+    let slow = [("WIPPY_SLOW_COMPILE", "0ms")];
+    let run = support::wippy_in_env(&project, &["run", "greet", "x"], &slow);
+    assert_eq!(run.ok(), "Hello, x!\n");
+    let line = run.stderr.trim_end();
+    assert!(
+        line.starts_with("wippy info: compiled app:greet (0.")
+            && line.contains(" MB) in ")
+            && line.ends_with(" s"),
+        "{run:#?}"
+    );
+    // Loaded from the artifact cache, nothing is compiled and nothing is said; `check`
+    // says it the same way.
+    let again = support::wippy_in_env(&project, &["run", "greet", "x"], &slow);
+    assert_eq!((again.ok(), again.stderr.as_str()), ("Hello, x!\n", ""));
+    std::fs::remove_dir_all(project.cache_dir()).unwrap();
+    let check = support::wippy_in_env(&project, &["check"], &slow);
+    assert!(
+        check.stderr.starts_with("wippy info: compiled app:greet ("),
+        "{check:#?}"
+    );
+}

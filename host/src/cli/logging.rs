@@ -67,7 +67,12 @@ fn default_filter(verbose: u8, level: Option<LogLevel>) -> EnvFilter {
         (Some(LogLevel::Debug), _) | (None, 2) => "debug",
         (Some(LogLevel::Trace), _) | (None, _) => "trace",
     };
-    EnvFilter::new(format!("warn,wippy={ours}"))
+    // A slow compile says how long it took whatever the level (see `engine::progress`).
+    let progress = match (level, verbose) {
+        (None, 0) => ",wippy::engine::progress=info",
+        _ => "",
+    };
+    EnvFilter::new(format!("warn,wippy={ours}{progress}"))
 }
 
 /// `wippy <level>: <message>`, one line per event.

@@ -12,6 +12,7 @@ mod exports;
 mod fiber_stacks;
 mod linear_memories;
 mod prepared;
+mod progress;
 mod resident_pages;
 mod verified_files;
 
@@ -120,9 +121,14 @@ impl Runtime {
         let path = file.path.clone();
         let bytes = file.into_bytes(entry, pinned)?;
         let started = std::time::Instant::now();
+        let megabytes = bytes.len() as f64 / (1024.0 * 1024.0);
+        let progress = progress::Progress::start(format!("{} ({megabytes:.1} MB)", entry.id));
+        let compiled = self.cache.compile(&self.engine, &pinned.hash, &bytes);
+        if compiled.is_ok() {
+            progress.finish();
+        }
         let (component, stored) =
-            self.cache
-                .compile(&self.engine, &pinned.hash, &bytes)
+            compiled
                 .map_err(|e| {
                     entry
                         .error(format!(
