@@ -57,8 +57,9 @@ entries:
         print("missing: " .. tostring(missing))
         local _, nowhere = process.spawn("app:double", "app:processes@nowhere", 1)
         print("nowhere: " .. tostring(nowhere))
-        local _, exec = process.exec("app:double", "app:processes@b", 1)
-        print("exec: " .. tostring(exec))
+        local value, failed = process.exec("app:double", "app:processes@b", 4)
+        local _, why = process.exec("app:double", "app:processes@b", "z")
+        print("exec: " .. tostring(value) .. " " .. tostring(failed) .. ", then " .. tostring(why))
         assert(process.monitor(target))
         assert(process.link(target))
         assert(process.terminate(target))
@@ -139,8 +140,10 @@ fn processes_on_another_node_are_spawned_monitored_and_linked() {
         lines[6].starts_with("nowhere: no node `nowhere` in the cluster (its nodes: s, b)"),
         "{out}"
     );
+    // `exec` on another node: its value, or its error.
     assert!(
-        lines[7].starts_with("exec: `app:processes@b` is a host of node `b`: only"),
+        lines[7].starts_with("exec: 8 nil, then `app:double` failed:")
+            && lines[7].ends_with("not a number: z"),
         "{out}"
     );
     // A monitor and a link on a process of another node fire as local ones do.

@@ -55,12 +55,17 @@ pub fn create(lua: &Lua, context: &SharedContext) -> mlua::Result<Table> {
                         Ok(args) => args,
                         Err(e) => return failure(e),
                     };
+                    let (host, node) = ctx.node.placement(&host);
                     let request = SpawnRequest {
                         parent: Some(ctx.pid.clone()),
                         context: ctx.context.clone(),
-                        ..SpawnRequest::new(entry_id(&id, &ctx), entry_id(&host, &ctx), args)
+                        ..SpawnRequest::new(entry_id(&id, &ctx), entry_id(host, &ctx), args)
                     };
-                    match ctx.node.exec(request).await {
+                    let result = match node {
+                        Some(node) => ctx.node.exec_elsewhere(node, request).await,
+                        None => ctx.node.exec(request).await,
+                    };
+                    match result {
                         Ok(value) => Ok((from_payload(&lua, &value)?, None)),
                         Err(e) => failure(e),
                     }

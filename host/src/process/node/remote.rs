@@ -7,8 +7,14 @@
 //! LINK_DOWN arriving after an unmonitor or unlink is dropped, and a node that is gone can
 //! be answered for.
 
-use super::{Envelope, Event, Node, Pid, SendError, SpawnRequest, Spawned, now_nanos};
+use std::sync::Arc;
+
+use super::{
+    Envelope, Event, ExitResult, Node, Pid, Record, SendError, SpawnRequest, Spawned, now_nanos,
+};
+use crate::process::mailbox::Mailbox;
 use crate::process::{Errand, RemoteSpawn};
+use crate::registry::DEFAULT_MAX_MAILBOX_MESSAGES;
 use crate::values::Payload;
 
 impl Node {
@@ -129,6 +135,45 @@ impl Node {
         self.membership().spawn(node, &parent, remote).await
     }
 
+    /// [`Node::exec`] on another node: the process is spawned there, monitored by a frame of
+    /// the caller (a pid of its own on the caller's host, as a function call has), and its
+    /// EXIT is the result. If the caller stops waiting, the process carries on there.
+    pub async fn exec_elsewhere(
+        &self,
+        node: &str,
+        request: SpawnRequest,
+    ) -> Result<Payload, String> {
+        let caller = request.parent.clone().ok_or_else(|| {
+            format!("an exec on node `{node}` comes from a process, and this one has none")
+        })?;
+        let mailbox = Arc::new(Mailbox::new(DEFAULT_MAX_MAILBOX_MESSAGES));
+        let frame = Frame(self.clone(), self.new_pid(&caller.host()));
+        {
+            let record = Record::frame(&mailbox, None, Arc::default());
+            self.inner
+                .processes
+                .lock()
+                .unwrap()
+                .insert(frame.1.clone(), record);
+        }
+        let request = SpawnRequest {
+            parent: Some(frame.1.clone()),
+            monitor: true,
+            link: false,
+            ..request
+        };
+        let child = self.spawn_elsewhere(node, request).await?;
+        loop {
+            match mailbox.next().await {
+                Some(Envelope::Event(Event::Exit {
+                    from, value, error, ..
+                })) if from == child => return error.map_or(Ok(value), Err),
+                Some(_) => {}
+                None => return Err(format!("the wait for {child} on node `{node}` ended")),
+            }
+        }
+    }
+
     /// Starts a process for `parent`, a process of another node; `answer` is told its pid
     /// (or why not) before it runs, so its EXIT cannot overtake the answer.
     pub fn spawn_for(
@@ -246,5 +291,14 @@ impl Node {
         for (local, from) in downs {
             self.link_down(&local, &from, &error);
         }
+    }
+}
+
+/// An exec's frame on this node, ended however the exec ends (its caller may be dropped).
+struct Frame(Node, Pid);
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        self.0.finish(&self.1, ExitResult::ok(Payload::Nil));
     }
 }

@@ -111,7 +111,7 @@ impl Node {
             Some(host) => &host.kind,
             // The CLI's own terminal host exists whether or not the registry declares one.
             None if request.host == terminal_host() => &IMPLIED_TERMINAL,
-            None => return Err(no_host(&request.host)),
+            None => return Err(format!("no host `{}` in the registry", request.host)),
         };
         let stdio = match (host_kind, request.stdio) {
             (_, Some(stdio)) => stdio,
@@ -331,16 +331,6 @@ impl<F: Future<Output: Send> + Send + 'static> Drop for Inline<F> {
         if let (Some(run), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
             runtime.spawn(run);
         }
-    }
-}
-
-fn no_host(host: &EntryId) -> String {
-    match host.name.rsplit_once('@') {
-        Some((name, node)) => format!(
-            "`{}:{name}@{node}` is a host of node `{node}`: only `process.spawn*` (and a WASM actor's `spawn`) start processes on another node; `exec` and commands run on this one",
-            host.namespace
-        ),
-        None => format!("no host `{host}` in the registry"),
     }
 }
 
