@@ -162,7 +162,17 @@ fn the_cluster_can_come_from_the_project_lock_file() {
 fn a_node_in_no_cluster_is_a_cluster_of_one() {
     let project = support::lua_project(
         "",
-        "local m = system.cluster.members()\nprint(system.node.id(), system.cluster.size(), #m, m[1].id, m[1].is_local)\n",
+        r#"local m = system.cluster.members()
+print(system.node.id(), system.cluster.size(), #m, m[1].id, m[1].is_local)
+-- Names of the cluster's scopes are the node's own here, and act as any other name.
+local r = process.registry
+print(r.register("x", nil, r.CONSISTENT), r.lookup("x") == process.pid(), r.unregister("x", r.CONSISTENT), r.lookup("x"))
+local ok, err = r.register("y", nil, 7)
+print(ok, err:kind(), tostring(err))
+-- A host of another node, from a node in no cluster, says what is missing.
+local pid, why = process.spawn("app:main", "app:processes@b")
+print(pid, tostring(why))
+"#,
     );
     let yaml = std::fs::read_to_string(project.root().join("src/app.yaml")).unwrap();
     project.write(
@@ -171,7 +181,10 @@ fn a_node_in_no_cluster_is_a_cluster_of_one() {
     );
     assert_eq!(
         project.wippy(&["run", "main"]).ok(),
-        "local\t1\t1\tlocal\ttrue\n"
+        "local\t1\t1\tlocal\ttrue\n\
+         true\ttrue\ttrue\tnil\tname not registered\n\
+         nil\tInvalid\t7 is not a scope: use process.registry.LOCAL, EVENTUAL, CONSISTENT or STRONG\n\
+         nil\t`app:processes@b` is a host on node `b`, and this node is in no cluster; run it with `--cluster` and `--node`\n"
     );
 }
 
