@@ -120,8 +120,7 @@ fn nodes_carry_on_when_the_nats_server_restarts() {
     }
     // Traffic resumes: the cluster-wide name (kept by the server) still leads to its holder,
     // and a message reaches it from a node that joined after the restart.
-    let url = nats.url();
-    let ping = project.wippy(&["run", "--cluster", &url, "--node", "s", "ping"]);
+    let ping = nats.command(&project, "s", &["ping"]);
     assert!(ping.ok().contains(&format!("leader {leader}")), "{ping:?}");
     let holder = servers
         .values_mut()
@@ -241,39 +240,20 @@ entries:
     let line = b.wait_for("listening as {b@app:processes|");
     let pid = &line[line.rfind('{').unwrap()..];
     // A command joins the cluster as a node of its own for as long as it runs.
-    let sent = project.wippy(&["run", "--cluster", &nats.url(), "--node", "s", "send", pid]);
+    let sent = nats.command(&project, "s", &["send", pid]);
     assert!(sent.ok().contains("sent as {s@wippy:terminal|"), "{sent:?}");
     b.wait_for("got hello 1 from {s@");
     b.wait_for("got hello 2 from {s@");
     // A CANCEL crosses too: the listener sees it, with who sent it and why.
-    let url = nats.url();
-    let cancel = [
-        "run",
-        "--cluster",
-        url.as_str(),
-        "--node",
-        "s",
-        "stop",
-        "cancel",
-        pid,
-    ];
-    assert!(project.wippy(&cancel).ok().contains("cancel sent"));
+    let cancel = nats.command(&project, "s", &["stop", "cancel", pid]);
+    assert!(cancel.ok().contains("cancel sent"));
     b.wait_for("event pid.cancel bye from {s@wippy:terminal|");
     b.wait_for("service `app:listen` failed");
     // And a terminate: the service's next process is ended from the other node.
     let line = b.wait_for_nth("listening as {b@app:processes|", 2);
     let second = &line[line.rfind('{').unwrap()..];
-    let terminate = [
-        "run",
-        "--cluster",
-        url.as_str(),
-        "--node",
-        "s",
-        "stop",
-        "terminate",
-        second,
-    ];
-    assert!(project.wippy(&terminate).ok().contains("terminate sent"));
+    let terminate = nats.command(&project, "s", &["stop", "terminate", second]);
+    assert!(terminate.ok().contains("terminate sent"));
     b.wait_for("service `app:listen` failed (terminated)");
     // Sending to a node that is not there is no error (at most once), as in Erlang; a pid of
     // another node from a node in no cluster is.
@@ -333,8 +313,7 @@ entries:
     b.wait_for("counter is ready");
     // Node b takes nothing while it is stopped (well within the 2 s it would take to be
     // found lost): past the window, the sender is told.
-    let url = nats.url();
-    let mut flood = Server::spawn(&project, &["--cluster", &url, "--node", "s", "flood"]);
+    let mut flood = nats.spawn_command(&project, "s", &["flood"]);
     flood.wait_for("flooding soon");
     b.signal(libc::SIGSTOP);
     let refused = flood.wait_for("refused ");

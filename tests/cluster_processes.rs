@@ -106,9 +106,7 @@ fn processes_on_another_node_are_spawned_monitored_and_linked() {
     let project = remote_app();
     let mut b = node(&project, &nats, "b");
     let target = pid_in(&b.wait_for("sleeping as {b@app:processes|"));
-    let url = nats.url();
-    let run = ["run", "--cluster", &url, "--node", "s", "remote", &target];
-    let out = project.wippy(&run);
+    let out = nats.command(&project, "s", &["remote", &target]);
     let out = out.ok();
     // (The command's node runs the app's services too: their lines are labelled.)
     let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('[')).collect();
@@ -171,19 +169,21 @@ fn processes_on_another_node_are_spawned_monitored_and_linked() {
     b.wait_for("service `app:sleep` failed (terminated)");
 }
 
+/// Node `b`, and a command node `w` that monitors and links b's sleeper (`target`) and a
+/// child it spawned there: b, the target, the watcher, the child.
+fn watching_b(project: &Project, nats: &Nats) -> (Server, String, Server, String) {
+    let mut b = node(project, nats, "b");
+    let target = pid_in(&b.wait_for("sleeping as {b@app:processes|"));
+    let mut watcher = nats.spawn_command(project, "w", &["watch", &target]);
+    let line = watcher.wait_for(&format!("watching {target} and {{b@app:processes|"));
+    (b, target, watcher, pid_in(&line))
+}
+
 #[test]
 fn a_killed_node_fires_the_monitors_and_links_of_its_processes_within_three_seconds() {
     let Some(nats) = Nats::start() else { return };
     let project = remote_app();
-    let mut b = node(&project, &nats, "b");
-    let target = pid_in(&b.wait_for("sleeping as {b@app:processes|"));
-    let url = nats.url();
-    let mut watcher = Server::spawn(
-        &project,
-        &["--cluster", &url, "--node", "w", "watch", &target],
-    );
-    let line = watcher.wait_for(&format!("watching {target} and {{b@app:processes|"));
-    let child = pid_in(&line);
+    let (mut b, target, mut watcher, child) = watching_b(&project, &nats);
     b.kill();
     let killed = Instant::now();
     let lost = "node `b` is lost: nothing heard from it for 2s";
@@ -214,8 +214,7 @@ fn a_cluster_wide_name_is_taken_once_and_released_with_its_process_or_node() {
         }
     }
     // Any node looks the name up and sends to it.
-    let url = nats.url();
-    let ping = project.wippy(&["run", "--cluster", &url, "--node", "s", "ping"]);
+    let ping = nats.command(&project, "s", &["ping"]);
     let out = ping.ok();
     assert!(
         out.contains(&format!("leader {pid}, svc here {{s@app:processes|")),
@@ -275,8 +274,7 @@ print(exit.type, exit.from == echo, exit.value)
 "#,
     );
     let _b = node(&project, &nats, "b");
-    let url = nats.url();
-    let out = project.wippy(&["run", "--cluster", &url, "--node", "s", "main"]);
+    let out = nats.command(&project, "s", &["main"]);
     assert_eq!(out.ok(), "3\tnil\n100\tnil\nEXIT\ttrue\t100\n", "{out:#?}");
 }
 
@@ -284,14 +282,7 @@ print(exit.type, exit.from == echo, exit.value)
 fn a_node_started_again_at_once_is_not_taken_for_its_earlier_run() {
     let Some(nats) = Nats::start() else { return };
     let project = remote_app();
-    let mut b = node(&project, &nats, "b");
-    let target = pid_in(&b.wait_for("sleeping as {b@app:processes|"));
-    let url = nats.url();
-    let mut watcher = Server::spawn(
-        &project,
-        &["--cluster", &url, "--node", "w", "watch", &target],
-    );
-    watcher.wait_for(&format!("watching {target} and {{b@app:processes|"));
+    let (mut b, target, mut watcher, _) = watching_b(&project, &nats);
     // Killed and back under the same name before it could be found lost: its new run has
     // pids like the old ones, but what watched the old ones hears that they are gone.
     b.kill();

@@ -78,6 +78,23 @@ impl Nats {
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
+
+    /// `wippy run --cluster URL --node <node> <args>` of `project`: a command joins as a
+    /// node of its own for as long as it runs.
+    pub fn command(&self, project: &Project, node: &str, args: &[&str]) -> super::Run {
+        let url = self.url();
+        let mut all = vec!["run", "--cluster", &url, "--node", node];
+        all.extend_from_slice(args);
+        project.wippy(&all)
+    }
+
+    /// [`Nats::command`], running on while the test goes on.
+    pub fn spawn_command(&self, project: &Project, node: &str, args: &[&str]) -> Server {
+        let url = self.url();
+        let mut all = vec!["--cluster", &url, "--node", node];
+        all.extend_from_slice(args);
+        Server::spawn(project, &all)
+    }
 }
 
 /// `nats-server` on `port` with JetStream (`-js`, which cluster-wide names need), once it
@@ -116,7 +133,7 @@ pub fn nodes(project: &Project, nats: &Nats) -> Vec<String> {
 
 /// `wippy run` of `project` as node `name`, once it joined.
 pub fn node(project: &Project, nats: &Nats, name: &str) -> Server {
-    let mut server = Server::spawn(project, &["--cluster", &nats.url(), "--node", name]);
+    let mut server = nats.spawn_command(project, name, &[]);
     server.wait_for(&format!("node `{name}` joined the cluster at"));
     server
 }

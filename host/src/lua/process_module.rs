@@ -11,7 +11,7 @@ use super::errors_module::{
     Failure, INTERNAL, INVALID, NOT_FOUND, RATE_LIMITED, fail, fail_for_now,
 };
 use super::lazy::{self, Maker};
-use super::spawner::{SPAWNS, Spawner, args_to_payloads};
+use super::spawner::{Call, SPAWNS, Spawner, args_to_payloads};
 use super::time_module::duration;
 use crate::process::{ProcessContext, SendError, SpawnRequest};
 use crate::registry::EntryId;
@@ -341,33 +341,9 @@ end
 fn spawn_function(context: &SharedContext, monitor: bool, link: bool) -> Maker {
     let ctx = context.clone();
     Box::new(move |lua| {
-        let here_ctx = ctx.clone();
-        let here = lua.create_function(move |_, call: (String, String, Variadic<Value>)| {
-            Ok(
-                match Spawner::default().spawn(&here_ctx, call, monitor, link) {
-                    Ok(Some(pid)) => (Some(pid), None, false),
-                    Ok(None) => (None, None, true),
-                    Err(error) => (None, Some(fail(INTERNAL, error)), false),
-                },
-            )
-        })?;
         let ctx = ctx.clone();
-        let make_elsewhere = lua.create_function(move |lua, ()| {
-            let ctx = ctx.clone();
-            lua.create_async_function(move |_, call: (String, String, Variadic<Value>)| {
-                let ctx = ctx.clone();
-                async move {
-                    let spawned = (Spawner::default())
-                        .spawn_anywhere(&ctx, call, monitor, link)
-                        .await;
-                    Ok(match spawned {
-                        Ok(pid) => (Some(pid), None),
-                        Err(error) => (None, Some(fail(INTERNAL, error))),
-                    })
-                }
-            })
-        })?;
-        lazy::here_or_later(lua, here, make_elsewhere).map(Value::Function)
+        let parts = move |call: Call| Ok((Spawner::default(), ctx.clone(), call));
+        super::spawner::spawn_function(lua, monitor, link, parts).map(Value::Function)
     })
 }
 

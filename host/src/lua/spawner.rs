@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value, Variadic};
+use mlua::{
+    AnyUserData, Function, Lua, MetaMethod, Table, UserData, UserDataMethods, Value, Variadic,
+};
 
 use super::SharedContext;
 use super::convert::to_payload;
@@ -213,46 +215,61 @@ impl UserData for LuaSpawner {
     }
 }
 
-type SpawnerCall = (AnyUserData, String, String, Variadic<Value>);
+/// A spawn's entry, host and arguments, as a script passes them.
+pub type Call = (String, String, Variadic<Value>);
 
-/// `spawner:spawn*(...)`, made once per state: a spawn on this node through a plain
-/// function, one on another node through an async one (see `lazy::here_or_later`).
+/// `process.spawn*` and `spawner:spawn*`: a spawn on this node through a plain function, one
+/// on another node through an async one made on first need (see `lazy::here_or_later`).
+/// `parts` takes the function's arguments apart: the spawner, the spawning process, the
+/// spawn.
+pub fn spawn_function<A, P>(
+    lua: &Lua,
+    monitor: bool,
+    link: bool,
+    parts: P,
+) -> mlua::Result<Function>
+where
+    A: mlua::FromLuaMulti + Send + 'static,
+    P: Fn(A) -> mlua::Result<(Spawner, SharedContext, Call)> + Clone + Send + 'static,
+{
+    let split = parts.clone();
+    let here = lua.create_function(move |_, args: A| {
+        let (spawner, ctx, call) = split(args)?;
+        Ok(match spawner.spawn(&ctx, call, monitor, link) {
+            Ok(Some(pid)) => (Some(pid), None, false),
+            Ok(None) => (None, None, true),
+            Err(error) => (None, Some(fail(INTERNAL, error)), false),
+        })
+    })?;
+    let make_later = lua.create_function(move |lua, ()| {
+        let parts = parts.clone();
+        lua.create_async_function(move |_, args: A| {
+            let split = parts(args);
+            async move {
+                let (spawner, ctx, call) = split?;
+                Ok(
+                    match spawner.spawn_anywhere(&ctx, call, monitor, link).await {
+                        Ok(pid) => (Some(pid), None),
+                        Err(error) => (None, Some(fail(INTERNAL, error))),
+                    },
+                )
+            }
+        })
+    })?;
+    super::lazy::here_or_later(lua, here, make_later)
+}
+
+/// `spawner:spawn*(...)`, made once per state.
 fn spawn_method(lua: &Lua, name: &str, monitor: bool, link: bool) -> mlua::Result<Value> {
     let key = format!("wippy.spawner.{name}");
     if let Value::Function(made) = lua.named_registry_value::<Value>(&key)? {
         return Ok(Value::Function(made));
     }
-    let here = lua.create_function(move |_, (this, id, host, args): SpawnerCall| {
+    let parts = |(this, id, host, args): (AnyUserData, String, String, Variadic<Value>)| {
         let this = this.borrow::<LuaSpawner>()?;
-        Ok(
-            match this
-                .spawner
-                .spawn(&this.context, (id, host, args), monitor, link)
-            {
-                Ok(Some(pid)) => (Some(pid), None, false),
-                Ok(None) => (None, None, true),
-                Err(error) => (None, Some(fail(INTERNAL, error)), false),
-            },
-        )
-    })?;
-    let make_later = lua.create_function(move |lua, ()| {
-        lua.create_async_function(move |_, (this, id, host, args): SpawnerCall| {
-            let spawner = this
-                .borrow::<LuaSpawner>()
-                .map(|t| (t.spawner.clone(), t.context.clone()));
-            async move {
-                let (spawner, context) = spawner?;
-                let spawned = spawner
-                    .spawn_anywhere(&context, (id, host, args), monitor, link)
-                    .await;
-                Ok(match spawned {
-                    Ok(pid) => (Some(pid), None),
-                    Err(error) => (None, Some(fail(INTERNAL, error))),
-                })
-            }
-        })
-    })?;
-    let made = super::lazy::here_or_later(lua, here, make_later)?;
+        Ok((this.spawner.clone(), this.context.clone(), (id, host, args)))
+    };
+    let made = spawn_function(lua, monitor, link, parts)?;
     lua.set_named_registry_value(&key, &made)?;
     Ok(Value::Function(made))
 }

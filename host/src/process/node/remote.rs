@@ -93,21 +93,8 @@ impl Node {
             Errand::Monitor(false) => drop(record.monitors.remove(from)),
             Errand::Link(true) => drop(record.links.insert(from.clone())),
             Errand::Link(false) => drop(record.links.remove(from)),
-            Errand::Exit { value, error } => {
-                // Unwatched since (an unmonitor crossed it): dropped, as after a local one.
-                let Some(at) = record.watching.iter().position(|p| p == from) else {
-                    return;
-                };
-                record.watching.swap_remove(at);
-                let exit = Event::Exit {
-                    from: from.clone(),
-                    at: now_nanos(),
-                    value,
-                    error,
-                };
-                // Events are never refused.
-                let _ = record.mailbox.deliver(Envelope::Event(exit));
-            }
+            // Unwatched since (an unmonitor crossed it): dropped, as after a local one.
+            Errand::Exit { value, error } => record.watched_ended(from, value, error),
             Errand::LinkDown { error } => {
                 if record.links.remove(from) {
                     drop(processes);
@@ -243,29 +230,25 @@ impl Node {
             }
             return;
         }
-        if let Some(at) = record.watching.iter().position(|p| p == target) {
-            record.watching.swap_remove(at);
-            let exit = Event::Exit {
-                from: target.clone(),
-                at: now_nanos(),
-                value: Payload::Nil,
-                error: Some(error),
-            };
-            // Events are never refused.
-            let _ = record.mailbox.deliver(Envelope::Event(exit));
-        }
+        record.watched_ended(target, Payload::Nil, Some(error));
     }
 
     /// `node` is gone (lost, or left): every process here that monitors one of its processes
     /// gets an EXIT, every one linked to one a LINK_DOWN (or fails), with `why` in the error.
     pub fn node_gone(&self, node: &str, why: &str) {
         let on_node = |pid: &Pid| pid.node() == Some(node);
-        let mut exits = Vec::new();
+        let error = format!("node `{node}` {why}");
         let mut downs = Vec::new();
         for (pid, record) in self.inner.processes.lock().unwrap().iter_mut() {
             record.monitors.retain(|p| !on_node(p));
-            for gone in record.watching.extract_if(.., |p| on_node(p)) {
-                exits.push((record.mailbox.clone(), gone));
+            let gone: Vec<Pid> = record
+                .watching
+                .iter()
+                .filter(|p| on_node(p))
+                .cloned()
+                .collect();
+            for from in gone {
+                record.watched_ended(&from, Payload::Nil, Some(error.clone()));
             }
             let linked: Vec<Pid> = record
                 .links
@@ -278,19 +261,27 @@ impl Node {
                 downs.push((pid.clone(), gone));
             }
         }
-        let error = format!("node `{node}` {why}");
-        for (mailbox, from) in exits {
-            let exit = Event::Exit {
-                from,
-                at: now_nanos(),
-                value: Payload::Nil,
-                error: Some(error.clone()),
-            };
-            let _ = mailbox.deliver(Envelope::Event(exit));
-        }
         for (local, from) in downs {
             self.link_down(&local, &from, &error);
         }
+    }
+}
+
+impl Record {
+    /// `from`, a process of another node this one watches, ended: it is watched no more,
+    /// and its EXIT is delivered (events are never refused). Nothing if it was not watched.
+    fn watched_ended(&mut self, from: &Pid, value: Payload, error: Option<String>) {
+        let Some(at) = self.watching.iter().position(|p| p == from) else {
+            return;
+        };
+        self.watching.swap_remove(at);
+        let exit = Event::Exit {
+            from: from.clone(),
+            at: now_nanos(),
+            value,
+            error,
+        };
+        let _ = self.mailbox.deliver(Envelope::Event(exit));
     }
 }
 
