@@ -39,7 +39,7 @@ async fn a_crashing_service_is_restarted_with_backoff_then_given_up() {
         Arc::new(RuntimeOutput),
         Arc::new(LuaScripts),
     );
-    let services = start_services(&node);
+    let services = start_services(&node, Duration::from_secs(1)).histories();
     let names: Vec<String> = services.iter().map(|(id, _)| id.to_string()).collect();
     assert_eq!(
         names,

@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::{Failure, join_cluster, new_node, new_runtime};
+use super::{Failure, join_cluster, new_node, new_runtime, reload};
 use crate::cluster::ClusterConfig;
 use crate::process;
 use crate::registry::Registry;
 use crate::serve::Servers;
 
 /// Starts the registry's `auto_start` services (each after those it depends on) and keeps
-/// the node running until SIGINT or SIGTERM. Then it stops gracefully: no new processes, a
+/// the node running until SIGINT or SIGTERM, following changes to the project's files when
+/// `watch` is set (see `reload`). Then it stops gracefully: no new processes, a
 /// CANCEL to every process, `grace` for them to finish, and termination of the rest (at once
 /// on a second signal). Exit 0 when everything stopped by itself, 1 when something had to be
 /// terminated.
@@ -21,7 +22,9 @@ pub fn run_app(
     registry: Registry,
     grace: Duration,
     cluster: Option<ClusterConfig>,
+    watch: bool,
 ) -> Result<ExitCode, Failure> {
+    let root = registry.project.root.clone();
     let runtime = Arc::new(new_runtime()?);
     let tokio = process::node_runtime()?;
     let terminated = tokio.block_on(async {
@@ -29,8 +32,8 @@ pub fn run_app(
         let mut terminate = signal(SignalKind::terminate())?;
         let node = new_node(registry, runtime).await?;
         let cluster = join_cluster(&node, cluster.as_ref()).await?;
-        let services = process::start_services(&node);
-        let servers = match Servers::start(&node).await {
+        let mut services = process::start_services(&node, grace);
+        let mut servers = match Servers::start(&node).await {
             Ok(servers) => servers,
             Err(error) => {
                 node.stop("the node failed to start", grace, std::future::pending())
@@ -48,9 +51,16 @@ pub fn run_app(
             services.len(),
             if services.len() == 1 { "" } else { "s" },
         );
+        let following = async {
+            match watch {
+                true => reload::follow(root, node.clone(), &mut servers, &mut services).await,
+                false => std::future::pending().await,
+            }
+        };
         let signal_name = tokio::select! {
             _ = interrupt.recv() => "SIGINT",
             _ = terminate.recv() => "SIGTERM",
+            never = following => match never {},
         };
         servers.stop_accepting();
         let live = node.live_pids().len();

@@ -6,6 +6,7 @@ mod inspect;
 mod logging;
 mod new;
 mod open_files;
+mod reload;
 mod run;
 
 use std::io::Write;

@@ -40,6 +40,13 @@ pub struct RunArgs {
     /// This node's name in the cluster (letters, digits, `-`, `_`).
     #[arg(long, value_name = "NAME")]
     node: Option<String>,
+    /// Without a command: reload the registry when its files, scripts or components change
+    /// (default: `wippy.lock`'s `watch:`, else on when run from a terminal).
+    #[arg(long, overrides_with = "no_watch")]
+    watch: bool,
+    /// Without a command: never reload; the registry is the one read at start.
+    #[arg(long, overrides_with = "watch")]
+    no_watch: bool,
 }
 
 impl RunArgs {
@@ -57,7 +64,13 @@ pub fn run(project: Option<PathBuf>, args: RunArgs) -> Result<ExitCode, Failure>
             None => {
                 let lock = &registry.project.cluster;
                 let cluster = cluster_config(args.cluster.clone(), args.node.clone(), Some(lock))?;
-                return super::app::run_app(registry, args.grace, cluster);
+                let watch = match (args.watch, args.no_watch) {
+                    (true, _) => true,
+                    (_, true) => false,
+                    _ => (registry.project.watch)
+                        .unwrap_or_else(|| std::io::IsTerminal::is_terminal(&std::io::stdin())),
+                };
+                return super::app::run_app(registry, args.grace, cluster, watch);
             }
             Some((name, _)) if name == "list" => {
                 print_commands(&registry);
@@ -161,7 +174,7 @@ fn run_on_node(
     let outcome = tokio.block_on(async {
         let node = new_node(registry, runtime).await?;
         let cluster = join_cluster(&node, cluster.as_ref()).await?;
-        crate::process::start_services(&node);
+        let _services = crate::process::start_services(&node, std::time::Duration::ZERO);
         let outcome = node
             .exec(SpawnRequest {
                 stdio: Some(Stdio::Terminal),

@@ -56,6 +56,15 @@ impl Runtime {
         })
     }
 
+    /// Lets go of the compiled components no entry of `registry` pins (after a reload, the
+    /// builds it replaced); a process still running one holds its own reference.
+    pub fn forget_unpinned(&self, registry: &Registry) {
+        let pinned: std::collections::HashSet<&Sha256Digest> = (registry.entries())
+            .filter_map(|entry| Some(&entry.kind.wasm()?.file()?.hash))
+            .collect();
+        (self.components.lock().unwrap()).retain(|hash, _| pinned.contains(hash));
+    }
+
     /// A `function.wat` entry, or a `function.wasm` / `process.wasm` entry whose file is a
     /// core module with a `wit` signature; `None` for any other entry.
     pub fn core_function(

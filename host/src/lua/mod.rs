@@ -11,6 +11,7 @@ mod convert;
 mod coroutines;
 mod ctx_module;
 mod errors_module;
+mod events_module;
 mod funcs_module;
 mod json_module;
 mod lazy;
@@ -32,7 +33,7 @@ use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value, Variadic
 
 use crate::guest::{OutputStream, Stdio};
 use crate::process::{CallError, ProcessContext, ScriptRun, Scripts};
-use crate::registry::{EntryKind, LUA_MODULES, LuaEntry, WIPPY_ONLY_MODULES};
+use crate::registry::{Entry, EntryKind, LUA_MODULES, LuaEntry, WIPPY_ONLY_MODULES};
 use crate::values::Payload;
 
 pub use annotations::strip as strip_annotations;
@@ -55,6 +56,26 @@ impl Scripts for LuaScripts {
                 ))),
             }
         })
+    }
+
+    fn verify(&self, entry: &Entry) -> Result<(), String> {
+        let Some(lua) = entry.kind.lua() else {
+            return Ok(());
+        };
+        sandbox::check_syntax(&lua.source, &entry.id.to_string()).map_err(|error| {
+            entry
+                .error(format!(
+                    "the script does not compile: {}",
+                    describe_plainly(&error)
+                ))
+                .field("source")
+                .fix("fix the script; the entry keeps its last version until it compiles")
+                .to_string()
+        })
+    }
+
+    fn forget_replaced(&self) {
+        sandbox::forget_replaced_sources();
     }
 }
 
@@ -230,6 +251,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
                 "ctx" => ctx_module::create(&lua, context)?,
                 "registry" => registry_module::create(&lua, context)?,
                 "system" => system_module::create(&lua, context)?,
+                "events" => events_module::create(&lua, context)?,
                 _ => funcs_module::create(&lua, context)?,
             };
             globals.set(module, table.clone())?;

@@ -92,13 +92,6 @@ fn field(entry: &Entry, key: &str) -> Option<Json> {
     })
 }
 
-fn entry_table(lua: &Lua, entry: &Entry) -> mlua::Result<Table> {
-    let table = lua.create_table()?;
-    table.set("id", entry.id.to_string())?;
-    table.set("kind", entry.kind.name())?;
-    let meta = Payload::from(&Json::Object(entry.meta.clone()));
-    table.set("meta", from_payload(lua, &meta)?)?;
-    let data = Payload::from(&Json::Object(entry.data()));
-    table.set("data", from_payload(lua, &data)?)?;
-    Ok(table)
+fn entry_table(lua: &Lua, entry: &Entry) -> mlua::Result<Value> {
+    from_payload(lua, &Payload::from(&entry.description()))
 }

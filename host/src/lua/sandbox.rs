@@ -122,6 +122,26 @@ pub fn compile(lua: &Lua, source: &Arc<str>, name: String) -> mlua::Result<Funct
     Ok(function)
 }
 
+/// Compiles `source` in a scratch state, as a process would, and keeps nothing.
+pub fn check_syntax(source: &Arc<str>, id: &str) -> mlua::Result<()> {
+    compile_text(&Lua::new(), source, format!("={id}")).map(|_| ())
+}
+
+/// Drops the bytecode of sources only this cache still holds: after a reload, the texts of
+/// replaced scripts, once no process runs them.
+pub fn forget_replaced_sources() {
+    let mut compiled = compiled_sources().lock().unwrap_or_else(|p| p.into_inner());
+    let mut freed = 0;
+    compiled.by_source.retain(|_, (source, bytecode)| {
+        let held = Arc::strong_count(source) > 1;
+        if !held {
+            freed += bytecode.len();
+        }
+        held
+    });
+    compiled.bytes -= freed;
+}
+
 /// Bytecode kept for registry sources at most; past it, sources are compiled at each start.
 const MAX_COMPILED_BYTES: usize = 64 << 20;
 

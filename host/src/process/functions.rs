@@ -36,7 +36,8 @@ pub async fn call_function(
     id: &EntryId,
     args: Vec<Payload>,
 ) -> Result<Payload, CallError> {
-    let entry = (caller.node.registry().get(id)).ok_or_else(|| {
+    let registry = caller.node.registry();
+    let entry = registry.get(id).ok_or_else(|| {
         CallError::of(
             Some("NotFound"),
             format!("no function `{id}` in the registry"),

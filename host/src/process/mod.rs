@@ -24,13 +24,13 @@ pub use mailbox::{Envelope, Event, Mailbox, Message};
 pub use membership::{ALONE, Alone, Errand, Membership, RemoteSpawn};
 pub(crate) use node::now_nanos;
 pub use node::{
-    ContextValues, ExitResult, Node, ProcessContext, SendError, SpawnRequest, Spawned,
+    BusEvent, ContextValues, ExitResult, Node, ProcessContext, SendError, SpawnRequest, Spawned,
     terminal_host,
 };
 pub use pid::Pid;
 pub use scheduler::node_runtime;
 pub use scripts::{ScriptRun, Scripts};
-pub use service::{ServiceHistory, ServiceRun, start_services};
+pub use service::{ServiceHistory, ServiceRun, Services, start_services};
 pub use wasm::{json_arguments, json_result};
 
 use crate::capabilities::{ActorHost, ProcessState};

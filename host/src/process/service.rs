@@ -6,8 +6,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Node, SpawnRequest};
-use crate::registry::{EntryId, ServiceEntry};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{ExitResult, Node, SpawnRequest};
+use crate::registry::{Changes, EntryId, EntryKind, ServiceEntry};
 use crate::values::Payload;
 
 /// One run of a service's process, as the supervisor saw it.
@@ -26,28 +29,108 @@ pub struct ServiceHistory {
     pub gave_up: bool,
 }
 
+/// The node's service supervisors.
+pub struct Services {
+    node: Node,
+    /// How long a stopped service's process has to finish after its CANCEL.
+    grace: Duration,
+    running: Vec<Supervisor>,
+}
+
+struct Supervisor {
+    id: EntryId,
+    history: Arc<Mutex<ServiceHistory>>,
+    /// Set to why the service stops: its process is cancelled, and it is not restarted.
+    stop: watch::Sender<Option<&'static str>>,
+    task: JoinHandle<()>,
+}
+
 /// Starts a supervisor for every `process.service` with `auto_start`, each after those it
-/// depends on.
-pub fn start_services(node: &Node) -> Vec<(EntryId, Arc<Mutex<ServiceHistory>>)> {
-    let services: Vec<(EntryId, ServiceEntry)> = (node.registry().services_in_order())
-        .expect("the service order was checked when the registry loaded")
-        .into_iter()
-        .filter(|(_, service)| service.lifecycle.auto_start)
-        .map(|(entry, service)| (entry.id.clone(), service.clone()))
-        .collect();
+/// depends on; a service stopped later (see [`Services::reload`]) has `grace` to finish.
+pub fn start_services(node: &Node, grace: Duration) -> Services {
+    let mut services = Services {
+        node: node.clone(),
+        grace,
+        running: Vec::new(),
+    };
+    services.start_where(|_| true);
     services
-        .into_iter()
-        .map(|(id, service)| {
+}
+
+impl Services {
+    /// Each running supervisor's service and what it has done so far.
+    pub fn histories(&self) -> Vec<(EntryId, Arc<Mutex<ServiceHistory>>)> {
+        (self.running.iter())
+            .map(|s| (s.id.clone(), s.history.clone()))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// Follows the node's registry after a reload: a service removed, or changed (its entry,
+    /// its process's entry or a library that process imports), is stopped — its process gets
+    /// CANCEL and `grace` to finish — and a changed or new `auto_start` one is started, in
+    /// dependency order.
+    pub async fn reload(&mut self, changes: &Changes) {
+        let registry = self.node.registry();
+        let touched = |id: &EntryId| {
+            if changes.touches(id) {
+                return true;
+            }
+            let Some(EntryKind::ProcessService(service)) = registry.get(id).map(|e| &e.kind) else {
+                return false;
+            };
+            changes.touches(&service.process)
+                || (registry.get(&service.process).and_then(|e| e.kind.lua()))
+                    .is_some_and(|lua| lua.imports.values().any(|lib| changes.touches(lib)))
+        };
+        let (stopping, kept): (Vec<Supervisor>, Vec<Supervisor>) =
+            self.running.drain(..).partition(|s| touched(&s.id));
+        self.running = kept;
+        let stopped = stopping.into_iter().map(|supervisor| {
+            let why = match registry.get(&supervisor.id) {
+                Some(_) => "its entry changed",
+                None => "its entry was removed",
+            };
+            let _ = supervisor.stop.send(Some(why));
+            supervisor.task
+        });
+        futures_util::future::join_all(stopped).await;
+        let started: Vec<EntryId> = (self.running.iter()).map(|s| s.id.clone()).collect();
+        self.start_where(|id| !started.contains(id) && touched(id));
+    }
+
+    /// Starts the `auto_start` services `pick` picks, in dependency order.
+    fn start_where(&mut self, pick: impl Fn(&EntryId) -> bool) {
+        let registry = self.node.registry();
+        let services = (registry.services_in_order())
+            .expect("the service order was checked when the registry loaded")
+            .into_iter()
+            .filter(|(entry, service)| service.lifecycle.auto_start && pick(&entry.id));
+        for (entry, service) in services {
             let history = Arc::new(Mutex::new(ServiceHistory::default()));
-            tokio::spawn(supervise(
-                node.clone(),
-                id.clone(),
-                service,
+            let (stop, stopped) = watch::channel(None);
+            let task = tokio::spawn(supervise(
+                self.node.clone(),
+                entry.id.clone(),
+                service.clone(),
                 history.clone(),
+                (stopped, self.grace),
             ));
-            (id, history)
-        })
-        .collect()
+            self.running.push(Supervisor {
+                id: entry.id.clone(),
+                history,
+                stop,
+                task,
+            });
+        }
+    }
 }
 
 async fn supervise(
@@ -55,6 +138,7 @@ async fn supervise(
     id: EntryId,
     service: ServiceEntry,
     history: Arc<Mutex<ServiceHistory>>,
+    (mut stop, grace): (watch::Receiver<Option<&'static str>>, Duration),
 ) {
     let policy = service.lifecycle.restart;
     let mut failures_in_a_row = 0u32;
@@ -65,7 +149,24 @@ async fn supervise(
             service.host.clone(),
             service.input.iter().map(Payload::from).collect(),
         );
-        let error = node.exec(request).await.err();
+        let error = match node.spawn(request) {
+            Err(error) => Some(error),
+            Ok(mut spawned) => {
+                let ended = tokio::select! {
+                    ended = &mut spawned.exit => ended,
+                    why = stopped(&mut stop) => {
+                        let reason = format!("the service `{id}` stops: {why}");
+                        let _ = node.cancel(None, spawned.pid.as_str(), &reason, Some(grace));
+                        let _ = spawned.exit.await;
+                        log::info!("service `{id}` stopped: {why}");
+                        return;
+                    }
+                };
+                ended
+                    .unwrap_or_else(|_| ExitResult::failed("the process vanished"))
+                    .error
+            }
+        };
         let ended = Instant::now();
         history.lock().unwrap().runs.push(ServiceRun {
             started,
@@ -105,7 +206,23 @@ async fn supervise(
             max => format!(" of {max}"),
         };
         log::warn!("service `{id}` failed ({error}); restart {failures_in_a_row}{of} in {delay:?}");
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            why = stopped(&mut stop) => {
+                log::info!("service `{id}` stopped: {why}");
+                return;
+            }
+        }
+    }
+}
+
+/// Why the service was told to stop, once it is.
+async fn stopped(stop: &mut watch::Receiver<Option<&'static str>>) -> &'static str {
+    let why = stop.wait_for(Option::is_some).await.map(|why| *why);
+    match why {
+        Ok(why) => why.unwrap_or_default(),
+        // The supervisors were dropped without a word: nobody stops this one any more.
+        Err(_) => std::future::pending().await,
     }
 }
 

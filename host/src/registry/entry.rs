@@ -155,6 +155,25 @@ impl Entry {
         data
     }
 
+    /// The entry as Wippy hands one to scripts: `{id, kind, meta, data}`.
+    pub fn description(&self) -> Value {
+        let mut description = Map::new();
+        description.insert("id".into(), Value::from(self.id.to_string()));
+        description.insert("kind".into(), Value::from(self.kind.name()));
+        description.insert("meta".into(), Value::Object(self.meta.clone()));
+        description.insert("data".into(), Value::Object(self.data()));
+        Value::Object(description)
+    }
+
+    /// Whether `other` declares the same thing: kind, fields, meta and source text alike,
+    /// wherever each is written.
+    pub fn same_definition(&self, other: &Entry) -> bool {
+        self.kind.name() == other.kind.name()
+            && self.fields == other.fields
+            && self.meta == other.meta
+            && self.source_text.as_deref() == other.source_text.as_deref()
+    }
+
     pub fn command(&self) -> Option<Command> {
         serde_json::from_value(self.meta.get("command")?.clone()).ok()
     }

@@ -54,6 +54,15 @@ impl LoadError {
         self.0.fix = Some(fix.into());
         self
     }
+
+    /// What the error is about: its entry, else its file, for whoever files it.
+    pub fn subject(&self) -> Option<String> {
+        match (&self.0.entry, &self.0.file) {
+            (Some(entry), _) => Some(entry.to_string()),
+            (None, Some(file)) => Some(display_path(file)),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Paths are shown relative to the working directory when they are inside it, so that

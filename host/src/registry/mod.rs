@@ -2,6 +2,7 @@
 //! Loading is all-or-nothing; all problems found are reported together.
 
 mod budget;
+mod changes;
 mod digest;
 mod document;
 mod entry;
@@ -16,11 +17,13 @@ mod project;
 mod routes;
 mod source_files;
 mod suggest;
+pub mod watch;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use budget::{BUDGET_VARIABLE, DEFAULT_BUDGET, FILE_LIMIT};
+pub use changes::Changes;
 pub use digest::Sha256Digest;
 pub use entry::{
     Command, Entry, EntryKind, EnvVariable, FsDirectory, LuaEntry, Note, ProcessHost, ServiceEntry,
@@ -52,6 +55,8 @@ use source_files::SourceFiles;
 pub struct Registry {
     pub project: Project,
     entries: BTreeMap<EntryId, Entry>,
+    /// Every file the load read: the registry files and the `file://` targets.
+    pub files: Vec<PathBuf>,
 }
 
 impl Registry {
@@ -62,11 +67,12 @@ impl Registry {
         let mut files = SourceFiles::open(&project.source, Budget::from_env()?)?;
         let mut errors = Vec::new();
         let mut entries: BTreeMap<EntryId, Entry> = BTreeMap::new();
-        for file in project.yaml_files()? {
+        let yaml_files = project.yaml_files()?;
+        for file in &yaml_files {
             if files.exhausted() {
                 break;
             }
-            let document = match document::parse(&file, &mut files) {
+            let document = match document::parse(file, &mut files) {
                 Ok(Some(document)) => document,
                 Ok(None) => continue,
                 Err(error) => {
@@ -111,7 +117,12 @@ impl Registry {
             // What was not loaded would show up as dangling references: say only what matters.
             return Err(LoadErrors(errors));
         }
-        let mut registry = Self { project, entries };
+        let read = yaml_files.into_iter().chain(files.targets()).collect();
+        let mut registry = Self {
+            project,
+            entries,
+            files: read,
+        };
         registry.check_references(&mut errors);
         if errors.is_empty() {
             registry.check_routes(&mut errors);

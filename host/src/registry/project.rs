@@ -17,6 +17,9 @@ pub struct Project {
     /// `wippy.lock`'s `cluster:` section: the cluster a running app joins unless the command
     /// line says otherwise.
     pub cluster: LockCluster,
+    /// `wippy.lock`'s `watch:`: whether a running app reloads what changes on disk, unless
+    /// the command line says.
+    pub watch: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -25,6 +28,8 @@ struct Lockfile {
     directories: LockDirectories,
     #[serde(default)]
     cluster: LockCluster,
+    #[serde(default)]
+    watch: Option<bool>,
 }
 
 /// `cluster: {url: nats://…, node: name}` in `wippy.lock` (ours; Wippy's lock has no such key).
@@ -53,6 +58,7 @@ impl Project {
         })?;
         let lock_path = root.join("wippy.lock");
         let mut cluster = LockCluster::default();
+        let mut watch = None;
         let source = if lock_path.exists() {
             let text = read_lock_file(&lock_path)?;
             let lock: Lockfile = serde_saphyr::from_str(&text).map_err(|e| {
@@ -60,6 +66,7 @@ impl Project {
                     .file(&lock_path)
             })?;
             cluster = lock.cluster;
+            watch = lock.watch;
             root.join(lock.directories.src.as_deref().unwrap_or("."))
         } else if root.join("src").is_dir() {
             root.join("src")
@@ -79,6 +86,7 @@ impl Project {
             root,
             source,
             cluster,
+            watch,
         })
     }
 

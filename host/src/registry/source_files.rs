@@ -122,6 +122,11 @@ impl SourceFiles {
         Ok(text)
     }
 
+    /// The `file://` targets read so far.
+    pub fn targets(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.texts.keys().cloned()
+    }
+
     /// Counts a copy of a `file://` text placed into a field (every field but `source`
     /// holds its own copy).
     pub fn charge_copy(&mut self, reference: &str, bytes: usize) -> Result<(), LoadError> {

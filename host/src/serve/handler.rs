@@ -69,19 +69,24 @@ pub async fn handler_of(node: &Node, route: &Route) -> Result<Arc<Handler>, Stri
 pub struct Service {
     pub id: EntryId,
     pub node: Node,
-    pub routes: RouteTable,
+    /// Replaced whole when the registry is reloaded; a request keeps the route it found.
+    pub routes: std::sync::RwLock<Arc<RouteTable>>,
     /// Where it listens: the authority of a request that names none.
     pub address: std::net::SocketAddr,
+}
+
+impl Service {
+    pub fn routes(&self) -> Arc<RouteTable> {
+        self.routes.read().unwrap().clone()
+    }
 }
 
 pub async fn serve(service: Arc<Service>, request: Request<Incoming>) -> Response<Body> {
     if let Some(clean) = cleaned(request.uri().path()) {
         return redirect(clean, request.uri().query());
     }
-    let (route, params) = match service
-        .routes
-        .lookup(request.method(), request.uri().path())
-    {
+    let routes = service.routes();
+    let (route, params) = match routes.lookup(request.method(), request.uri().path()) {
         Lookup::Found(route, params) => (route.clone(), params),
         Lookup::NotFound => return responses::text(StatusCode::NOT_FOUND, "404 page not found"),
         Lookup::OtherMethods { allow, cors } => {

@@ -6,18 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
+use super::loaded::Loaded;
 use super::{ExitResult, Node, ProcessContext, Record};
 use crate::engine::{CoreFunction, PreparedEntry, Runtime};
 use crate::process::call_pool::CallPool;
 use crate::process::mailbox::Mailbox;
 use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId, Pool, Registry};
 use crate::values::Payload;
-
-/// An entry's prepared component, made once by whichever process needs it first.
-pub(super) type PreparedOnce = OnceCell<Result<Arc<PreparedEntry>, String>>;
-/// An entry's core function (`function.wat`, or a core `function.wasm`); `None` when the
-/// entry is a component.
-pub(super) type CoreOnce = OnceCell<Result<Option<Arc<CoreFunction>>, String>>;
 
 fn cell_for<T>(
     cells: &Mutex<HashMap<EntryId, Arc<OnceCell<T>>>>,
@@ -40,24 +35,25 @@ fn cell_for<T>(
 /// processes once did, for minutes of CPU).
 async fn once_off_the_workers<T: Clone + Send + Sync + 'static>(
     cell: Arc<OnceCell<Result<T, String>>>,
-    node: &Node,
+    runtime: &Arc<Runtime>,
+    registry: &Arc<Registry>,
     entry: &EntryId,
     make: fn(&Runtime, &Registry, &crate::registry::Entry) -> Result<T, String>,
 ) -> Result<T, String> {
     if let Some(done) = cell.get() {
         return done.clone();
     }
-    let node = node.clone();
+    let runtime = runtime.clone();
+    let registry = registry.clone();
     let id = entry.clone();
     let filler = tokio::spawn(async move {
         cell.get_or_init(|| async {
             let entry = id.clone();
             tokio::task::spawn_blocking(move || {
-                let registry = &node.inner.registry;
                 let entry = registry
                     .get(&id)
                     .ok_or_else(|| format!("no entry `{id}`"))?;
-                make(&node.inner.runtime, registry, entry)
+                make(&runtime, &registry, entry)
             })
             .await
             .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
@@ -72,14 +68,29 @@ async fn once_off_the_workers<T: Clone + Send + Sync + 'static>(
 
 impl Node {
     /// The entry's prepared component, compiled (or loaded from the cache) on first use; one
-    /// per entry for the node's lifetime.
+    /// per entry for as long as the registry is not reloaded.
     pub async fn prepared(&self, entry: &EntryId) -> Result<Arc<PreparedEntry>, String> {
-        let cell = cell_for(&self.inner.prepared, entry);
-        once_off_the_workers(cell, self, entry, |runtime, registry, entry| {
-            PreparedEntry::prepare(runtime, registry, entry)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
+        self.prepared_in(&self.loaded(), entry).await
+    }
+
+    async fn prepared_in(
+        &self,
+        loaded: &Loaded,
+        entry: &EntryId,
+    ) -> Result<Arc<PreparedEntry>, String> {
+        let cell = cell_for(&loaded.prepared, entry);
+        let runtime = &self.inner.runtime;
+        once_off_the_workers(
+            cell,
+            runtime,
+            &loaded.registry,
+            entry,
+            |runtime, registry, entry| {
+                PreparedEntry::prepare(runtime, registry, entry)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            },
+        )
         .await
     }
 
@@ -88,14 +99,27 @@ impl Node {
         &self,
         entry: &EntryId,
     ) -> Result<Option<Arc<CoreFunction>>, String> {
-        let cell = cell_for(&self.inner.core_functions, entry);
-        once_off_the_workers(cell, self, entry, |runtime, registry, entry| match runtime
-            .core_function(registry, entry)
-        {
-            None => Ok(None),
-            Some(Ok(function)) => Ok(Some(Arc::new(function))),
-            Some(Err(error)) => Err(error.to_string()),
-        })
+        self.core_function_in(&self.loaded(), entry).await
+    }
+
+    async fn core_function_in(
+        &self,
+        loaded: &Loaded,
+        entry: &EntryId,
+    ) -> Result<Option<Arc<CoreFunction>>, String> {
+        let cell = cell_for(&loaded.core_functions, entry);
+        let runtime = &self.inner.runtime;
+        once_off_the_workers(
+            cell,
+            runtime,
+            &loaded.registry,
+            entry,
+            |runtime, registry, entry| match runtime.core_function(registry, entry) {
+                None => Ok(None),
+                Some(Ok(function)) => Ok(Some(Arc::new(function))),
+                Some(Err(error)) => Err(error.to_string()),
+            },
+        )
         .await
     }
 
@@ -105,17 +129,27 @@ impl Node {
     /// script may never look at. (Wippy's `pool.warm_start` asks for this per entry; here
     /// every entry gets it.) Returns every failure.
     pub async fn prepare_all(&self) -> Result<(), Vec<String>> {
-        let ids = (self.registry().entries())
+        (self.prepare_all_in(&self.loaded()).await)
+            .map_err(|errors| errors.into_iter().map(|(_, error)| error).collect())
+    }
+
+    /// [`Node::prepare_all`] for a generation, served or not yet.
+    pub(super) async fn prepare_all_in(
+        &self,
+        loaded: &Loaded,
+    ) -> Result<(), Vec<(EntryId, String)>> {
+        let ids = (loaded.registry.entries())
             .filter(|e| e.kind.wasm().is_some())
             .map(|e| e.id.clone());
         let each = ids.map(|id| async move {
-            match self.core_function(&id).await {
+            let outcome = match self.core_function_in(loaded, &id).await {
                 Ok(Some(_)) => Ok(()),
-                Ok(None) => self.prepared(&id).await.map(|_| ()),
+                Ok(None) => self.prepared_in(loaded, &id).await.map(|_| ()),
                 Err(error) => Err(error),
-            }
+            };
+            outcome.map_err(|error| (id, error))
         });
-        let errors: Vec<String> = futures_util::future::join_all(each)
+        let errors: Vec<(EntryId, String)> = futures_util::future::join_all(each)
             .await
             .into_iter()
             .filter_map(Result::err)
@@ -156,7 +190,7 @@ impl Node {
 
     /// The pool bounding calls of a function entry, made on its first call.
     pub(crate) fn call_pool(&self, id: &EntryId, pool: Pool) -> Arc<CallPool> {
-        (self.inner.call_pools.lock().unwrap())
+        (self.loaded().call_pools.lock().unwrap())
             .entry(id.clone())
             .or_insert_with(|| Arc::new(CallPool::new(pool)))
             .clone()

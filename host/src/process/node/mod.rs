@@ -2,9 +2,12 @@
 //! Processes are tokio tasks; a process waiting for anything holds no thread.
 
 mod calls;
+mod event_bus;
 mod headroom;
 mod heap;
+mod loaded;
 mod names;
+mod reload;
 mod remote;
 mod requests;
 mod signals;
@@ -13,12 +16,11 @@ mod stopping;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use futures_util::future::AbortHandle;
 use tokio::sync::oneshot;
 
-use super::call_pool::CallPool;
 use super::mailbox::{Envelope, Event, Mailbox, MailboxFull, Message};
 use super::{Alone, Errand, Membership, Pid, Scripts};
 use crate::engine::Runtime;
@@ -26,7 +28,8 @@ use crate::guest::{LineSink, Stdio};
 use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
 use crate::values::Payload;
 
-use calls::{CoreOnce, PreparedOnce};
+pub use event_bus::BusEvent;
+use loaded::Loaded;
 pub use signals::SendError;
 pub use spawn::{ContextValues, SpawnRequest, Spawned};
 
@@ -62,7 +65,8 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
 struct NodeInner {
-    registry: Arc<Registry>,
+    /// The registry served now and what was made of its entries; a reload swaps it whole.
+    loaded: RwLock<Arc<Loaded>>,
     runtime: Arc<Runtime>,
     output: Arc<dyn LineSink>,
     /// Runs `process.lua` and `function.lua` entries.
@@ -71,11 +75,7 @@ struct NodeInner {
     membership: std::sync::RwLock<Arc<dyn Membership>>,
     /// The node's name in its cluster, which its pids carry; set once, when it joins.
     cluster_name: std::sync::OnceLock<Arc<str>>,
-    prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
-    core_functions: Mutex<HashMap<EntryId, Arc<CoreOnce>>>,
     processes: Mutex<FastMap<Pid, Record>>,
-    /// Each function entry's pool: the bound on its concurrent and waiting calls.
-    call_pools: Mutex<HashMap<EntryId, Arc<CallPool>>>,
     /// Live processes per host with `max_processes`.
     per_host: Mutex<FastMap<EntryId, usize>>,
     names: Mutex<FastMap<String, Pid>>,
@@ -84,6 +84,7 @@ struct NodeInner {
     stopping: AtomicBool,
     heap: heap::HeapTrim,
     headroom: headroom::Headroom,
+    events: event_bus::EventBus,
 }
 
 struct Record {
@@ -169,28 +170,32 @@ impl Node {
     ) -> Self {
         Self {
             inner: Arc::new(NodeInner {
-                registry,
+                loaded: RwLock::new(Arc::new(Loaded::new(registry))),
                 runtime,
                 output,
                 scripts,
                 membership: std::sync::RwLock::new(Arc::new(Alone)),
                 cluster_name: std::sync::OnceLock::new(),
-                prepared: Mutex::new(HashMap::new()),
-                core_functions: Mutex::new(HashMap::new()),
                 processes: Mutex::default(),
                 per_host: Mutex::default(),
-                call_pools: Mutex::new(HashMap::new()),
                 names: Mutex::default(),
                 next_sequence: AtomicU64::new(1),
                 stopping: AtomicBool::new(false),
                 heap: heap::HeapTrim::default(),
                 headroom: headroom::Headroom::default(),
+                events: event_bus::EventBus::default(),
             }),
         }
     }
 
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
+    /// The registry served now. A process that started keeps the entry it started from;
+    /// what it looks up later (a function, a spawn) comes from the registry of that moment.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.loaded().registry.clone()
+    }
+
+    fn loaded(&self) -> Arc<Loaded> {
+        self.inner.loaded.read().unwrap().clone()
     }
 
     pub(crate) fn scripts(&self) -> &dyn Scripts {

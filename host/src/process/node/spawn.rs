@@ -96,7 +96,7 @@ impl Node {
         if self.is_stopping() {
             return Err(stopping_refusal(&request.entry));
         }
-        let registry = &self.inner.registry;
+        let registry = self.registry();
         let entry = registry
             .get(&request.entry)
             .ok_or_else(|| format!("no process entry `{}` in the registry", request.entry))?;

@@ -12,7 +12,9 @@ use super::wasm::Limits;
 use crate::registry::{EntryId, LoadError, Note, closest};
 
 /// Modules an entry may list in `modules` (`process` and `channel` are always there).
-pub const LUA_MODULES: &[&str] = &["time", "funcs", "json", "ctx", "registry", "system"];
+pub const LUA_MODULES: &[&str] = &[
+    "time", "funcs", "json", "ctx", "registry", "system", "events",
+];
 /// Always loaded; listing them is harmless.
 const BUILT_IN: &[&str] = &["process", "channel", "os"];
 /// Wippy's other Lua modules: an entry may list them, and `require` says they are missing.
@@ -25,7 +27,6 @@ pub const WIPPY_ONLY_MODULES: &[&str] = &[
     "crypto",
     "env",
     "eval_runner",
-    "events",
     "excel",
     "exec",
     "expr",

@@ -1,0 +1,150 @@
+//! Hot reload of a running app (`wippy run --watch`): the project's files are looked at
+//! every [`POLL`]; once a change has settled, the registry is loaded again and handed to the
+//! node, which verifies all of it beside the one it serves and swaps it in only when it all
+//! holds. Then the HTTP services and the process services follow it. Each entry added,
+//! changed, removed or refused is logged and sent on the node's event bus as Wippy's
+//! registry events (`registry` / `entry.create`, `entry.update`, `entry.delete`,
+//! `entry.reject`), which a Lua supervisor can subscribe to.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::process::{BusEvent, Node, Services};
+use crate::registry::watch::Watched;
+use crate::registry::{Changes, Registry};
+use crate::serve::Servers;
+use crate::values::Payload;
+
+/// How often the files are looked at; a change is picked up within about twice this.
+const POLL: Duration = Duration::from_millis(250);
+/// A change counts once the files look the same for this long: an editor or a build that
+/// writes in several steps is reloaded once, at its end.
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// Follows the project at `root` for as long as it is polled (the app drops it to stop).
+pub async fn follow(
+    root: PathBuf,
+    node: Node,
+    servers: &mut Servers,
+    services: &mut Services,
+) -> Infallible {
+    let mut watched = Watched::of(&node.registry());
+    let mut stamps = watched.stamps();
+    log::info!(
+        "watching {} files for changes (`--no-watch` turns it off)",
+        stamps.len()
+    );
+    loop {
+        tokio::time::sleep(POLL).await;
+        let mut now = watched.stamps();
+        if now == stamps {
+            continue;
+        }
+        loop {
+            tokio::time::sleep(SETTLE).await;
+            let again = watched.stamps();
+            if again == now {
+                break;
+            }
+            now = again;
+        }
+        stamps = now;
+        let root = root.clone();
+        let loaded = tokio::task::spawn_blocking(move || Registry::load(&root)).await;
+        let registry = match loaded {
+            Ok(Ok(registry)) => registry,
+            Ok(Err(errors)) => {
+                let rejected = (errors.0.iter())
+                    .map(|e| (e.subject(), e.to_string()))
+                    .collect();
+                reject(&node, rejected);
+                continue;
+            }
+            Err(error) => {
+                log::error!("the registry could not be loaded again: {error}");
+                continue;
+            }
+        };
+        // Files the new registry names (a new script, another component) are watched from
+        // now on, whether or not it is taken: fixing a refused one is a change too.
+        watched = Watched::of(&registry);
+        stamps = watched.stamps();
+        match node.reload(registry).await {
+            Ok(changes) if changes.is_empty() => {
+                log::info!("files changed; the registry is the same as the one served");
+            }
+            Ok(changes) => {
+                applied(&node, &changes);
+                for (id, error) in servers.reload(&changes).await {
+                    reject(&node, vec![(Some(id.to_string()), error)]);
+                }
+                services.reload(&changes).await;
+            }
+            Err(errors) => {
+                let rejected = (errors.into_iter())
+                    .map(|(id, error)| (Some(id.to_string()), error))
+                    .collect();
+                reject(&node, rejected);
+            }
+        }
+    }
+}
+
+/// Logs and announces a reload that was taken.
+fn applied(node: &Node, changes: &Changes) {
+    log::info!(
+        "registry reloaded: {} added, {} changed, {} removed",
+        changes.added.len(),
+        changes.changed.len(),
+        changes.removed.len()
+    );
+    let registry = node.registry();
+    let taken = (changes.added.iter().map(|id| ("added", "entry.create", id))).chain(
+        changes
+            .changed
+            .iter()
+            .map(|id| ("changed", "entry.update", id)),
+    );
+    for (what, kind, id) in taken {
+        let Some(entry) = registry.get(id) else {
+            continue;
+        };
+        log::info!("entry {what}: {id} ({})", entry.kind.name());
+        announce(
+            node,
+            kind,
+            id.to_string(),
+            Payload::from(&entry.description()),
+        );
+    }
+    for entry in &changes.removed {
+        log::info!("entry removed: {} ({})", entry.id, entry.kind.name());
+        let description = Payload::from(&entry.description());
+        announce(node, "entry.delete", entry.id.to_string(), description);
+    }
+}
+
+/// Logs and announces a reload that was refused: the registry served before goes on.
+fn reject(node: &Node, rejected: Vec<(Option<String>, String)>) {
+    let count = rejected.len();
+    let errors: Vec<&str> = rejected.iter().map(|(_, error)| error.as_str()).collect();
+    log::error!(
+        "the registry on disk was not loaded ({count} problem{}); the running one goes on serving until it is fixed:\n\n{}",
+        if count == 1 { "" } else { "s" },
+        errors.join("\n\n")
+    );
+    for (subject, error) in rejected {
+        let path = subject.unwrap_or_else(|| "registry".to_string());
+        announce(node, "entry.reject", path, Payload::String(error));
+    }
+}
+
+fn announce(node: &Node, kind: &str, path: String, data: Payload) {
+    node.publish(BusEvent {
+        system: "registry".to_string(),
+        kind: kind.to_string(),
+        path,
+        data,
+    });
+}
