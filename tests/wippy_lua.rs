@@ -250,3 +250,44 @@ entries:
     );
     assert_eq!(run.failed(), "error: `app:main` failed: the end\n");
 }
+
+#[test]
+fn the_event_bus_reaches_subscribers_by_system_and_kind_until_they_close() {
+    let project = Project::new();
+    project.write(
+        "src/main.lua",
+        r#"local events = require("events")
+local all = events.subscribe("shop.*")
+local orders = events.subscribe("shop.orders", "order.*")
+local other = events.subscribe("elsewhere")
+print(events.send("shop.orders", "order.placed", "/orders/7", {amount = 12}))
+print(events.send("shop.users", "user.created", "/users/1"))
+local e = all:channel():receive()
+print("all", e.system, e.kind, e.path, e.data.amount)
+e = all:channel():receive()
+print("all", e.system, e.kind, e.path, e.data)
+e = orders:channel():receive()
+print("orders", e.kind, e.path)
+local nothing = channel.select{orders:channel():case_receive(), other:channel():case_receive(), default = true}
+print("nothing else", nothing.default)
+print("close", orders:close())
+events.send("shop.orders", "order.placed", "/orders/8")
+local _, ok = orders:channel():receive()
+print("closed channel", ok)
+print("all again", all:channel():receive().path)
+local sub, err = events.subscribe("")
+print(sub, err:kind(), tostring(err))
+local sent, err2 = events.send("shop", "", "/x")
+print(sent, err2:kind(), tostring(err2))
+"#,
+    );
+    project.write(
+        "src/app.yaml",
+        "namespace: app\nentries:\n  - {name: main, kind: process.lua, source: file://main.lua, modules: [events], meta: {command: {name: main}}}\n",
+    );
+    let out = project.wippy(&["run", "main"]).ok().to_string();
+    assert_eq!(
+        out,
+        "true\tnil\ntrue\tnil\nall\tshop.orders\torder.placed\t/orders/7\t12\nall\tshop.users\tuser.created\t/users/1\tnil\norders\torder.placed\t/orders/7\nnothing else\ttrue\nclose\ttrue\nclosed channel\tfalse\nall again\t/orders/8\nnil\tInvalid\tsystem cannot be empty\nnil\tInvalid\tkind cannot be empty\n"
+    );
+}

@@ -127,15 +127,6 @@ impl Servers {
             self.closing.push(running.task);
         }
         self.closing.retain(|task| !task.is_finished());
-        let mut failed = Vec::new();
-        for id in changes.added.iter().chain(&changes.changed) {
-            if let Some(entry) = registry.get(id)
-                && let EntryKind::HttpService(settings) = &entry.kind
-                && let Err(error) = self.start_one(&registry, entry, settings).await
-            {
-                failed.push((id.clone(), error));
-            }
-        }
         for running in &self.running {
             let Some(EntryKind::HttpService(settings)) = registry.get(&running.id).map(|e| &e.kind)
             else {
@@ -144,6 +135,15 @@ impl Servers {
             let routes = Arc::new(RouteTable::of(&registry, &running.id, settings));
             warm(&self.node, &routes).await;
             *running.service.routes.write().unwrap() = routes;
+        }
+        let mut failed = Vec::new();
+        for id in changes.added.iter().chain(&changes.changed) {
+            if let Some(entry) = registry.get(id)
+                && let EntryKind::HttpService(settings) = &entry.kind
+                && let Err(error) = self.start_one(&registry, entry, settings).await
+            {
+                failed.push((id.clone(), error));
+            }
         }
         failed
     }

@@ -5,7 +5,7 @@
 //! entry. Events stay on their node, as in Wippy.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::{Node, SendError};
 use crate::process::Pid;
@@ -24,6 +24,8 @@ pub struct BusEvent {
 pub(super) struct EventBus {
     subscriptions: Mutex<Vec<Subscription>>,
     next: AtomicU64,
+    /// How many subscriptions there were after the last sweep of ended subscribers.
+    swept: AtomicUsize,
 }
 
 struct Subscription {
@@ -48,7 +50,15 @@ impl Node {
     pub fn subscribe(&self, pid: &Pid, system: &str, kind: Option<&str>) -> String {
         let bus = &self.inner.events;
         let topic = format!("@events.{}", bus.next.fetch_add(1, Ordering::Relaxed));
-        bus.subscriptions.lock().unwrap().push(Subscription {
+        let mut subscriptions = bus.subscriptions.lock().unwrap();
+        // Processes that end without closing theirs are swept here too (a send sweeps them
+        // as well), once their number has doubled: they cannot pile up between events.
+        if subscriptions.len() >= (2 * bus.swept.load(Ordering::Relaxed)).max(64) {
+            let processes = self.inner.processes.lock().unwrap();
+            subscriptions.retain(|s| processes.contains_key(&s.pid));
+            bus.swept.store(subscriptions.len(), Ordering::Relaxed);
+        }
+        subscriptions.push(Subscription {
             pid: pid.clone(),
             system: system.to_string(),
             kind: kind
