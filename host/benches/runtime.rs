@@ -15,7 +15,7 @@ use wasmtime::component::{Component, Linker, ResourceTable, Val};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wippy::guest::Stdio;
 use wippy::process::{ProcessConfig, SpawnRequest, run};
-use wippy::registry::EntryId;
+use wippy::registry::{EntryId, Registry};
 use wippy::values::Payload;
 
 /// What a plain wasmtime embedding keeps per store.
@@ -330,9 +330,26 @@ fn wasmtime_cli() -> Option<std::path::PathBuf> {
         .find(|path| path.is_file())
 }
 
+/// A hot reload with nothing changed: the fixture's registry loaded again from disk,
+/// verified beside the served one (every component's hash, compile from the in-memory cache
+/// and link) and swapped in — the work a save costs beyond noticing it.
+fn reload(c: &mut Criterion) {
+    let fixture = Fixture::new();
+    let rt = tokio();
+    let node = fixture.node();
+    rt.block_on(node.prepare_all()).unwrap();
+    let root = fixture.project.root();
+    c.bench_function("reload_registry", |b| {
+        b.iter(|| {
+            let registry = Registry::load(root).unwrap();
+            rt.block_on(node.reload(registry)).unwrap()
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
-    targets = instantiate, round_trips, actors, lua_compute, lua_annotations, cli_greet
+    targets = instantiate, round_trips, actors, lua_compute, lua_annotations, cli_greet, reload
 }
 criterion_main!(benches);

@@ -81,6 +81,8 @@ def main() -> None:
         ("`wippy run greet World`, artifact cache warm", warm,
          lambda ns: fmt(ns) + (f" ({ns / wasmtime_cli:.2f}x wasmtime CLI)" if wasmtime_cli else ""), "≤ 0.5x wasmtime CLI"),
         ("`wippy run greet World`, artifact cache cold", get("cli_run_greet", "artifact_cache_cold"), fmt, ""),
+        ("hot reload, nothing changed: the benchmark app's registry loaded again, verified beside the served one (each component's hash and link) and swapped in",
+         get("reload_registry"), fmt, ""),
     ]
     for name, ns, show, target in rows:
         value = show(ns) if ns is not None else "not measured in this run"
