@@ -191,7 +191,7 @@ fn a_component_swapped_and_re_pinned_serves_the_next_request_and_none_fails() {
 
     // The pinned build back in place: the registry is the same as the one served.
     install_answer(&project, 2);
-    app.wait_for("files changed; the registry is the same");
+    app.wait_for("the registry on disk is the same as the one served");
 
     // An endpoint removed and another added.
     let changed = HTTP_APP
@@ -240,7 +240,8 @@ fn wait_until(app: &Server, path: &str, body: &str) {
 }
 
 #[test]
-fn watching_is_off_without_a_terminal_and_the_lock_file_or_the_flags_turn_it_on_or_off() {
+fn watching_is_off_without_a_terminal_the_lock_file_or_the_flags_turn_it_on_and_sighup_reloads_once()
+ {
     let project = processes_project();
     let watches = |args: &[&str]| {
         let mut app = Server::spawn(&project, args);
@@ -258,14 +259,19 @@ fn watching_is_off_without_a_terminal_and_the_lock_file_or_the_flags_turn_it_on_
     assert!(!watches(&["--no-watch"]), "the flag over the lock file");
     assert!(watches(&["--no-watch", "--watch"]), "the last flag counts");
 
-    // Not watching: an edit is not taken.
+    // Not watching: an edit is not taken, until SIGHUP asks for it.
     let mut app = Server::spawn(&project, &["--no-watch"]);
     app.wait_for("ticker v1 up");
     project.write("src/ticker.lua", ticker("v2"));
     std::thread::sleep(Duration::from_millis(1500));
-    let (_, log) = app.stop();
     assert!(
-        !log.contains("ticker v2 up") && !log.contains("registry reloaded"),
-        "{log}"
+        !app.log().contains("ticker v2 up") && !app.log().contains("registry reloaded"),
+        "{}",
+        app.log()
     );
+    app.signal(libc::SIGHUP);
+    app.wait_for("wippy info: SIGHUP: loading the registry again");
+    app.wait_for("ticker v2 up");
+    let (code, log) = app.stop();
+    assert_eq!(code, Some(0), "{log}");
 }

@@ -1,5 +1,5 @@
-//! Hot reload of a running app (`wippy run --watch`): the project's files are looked at
-//! every [`POLL`]; once a change has settled, the registry is loaded again and handed to the
+//! Hot reload of a running app (`wippy run --watch`, or SIGHUP): the project's files are
+//! looked at every [`POLL`]; once a change has settled (or at SIGHUP), the registry is loaded again and handed to the
 //! node, which verifies all of it beside the one it serves and swaps it in only when it all
 //! holds. Then the HTTP services and the process services follow it. Each entry added,
 //! changed, removed or refused is logged and sent on the node's event bus as Wippy's
@@ -7,8 +7,10 @@
 //! `entry.reject`), which a Lua supervisor can subscribe to.
 
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::process::{BusEvent, Node, Services};
 use crate::registry::watch::Watched;
@@ -22,73 +24,106 @@ const POLL: Duration = Duration::from_millis(250);
 /// writes in several steps is reloaded once, at its end.
 const SETTLE: Duration = Duration::from_millis(100);
 
-/// Follows the project at `root` for as long as it is polled (the app drops it to stop).
+/// Follows the project at `root` for as long as it is polled (the app drops it to stop):
+/// its files when `watch` is set, and SIGHUP, watching or not.
 pub async fn follow(
     root: PathBuf,
     node: Node,
     servers: &mut Servers,
     services: &mut Services,
+    watch: bool,
 ) -> Infallible {
+    let mut hangup = signal(SignalKind::hangup())
+        .inspect_err(|error| log::warn!("SIGHUP cannot reload the registry: {error}"))
+        .ok();
     let mut watched = Watched::of(&node.registry());
     let mut stamps = watched.stamps();
-    log::info!(
-        "watching {} files for changes (`--no-watch` turns it off)",
-        stamps.len()
-    );
+    if watch {
+        log::info!(
+            "watching {} files for changes (`--no-watch` turns it off)",
+            stamps.len()
+        );
+    }
     loop {
-        tokio::time::sleep(POLL).await;
-        let mut now = watched.stamps();
-        if now == stamps {
-            continue;
-        }
-        loop {
-            tokio::time::sleep(SETTLE).await;
-            let again = watched.stamps();
-            if again == now {
-                break;
-            }
-            now = again;
-        }
-        stamps = now;
-        let root = root.clone();
-        let loaded = tokio::task::spawn_blocking(move || Registry::load(&root)).await;
-        let registry = match loaded {
-            Ok(Ok(registry)) => registry,
-            Ok(Err(errors)) => {
-                let rejected = (errors.0.iter())
-                    .map(|e| (e.subject(), e.to_string()))
-                    .collect();
-                reject(&node, rejected);
-                continue;
-            }
-            Err(error) => {
-                log::error!("the registry could not be loaded again: {error}");
-                continue;
+        let hung_up = async {
+            match &mut hangup {
+                Some(hangup) => hangup.recv().await,
+                None => std::future::pending().await,
             }
         };
-        // Files the new registry names (a new script, another component) are watched from
-        // now on, whether or not it is taken: fixing a refused one is a change too.
-        watched = Watched::of(&registry);
-        stamps = watched.stamps();
-        match node.reload(registry).await {
-            Ok(changes) if changes.is_empty() => {
-                log::info!("files changed; the registry is the same as the one served");
+        let asked = tokio::select! {
+            () = tokio::time::sleep(POLL), if watch => false,
+            _ = hung_up => true,
+        };
+        if asked {
+            log::info!("SIGHUP: loading the registry again");
+        } else {
+            let mut now = watched.stamps();
+            if now == stamps {
+                continue;
             }
-            Ok(changes) => {
-                applied(&node, &changes);
-                for (id, error) in servers.reload(&changes).await {
-                    reject(&node, vec![(Some(id.to_string()), error)]);
+            loop {
+                tokio::time::sleep(SETTLE).await;
+                let again = watched.stamps();
+                if again == now {
+                    break;
                 }
-                services.reload(&changes).await;
-            }
-            Err(errors) => {
-                let rejected = (errors.into_iter())
-                    .map(|(id, error)| (Some(id.to_string()), error))
-                    .collect();
-                reject(&node, rejected);
+                now = again;
             }
         }
+        // Files the new registry names (a new script, another component) are watched from
+        // now on, whether or not it is taken: fixing a refused one is a change too.
+        if let Some(loaded) = reload(&root, &node, servers, services).await {
+            watched = loaded;
+        }
+        stamps = watched.stamps();
     }
+}
+
+/// Loads the registry again and has the node, then the services, take it — or says why not.
+/// Returns what the loaded registry watches, when it loaded.
+async fn reload(
+    root: &Path,
+    node: &Node,
+    servers: &mut Servers,
+    services: &mut Services,
+) -> Option<Watched> {
+    let root = root.to_path_buf();
+    let loaded = tokio::task::spawn_blocking(move || Registry::load(&root)).await;
+    let registry = match loaded {
+        Ok(Ok(registry)) => registry,
+        Ok(Err(errors)) => {
+            let rejected = (errors.0.iter())
+                .map(|e| (e.subject(), e.to_string()))
+                .collect();
+            reject(node, rejected);
+            return None;
+        }
+        Err(error) => {
+            log::error!("the registry could not be loaded again: {error}");
+            return None;
+        }
+    };
+    let watched = Watched::of(&registry);
+    match node.reload(registry).await {
+        Ok(changes) if changes.is_empty() => {
+            log::info!("the registry on disk is the same as the one served");
+        }
+        Ok(changes) => {
+            applied(node, &changes);
+            for (id, error) in servers.reload(&changes).await {
+                reject(node, vec![(Some(id.to_string()), error)]);
+            }
+            services.reload(&changes).await;
+        }
+        Err(errors) => {
+            let rejected = (errors.into_iter())
+                .map(|(id, error)| (Some(id.to_string()), error))
+                .collect();
+            reject(node, rejected);
+        }
+    }
+    Some(watched)
 }
 
 /// Logs and announces a reload that was taken.
