@@ -112,10 +112,10 @@ fn an_unchanged_component_is_not_hashed_again_and_a_changed_one_still_is() {
     let project = hello_project();
     // A record is made only for a file whose times are settled (two seconds old).
     std::thread::sleep(std::time::Duration::from_millis(2200));
-    let first = project.wippy(&["-v", "run", "greet", "one"]);
+    let first = project.wippy(&["-vv", "run", "greet", "one"]);
     assert_eq!(first.ok(), "Hello, one!\n");
     assert!(!first.stderr.contains("not read again"), "{first:#?}");
-    let second = project.wippy(&["-v", "run", "greet", "two"]);
+    let second = project.wippy(&["-vv", "run", "greet", "two"]);
     assert_eq!(second.ok(), "Hello, two!\n");
     assert!(
         second.stderr.contains(&format!(

@@ -125,9 +125,20 @@ fn scripts_and_services_follow_their_files_and_a_broken_edit_changes_nothing() {
     app.wait_for("event registry entry.delete app:ticking kind process.service");
     app.wait_for("event registry entry.create app:ticking_again kind process.service");
 
+    // An entry naming a script not written yet: refused; writing the script is the fix, and
+    // is seen although no registry the node loaded named it.
+    let with_extra = format!(
+        "{renamed}  - {{name: extra, kind: process.lua, source: file://extra.lua, method: main}}\n"
+    );
+    project.write("src/app.yaml", &with_extra);
+    app.wait_for_nth("the registry on disk was not loaded", 2);
+    app.wait_for("extra.lua");
+    project.write("src/extra.lua", worker("extra"));
+    app.wait_for("wippy info: entry added: app:extra (process.lua)");
+
     // A YAML file that does not parse: refused, and the node goes on.
     project.write("src/app.yaml", "entries: [");
-    app.wait_for_nth("the registry on disk was not loaded", 2);
+    app.wait_for_nth("the registry on disk was not loaded", 3);
     let (code, log) = app.stop();
     assert_eq!(code, Some(0), "{log}");
     assert!(
@@ -193,14 +204,37 @@ fn a_component_swapped_and_re_pinned_serves_the_next_request_and_none_fails() {
     install_answer(&project, 2);
     app.wait_for("the registry on disk is the same as the one served");
 
+    // A method the component does not export: the file is the pinned one, so the load takes
+    // it, and the node's own check refuses it.
+    let pinned = HTTP_APP.replace("HASH", &second);
+    project.write(
+        "src/app.yaml",
+        pinned.replace("method: answer,", "method: nope,"),
+    );
+    let refusal = app.wait_for_nth("the registry on disk was not loaded", 2);
+    app.wait_for("`nope`");
+    assert!(refusal.contains("1 problem"), "{refusal}");
+    assert_eq!(app.get("/api/answer").body, "2");
+
     // An endpoint removed and another added.
-    let changed = HTTP_APP
-        .replace("HASH", &second)
-        .replace("path: /extra", "path: /more");
-    project.write("src/app.yaml", changed);
-    app.wait_for("wippy info: registry reloaded: 0 added, 1 changed, 0 removed");
+    let changed = pinned.replace("path: /extra", "path: /more");
+    project.write("src/app.yaml", &changed);
+    app.wait_for("wippy info: entry changed: app:extra_endpoint (http.endpoint)");
     wait_until(&app, "/api/more", "2");
     assert_eq!(app.get("/api/extra").status, 404);
+
+    // The service itself changed: served again on the listener it had, refusing nobody.
+    let address = format!("listening on http://{}", app.addr);
+    project.write(
+        "src/app.yaml",
+        changed.replace(
+            "lifecycle: {auto_start: true}}",
+            "lifecycle: {auto_start: true}, timeouts: {read: 20s}}",
+        ),
+    );
+    app.wait_for("wippy info: entry changed: app:gateway (http.service)");
+    app.wait_for_nth(&address, 2);
+    assert_eq!(app.get("/api/more").body, "2");
 
     done.store(true, Ordering::Relaxed);
     let seen = client.join().unwrap();
@@ -240,8 +274,7 @@ fn wait_until(app: &Server, path: &str, body: &str) {
 }
 
 #[test]
-fn watching_is_off_without_a_terminal_the_lock_file_or_the_flags_turn_it_on_and_sighup_reloads_once()
- {
+fn watching_is_off_without_a_terminal_and_the_lock_file_or_the_flags_turn_it_on_or_off() {
     let project = processes_project();
     let watches = |args: &[&str]| {
         let mut app = Server::spawn(&project, args);
@@ -259,7 +292,7 @@ fn watching_is_off_without_a_terminal_the_lock_file_or_the_flags_turn_it_on_and_
     assert!(!watches(&["--no-watch"]), "the flag over the lock file");
     assert!(watches(&["--no-watch", "--watch"]), "the last flag counts");
 
-    // Not watching: an edit is not taken, until SIGHUP asks for it.
+    // Not watching: an edit is not taken.
     let mut app = Server::spawn(&project, &["--no-watch"]);
     app.wait_for("ticker v1 up");
     project.write("src/ticker.lua", ticker("v2"));
@@ -269,9 +302,6 @@ fn watching_is_off_without_a_terminal_the_lock_file_or_the_flags_turn_it_on_and_
         "{}",
         app.log()
     );
-    app.signal(libc::SIGHUP);
-    app.wait_for("wippy info: SIGHUP: loading the registry again");
-    app.wait_for("ticker v2 up");
     let (code, log) = app.stop();
     assert_eq!(code, Some(0), "{log}");
 }

@@ -14,7 +14,7 @@ use crate::serve::Servers;
 
 /// Starts the registry's `auto_start` services (each after those it depends on) and keeps
 /// the node running until SIGINT or SIGTERM, following changes to the project's files when
-/// `watch` is set, and SIGHUP either way (see `reload`). Then it stops gracefully: no new processes, a
+/// `watch` is set (see `reload`). Then it stops gracefully: no new processes, a
 /// CANCEL to every process, `grace` for them to finish, and termination of the rest (at once
 /// on a second signal). Exit 0 when everything stopped by itself, 1 when something had to be
 /// terminated.
@@ -48,10 +48,15 @@ pub fn run_app(
         };
         log::info!(
             "node started: {} service{} running{listening}; stop it with Ctrl-C or SIGTERM",
-            services.len(),
-            if services.len() == 1 { "" } else { "s" },
+            services.count(),
+            if services.count() == 1 { "" } else { "s" },
         );
-        let following = reload::follow(root, node.clone(), &mut servers, &mut services, watch);
+        let following = async {
+            match watch {
+                true => reload::follow(root, node.clone(), &mut servers, &mut services).await,
+                false => std::future::pending().await,
+            }
+        };
         let signal_name = tokio::select! {
             _ = interrupt.recv() => "SIGINT",
             _ = terminate.recv() => "SIGTERM",

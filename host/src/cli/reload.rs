@@ -1,5 +1,5 @@
-//! Hot reload of a running app (`wippy run --watch`, or SIGHUP): the project's files are
-//! looked at every [`POLL`]; once a change has settled (or at SIGHUP), the registry is loaded again and handed to the
+//! Hot reload of a running app (`wippy run --watch`): the project's files are looked at
+//! every [`POLL`]; once a change has settled, the registry is loaded again and handed to the
 //! node, which verifies all of it beside the one it serves and swaps it in only when it all
 //! holds. Then the HTTP services and the process services follow it. Each entry added,
 //! changed, removed or refused is logged and sent on the node's event bus as Wippy's
@@ -8,12 +8,11 @@
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
-
 use crate::process::{BusEvent, Node, Services};
-use crate::registry::watch::Watched;
+use crate::registry::watch::{Stamps, Watched};
 use crate::registry::{Changes, Registry};
 use crate::serve::Servers;
 use crate::values::Payload;
@@ -24,60 +23,50 @@ const POLL: Duration = Duration::from_millis(250);
 /// writes in several steps is reloaded once, at its end.
 const SETTLE: Duration = Duration::from_millis(100);
 
-/// Follows the project at `root` for as long as it is polled (the app drops it to stop):
-/// its files when `watch` is set, and SIGHUP, watching or not.
+/// Follows the project at `root` for as long as it is polled (the app drops it to stop).
 pub async fn follow(
     root: PathBuf,
     node: Node,
     servers: &mut Servers,
     services: &mut Services,
-    watch: bool,
 ) -> Infallible {
-    let mut hangup = signal(SignalKind::hangup())
-        .inspect_err(|error| log::warn!("SIGHUP cannot reload the registry: {error}"))
-        .ok();
-    let mut watched = Watched::of(&node.registry());
-    let mut stamps = watched.stamps();
-    if watch {
-        log::info!(
-            "watching {} files for changes (`--no-watch` turns it off)",
-            stamps.len()
-        );
-    }
+    let mut watched = Arc::new(Watched::of(&node.registry()));
+    let mut stamps = stamps_of(&watched).await;
+    log::info!(
+        "watching {} files for changes (`--no-watch` turns it off)",
+        stamps.count()
+    );
     loop {
-        let hung_up = async {
-            match &mut hangup {
-                Some(hangup) => hangup.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        let asked = tokio::select! {
-            () = tokio::time::sleep(POLL), if watch => false,
-            _ = hung_up => true,
-        };
-        if asked {
-            log::info!("SIGHUP: loading the registry again");
-        } else {
-            let mut now = watched.stamps();
-            if now == stamps {
-                continue;
-            }
-            loop {
-                tokio::time::sleep(SETTLE).await;
-                let again = watched.stamps();
-                if again == now {
-                    break;
-                }
-                now = again;
-            }
+        tokio::time::sleep(POLL).await;
+        let mut now = stamps_of(&watched).await;
+        if now == stamps {
+            continue;
         }
-        // Files the new registry names (a new script, another component) are watched from
-        // now on, whether or not it is taken: fixing a refused one is a change too.
-        if let Some(loaded) = reload(&root, &node, servers, services).await {
-            watched = loaded;
+        loop {
+            tokio::time::sleep(SETTLE).await;
+            let again = stamps_of(&watched).await;
+            if again == now {
+                break;
+            }
+            now = again;
         }
-        stamps = watched.stamps();
+        // What the load is about to read: an edit made while it runs is a change next time.
+        stamps = now;
+        // Files the loaded registry names (a new script, another component) are watched
+        // from now on, taken or not; after a load that failed, every file of the source
+        // folder is, since the fix may be a file no registry named yet.
+        watched = Arc::new(match reload(&root, &node, servers, services).await {
+            Some(loaded) => loaded,
+            None => watched.with_source_tree(),
+        });
+        stamps = stamps.carried_to(stamps_of(&watched).await);
     }
+}
+
+/// The stamps, taken off the async workers (a large source folder takes a while to walk).
+async fn stamps_of(watched: &Arc<Watched>) -> Stamps {
+    let watched = watched.clone();
+    (tokio::task::spawn_blocking(move || watched.stamps()).await).unwrap_or_default()
 }
 
 /// Loads the registry again and has the node, then the services, take it — or says why not.
@@ -112,7 +101,8 @@ async fn reload(
         Ok(changes) => {
             applied(node, &changes);
             for (id, error) in servers.reload(&changes).await {
-                reject(node, vec![(Some(id.to_string()), error)]);
+                log::error!("`{id}` did not follow the reload: {error}");
+                announce(node, "entry.reject", id.to_string(), Payload::String(error));
             }
             services.reload(&changes).await;
         }

@@ -69,6 +69,17 @@ pub fn read_verified(
     Ok(file)
 }
 
+/// Whether the file is still the one pinned (a reload asks this of every unchanged entry:
+/// a file rebuilt without its pin re-pinned is refused).
+pub fn verify_pin(
+    registry: &Registry,
+    entry: &Entry,
+    pinned: &WasmFile,
+    verified: Option<&VerifiedFiles>,
+) -> Result<(), LoadError> {
+    open_module(registry, entry, pinned, verified).map(drop)
+}
+
 pub fn is_core_module(bytes: &[u8]) -> bool {
     bytes.get(4..8) == Some(&CORE_MODULE_VERSION)
 }
@@ -115,7 +126,7 @@ fn open_module(
         .and_then(|v| v.digest(&metadata))
         .is_some_and(|digest| digest == pinned.hash.0);
     let (bytes, head) = if unchanged {
-        log::info!(
+        log::debug!(
             "{}: {} is unchanged since its hash was verified; not read again",
             entry.id,
             host_path.display()

@@ -56,6 +56,19 @@ impl Runtime {
         })
     }
 
+    /// Whether the entry's file, if it names one, is still the one its hash pins.
+    pub fn verify_pin(&self, registry: &Registry, entry: &Entry) -> Result<(), LoadError> {
+        match entry.kind.wasm().and_then(|wasm| wasm.file()) {
+            Some(pinned) => component_file::verify_pin(
+                registry,
+                entry,
+                pinned,
+                self.cache.verified_files().as_ref(),
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// Lets go of the compiled components no entry of `registry` pins (after a reload, the
     /// builds it replaced); a process still running one holds its own reference.
     pub fn forget_unpinned(&self, registry: &Registry) {

@@ -45,8 +45,8 @@ pub struct LuaScripts;
 impl Scripts for LuaScripts {
     fn run(&self, context: ProcessContext, args: Vec<Payload>) -> ScriptRun {
         Box::pin(async move {
-            let registry = context.node.registry();
-            match registry.get(&context.entry).map(|e| &e.kind) {
+            let generation = context.generation.clone();
+            match generation.registry().get(&context.entry).map(|e| &e.kind) {
                 Some(EntryKind::ProcessLua(entry) | EntryKind::FunctionLua(entry)) => {
                     run_entry(&context, entry, args).await
                 }
@@ -277,7 +277,7 @@ fn new_state(context: &ProcessContext, entry: &LuaEntry) -> mlua::Result<Lua> {
     let searchers: Table = package.get("searchers")?;
     searchers.raw_insert(2, searcher)?;
     let preload: Table = package.get("preload")?;
-    let registry = context.node.registry();
+    let registry = context.generation.registry();
     for (alias, library) in &entry.imports {
         let Some(source) = registry
             .get(library)

@@ -36,8 +36,8 @@ pub async fn call_function(
     id: &EntryId,
     args: Vec<Payload>,
 ) -> Result<Payload, CallError> {
-    let registry = caller.node.registry();
-    let entry = registry.get(id).ok_or_else(|| {
+    let generation = caller.node.generation();
+    let entry = generation.registry().get(id).ok_or_else(|| {
         CallError::of(
             Some("NotFound"),
             format!("no function `{id}` in the registry"),
@@ -53,12 +53,12 @@ pub async fn call_function(
             )));
         }
     };
-    let pool = caller.node.call_pool(id, pool);
+    let pool = caller.node.call_pool(&generation, id, pool);
     let _turn =
         (pool.acquire(id).await).map_err(|message| CallError::of(Some("Unavailable"), message))?;
     match &entry.kind {
         EntryKind::FunctionLua(_) => {
-            let frame = CallFrame(Some(caller.node.begin_call(caller, id)));
+            let frame = CallFrame(Some(caller.node.begin_call(caller, id, &generation)));
             let context = frame.0.clone().expect("the frame is set until it ends");
             let outcome = caller.node.scripts().run(context, args).await;
             frame.end(outcome.as_ref().map_err(|e| e.message.as_str()));
@@ -67,6 +67,7 @@ pub async fn call_function(
         _ => {
             let callee = ProcessContext {
                 entry: id.clone(),
+                generation: generation.clone(),
                 ..caller.clone()
             };
             Ok(super::wasm::call(&callee, args).await?)

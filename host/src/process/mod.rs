@@ -24,8 +24,8 @@ pub use mailbox::{Envelope, Event, Mailbox, Message};
 pub use membership::{ALONE, Alone, Errand, Membership, RemoteSpawn};
 pub(crate) use node::now_nanos;
 pub use node::{
-    BusEvent, ContextValues, ExitResult, Node, ProcessContext, SendError, SpawnRequest, Spawned,
-    terminal_host,
+    BusEvent, ContextValues, ExitResult, Generation, Node, ProcessContext, SendError, SpawnRequest,
+    Spawned, terminal_host,
 };
 pub use pid::Pid;
 pub use scheduler::node_runtime;

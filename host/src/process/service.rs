@@ -65,12 +65,9 @@ impl Services {
             .collect()
     }
 
-    pub fn len(&self) -> usize {
+    /// How many services run.
+    pub fn count(&self) -> usize {
         self.running.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.running.is_empty()
     }
 
     /// Follows the node's registry after a reload: a service removed, or changed (its entry,

@@ -11,7 +11,7 @@ use crate::values::{Payload, signature, wit_conversion};
 /// Runs the process: a top-level `result`'s error arm is a failure, its ok arm the value.
 pub async fn run_process(context: &ProcessContext, args: Vec<Payload>) -> ExitResult {
     let entry = context.entry.to_string();
-    let outcome = match context.node.core_function(&context.entry).await {
+    let outcome = match context.core_function().await {
         // Boxed: a core function's call future is twice a component's, and would size
         // every WASM process's future.
         Ok(Some(core)) => Box::pin(core.call(&args, &context.stdio)).await,
@@ -38,10 +38,10 @@ pub async fn run_process(context: &ProcessContext, args: Vec<Payload>) -> ExitRe
 /// Calls a function entry: its value, with a `result` kept as `{ok = v}` / `{err = e}` (as
 /// Wippy's `funcs.call` gives it), or why the call failed.
 pub async fn call(context: &ProcessContext, args: Vec<Payload>) -> Result<Payload, String> {
-    if let Some(entry) = context.node.registry().get(&context.entry) {
+    if let Some(entry) = context.generation.registry().get(&context.entry) {
         crate::engine::takes_payloads(entry).map_err(|e| e.to_string())?;
     }
-    if let Some(core) = context.node.core_function(&context.entry).await? {
+    if let Some(core) = context.core_function().await? {
         return core.call(&args, &context.stdio).await;
     }
     let entry = &context.entry;
@@ -62,7 +62,7 @@ async fn run_component(
     context: &ProcessContext,
     args: Vec<Payload>,
 ) -> Result<(Exit, bool), String> {
-    let prepared = context.node.prepared(&context.entry).await?;
+    let prepared = context.prepared().await?;
     let json = prepared.export.takes_json();
     let vals = match json {
         true => vec![Val::String(json_arguments(&args).map_err(|problem| {

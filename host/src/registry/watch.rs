@@ -16,8 +16,11 @@ pub struct Watched {
     named: Vec<PathBuf>,
 }
 
+/// The most files of the source folder watched after a load that failed.
+const SOURCE_TREE_LIMIT: usize = 10_000;
+
 /// What each watched file looked like; `None` for a file that is not there.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Stamps(BTreeMap<PathBuf, Option<Stamp>>);
 
 #[derive(Debug, PartialEq, Eq)]
@@ -42,6 +45,38 @@ impl Watched {
         Self { project, named }
     }
 
+    /// These files, and every folder and file below the source folder (hidden ones aside),
+    /// up to [`SOURCE_TREE_LIMIT`] of them: a file created in a folder moves the folder's
+    /// times, so one that does not exist yet counts too.
+    pub fn with_source_tree(&self) -> Self {
+        let mut named = self.named.clone();
+        let mut pending = vec![self.project.source.clone()];
+        let mut found = 0;
+        while let Some(dir) = pending.pop() {
+            named.push(dir.clone());
+            let Ok(items) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for item in items.flatten() {
+                if item.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                match item.file_type() {
+                    Ok(kind) if kind.is_dir() => pending.push(item.path()),
+                    Ok(_) if found < SOURCE_TREE_LIMIT => {
+                        found += 1;
+                        named.push(item.path());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Self {
+            project: self.project.clone(),
+            named,
+        }
+    }
+
     /// How the files look now.
     pub fn stamps(&self) -> Stamps {
         let mut paths = self.named.clone();
@@ -60,12 +95,22 @@ impl Watched {
 }
 
 impl Stamps {
-    pub fn len(&self) -> usize {
+    /// How many files are watched.
+    pub fn count(&self) -> usize {
         self.0.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    /// `now`, of another set of files, with what these stamps knew of the files in both:
+    /// a change to them since these were taken stays a change.
+    pub fn carried_to(self, now: Stamps) -> Stamps {
+        let mut before = self.0;
+        let carried = (now.0.into_iter())
+            .map(|(path, stamp)| {
+                let known = before.remove(&path);
+                (path, known.unwrap_or(stamp))
+            })
+            .collect();
+        Stamps(carried)
     }
 }
 
@@ -81,7 +126,7 @@ mod tests {
         std::fs::write(dir.path().join("a.lua"), "return 1").unwrap();
         let watched = Watched::of(&Registry::load(dir.path()).unwrap());
         let first = watched.stamps();
-        assert_eq!(first.len(), 3, "{first:?}");
+        assert_eq!(first.count(), 3, "{first:?}");
         assert_eq!(watched.stamps(), first, "nothing changed");
 
         std::fs::write(dir.path().join("a.lua"), "return 22").unwrap();
@@ -95,7 +140,7 @@ mod tests {
         .unwrap();
         let added = watched.stamps();
         assert_ne!(added, edited);
-        assert_eq!(added.len(), 4);
+        assert_eq!(added.count(), 4);
 
         std::fs::remove_file(dir.path().join("a.lua")).unwrap();
         assert_ne!(watched.stamps(), added);

@@ -14,17 +14,19 @@ use super::routes::{Lookup, Params, Route, RouteTable};
 use super::{proxy, values};
 use crate::capabilities::ProcessState;
 use crate::engine::PreparedEntry;
-use crate::process::{Node, ProcessContext};
+use crate::process::{Generation, Node, ProcessContext};
 use crate::registry::{EntryId, EntryKind};
 use crate::values::Payload;
 use tokio::sync::OwnedSemaphorePermit;
 
 /// How an endpoint's function answers a request.
 pub enum Handler {
-    /// Wippy's `transport: wasi-http`: the body is the argument, the result the response.
-    Values,
+    /// Wippy's `transport: wasi-http`: the body is the argument, the result the response;
+    /// the function of the registry generation the route was made in.
+    Values(Arc<Generation>),
     /// A component exporting `wasi:http/incoming-handler`: the whole request and response.
     Proxy {
+        generation: Arc<Generation>,
         prepared: Arc<PreparedEntry>,
         pre: ProxyPre<ProcessState>,
     },
@@ -34,17 +36,21 @@ pub enum Handler {
 
 impl Handler {
     /// Compiles (or loads) the function and finds how it answers.
+    ///
+    /// A handler keeps the registry generation served when it was made (the route's, see
+    /// `Servers::reload`), so a request never mixes a route of one with a function of another.
     pub async fn of(node: &Node, func: &EntryId) -> Result<Handler, String> {
-        if let Some(EntryKind::FunctionLua(_)) = node.registry().get(func).map(|e| &e.kind) {
+        let generation = node.generation();
+        if let Some(EntryKind::FunctionLua(_)) = generation.registry().get(func).map(|e| &e.kind) {
             return Ok(Handler::Lua);
         }
-        if node.core_function(func).await?.is_some() {
-            return Ok(Handler::Values);
+        if node.core_function_in(&generation, func).await?.is_some() {
+            return Ok(Handler::Values(generation));
         }
-        let prepared = node.prepared(func).await?;
+        let prepared = node.prepared_in(&generation, func).await?;
         // `method: wasi:http/incoming-handler#handle` (any version, or `incoming-handler#handle`).
         if !prepared.export.is("wasi:http/incoming-handler", "handle") {
-            return Ok(Handler::Values);
+            return Ok(Handler::Values(generation));
         }
         let pre = ProxyPre::new(prepared.pre.clone()).map_err(|e| {
             format!(
@@ -52,7 +58,11 @@ impl Handler {
                 crate::guest::describe_wasmtime_error(&e)
             )
         })?;
-        Ok(Handler::Proxy { prepared, pre })
+        Ok(Handler::Proxy {
+            generation,
+            prepared,
+            pre,
+        })
     }
 }
 
@@ -157,11 +167,15 @@ async fn answer(
                 route.func
             ),
         ),
-        Handler::Proxy { prepared, pre } => {
+        Handler::Proxy {
+            generation,
+            prepared,
+            pre,
+        } => {
             let Some(permit) = turn(route) else {
                 return busy(route);
             };
-            let (frame, registration) = match begin(service, route) {
+            let (frame, registration) = match begin(service, route, generation) {
                 Ok(frame) => frame,
                 Err(error) => return responses::text(StatusCode::SERVICE_UNAVAILABLE, error),
             };
@@ -175,7 +189,7 @@ async fn answer(
             };
             proxy::answer(call, registration, request, permit).await
         }
-        Handler::Values => {
+        Handler::Values(generation) => {
             // Read before taking a turn: a slow upload holds no slot.
             let body = match values::read_body(route, request).await {
                 Ok(body) => body,
@@ -184,7 +198,7 @@ async fn answer(
             let Some(_permit) = turn(route) else {
                 return busy(route);
             };
-            let (frame, registration) = match begin(service, route) {
+            let (frame, registration) = match begin(service, route, generation) {
                 Ok(frame) => frame,
                 Err(error) => return responses::text(StatusCode::SERVICE_UNAVAILABLE, error),
             };
@@ -219,8 +233,13 @@ fn busy(route: &Route) -> Response<Body> {
 }
 
 /// The request's frame on the node; refused (503) while the node stops or is short of memory.
-fn begin(service: &Service, route: &Route) -> Result<(RequestFrame, AbortRegistration), String> {
-    let (context, registration) = service.node.begin_request(&service.id, &route.func)?;
+fn begin(
+    service: &Service,
+    route: &Route,
+    generation: &Arc<Generation>,
+) -> Result<(RequestFrame, AbortRegistration), String> {
+    let (context, registration) =
+        (service.node).begin_request(&service.id, &route.func, generation)?;
     Ok((RequestFrame(Some(context)), registration))
 }
 

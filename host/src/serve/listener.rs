@@ -9,7 +9,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::handler::{Service, serve};
@@ -27,13 +27,14 @@ struct Settings {
     max_headers: usize,
 }
 
-/// Accepts on `listener` until `shutdown` turns true, then waits for the open connections,
-/// each told to close after its current request.
+/// Accepts on `listener` until `shutdown` turns true, hands the listener back (a service
+/// restarted on the same address goes on with it, so no connection is refused meanwhile),
+/// then waits for the open connections, each told to close after its current request.
 pub async fn accept(
     listener: TcpListener,
     service: Arc<Service>,
     settings: HttpService,
-    mut shutdown: watch::Receiver<bool>,
+    (mut shutdown, handback): (watch::Receiver<bool>, oneshot::Sender<TcpListener>),
 ) {
     let settings = Settings {
         // hyper's header timer also bounds an idle keep-alive connection: the longer of the
@@ -67,7 +68,8 @@ pub async fn accept(
             drop(permit);
         });
     }
-    drop(listener);
+    // Nobody taking it over (the node stops, the service is gone): it closes here.
+    let _ = handback.send(listener);
     while connections.join_next().await.is_some() {}
 }
 

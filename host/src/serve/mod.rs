@@ -6,6 +6,7 @@ mod cors;
 mod handler;
 mod listener;
 mod proxy;
+mod reload;
 mod responses;
 mod routes;
 mod values;
@@ -16,11 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::process::Node;
-use crate::registry::{Changes, Entry, EntryId, EntryKind, HttpService, Registry};
+use crate::registry::{Entry, EntryId, EntryKind, HttpService, Registry};
 use handler::Service;
 use routes::RouteTable;
 
@@ -34,8 +35,12 @@ pub struct Servers {
 
 struct Running {
     id: EntryId,
+    /// Its `addr` as written: a restart on the same one takes the listener over.
+    addr: String,
     service: Arc<Service>,
     shutdown: watch::Sender<bool>,
+    /// The listener, handed back by the accept loop once it is told to stop.
+    listener_back: oneshot::Receiver<TcpListener>,
     task: JoinHandle<()>,
 }
 
@@ -68,15 +73,18 @@ impl Servers {
             log::info!("{}: not started (lifecycle.auto_start is false)", entry.id);
             return Ok(());
         }
-        let listener = bind(&settings.addr).await.map_err(|error| {
-            format!(
-                "{}:{}: {}: cannot listen on `{}` (addr): {error}; pick another port, or stop what uses it",
-                entry.file.display(),
-                entry.line,
-                entry.id,
-                settings.addr
-            )
-        })?;
+        let listener = bind(entry, settings).await?;
+        self.serve_on(listener, registry, entry, settings).await
+    }
+
+    /// Serves the service on `listener`: its routes warmed first, then an accept loop.
+    async fn serve_on(
+        &mut self,
+        listener: TcpListener,
+        registry: &Registry,
+        entry: &Entry,
+        settings: &HttpService,
+    ) -> Result<(), String> {
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let routes = Arc::new(RouteTable::of(registry, &entry.id, settings));
         warm(&self.node, &routes).await;
@@ -93,59 +101,22 @@ impl Servers {
             address,
         });
         let (shutdown, stopping) = watch::channel(false);
+        let (handback, listener_back) = oneshot::channel();
         let task = tokio::spawn(listener::accept(
             listener,
             service.clone(),
             settings.clone(),
-            stopping,
+            (stopping, handback),
         ));
         self.running.push(Running {
             id: entry.id.clone(),
+            addr: settings.addr.clone(),
             service,
             shutdown,
+            listener_back,
             task,
         });
         Ok(())
-    }
-
-    /// Follows the node's registry after a reload: a removed or changed service stops
-    /// accepting (its open requests are answered), a changed or new one listens, and every
-    /// other one routes by the new endpoints from its next request. Returns the services
-    /// that could not start, each with why.
-    pub async fn reload(&mut self, changes: &Changes) -> Vec<(EntryId, String)> {
-        let registry = self.node.registry();
-        let (stopped, kept): (Vec<Running>, Vec<Running>) =
-            (self.running.drain(..)).partition(|r| changes.touches(&r.id));
-        self.running = kept;
-        for running in stopped {
-            let _ = running.shutdown.send(true);
-            log::info!(
-                "{}: stopped listening on http://{}",
-                running.id,
-                running.service.address
-            );
-            self.closing.push(running.task);
-        }
-        self.closing.retain(|task| !task.is_finished());
-        for running in &self.running {
-            let Some(EntryKind::HttpService(settings)) = registry.get(&running.id).map(|e| &e.kind)
-            else {
-                continue;
-            };
-            let routes = Arc::new(RouteTable::of(&registry, &running.id, settings));
-            warm(&self.node, &routes).await;
-            *running.service.routes.write().unwrap() = routes;
-        }
-        let mut failed = Vec::new();
-        for id in changes.added.iter().chain(&changes.changed) {
-            if let Some(entry) = registry.get(id)
-                && let EntryKind::HttpService(settings) = &entry.kind
-                && let Err(error) = self.start_one(&registry, entry, settings).await
-            {
-                failed.push((id.clone(), error));
-            }
-        }
-        failed
     }
 
     /// Each service and the address it listens on.
@@ -179,19 +150,17 @@ impl Servers {
     }
 }
 
-/// Binds `addr`; a service restarted on its own address may find the old listener not
-/// closed yet, so an address in use is tried again for a moment.
-async fn bind(addr: &str) -> std::io::Result<TcpListener> {
-    let mut tries = 0;
-    loop {
-        match TcpListener::bind(addr).await {
-            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && tries < 50 => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            bound => return bound,
-        }
-    }
+/// Binds the service's `addr`, or says which entry could not.
+async fn bind(entry: &Entry, settings: &HttpService) -> Result<TcpListener, String> {
+    TcpListener::bind(&settings.addr).await.map_err(|error| {
+        format!(
+            "{}:{}: {}: cannot listen on `{}` (addr): {error}; pick another port, or stop what uses it",
+            entry.file.display(),
+            entry.line,
+            entry.id,
+            settings.addr
+        )
+    })
 }
 
 /// Compiles (or loads) every route's function before the service answers, so no request

@@ -88,13 +88,12 @@ enum Failure {
 }
 
 async fn call(frame: &ProcessContext, args: Vec<Payload>) -> Result<Response<Body>, Failure> {
-    let node = &frame.node;
     let func = &frame.entry;
-    if let Some(core) = node.core_function(func).await.map_err(Failure::Failed)? {
+    if let Some(core) = frame.core_function().await.map_err(Failure::Failed)? {
         let value = (core.call(&args, &frame.stdio).await).map_err(Failure::Failed)?;
         return Ok(from_payload(&value));
     }
-    let prepared = node.prepared(func).await.map_err(Failure::Failed)?;
+    let prepared = frame.prepared().await.map_err(Failure::Failed)?;
     let vals = wit_conversion::payloads_to_args(&prepared.export.ty, &args).map_err(|problem| {
         let what = match args.is_empty() {
             true => "needs a request body",

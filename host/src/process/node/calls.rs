@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use super::loaded::Loaded;
+use super::generation::Generation;
 use super::{ExitResult, Node, ProcessContext, Record};
 use crate::engine::{CoreFunction, PreparedEntry, Runtime};
 use crate::process::call_pool::CallPool;
@@ -66,24 +66,39 @@ async fn once_off_the_workers<T: Clone + Send + Sync + 'static>(
         .unwrap_or_else(|e| Err(format!("preparing `{entry}` failed: {e}")))
 }
 
+impl ProcessContext {
+    /// Its entry's prepared component, in the generation it began in.
+    pub async fn prepared(&self) -> Result<Arc<PreparedEntry>, String> {
+        self.node.prepared_in(&self.generation, &self.entry).await
+    }
+
+    /// Its entry's core function, in the generation it began in; `None` when not one.
+    pub async fn core_function(&self) -> Result<Option<Arc<CoreFunction>>, String> {
+        self.node
+            .core_function_in(&self.generation, &self.entry)
+            .await
+    }
+}
+
 impl Node {
     /// The entry's prepared component, compiled (or loaded from the cache) on first use; one
     /// per entry for as long as the registry is not reloaded.
     pub async fn prepared(&self, entry: &EntryId) -> Result<Arc<PreparedEntry>, String> {
-        self.prepared_in(&self.loaded(), entry).await
+        self.prepared_in(&self.generation(), entry).await
     }
 
-    async fn prepared_in(
+    /// [`Node::prepared`] in a given generation.
+    pub async fn prepared_in(
         &self,
-        loaded: &Loaded,
+        generation: &Generation,
         entry: &EntryId,
     ) -> Result<Arc<PreparedEntry>, String> {
-        let cell = cell_for(&loaded.prepared, entry);
+        let cell = cell_for(&generation.prepared, entry);
         let runtime = &self.inner.runtime;
         once_off_the_workers(
             cell,
             runtime,
-            &loaded.registry,
+            &generation.registry,
             entry,
             |runtime, registry, entry| {
                 PreparedEntry::prepare(runtime, registry, entry)
@@ -99,20 +114,21 @@ impl Node {
         &self,
         entry: &EntryId,
     ) -> Result<Option<Arc<CoreFunction>>, String> {
-        self.core_function_in(&self.loaded(), entry).await
+        self.core_function_in(&self.generation(), entry).await
     }
 
-    async fn core_function_in(
+    /// [`Node::core_function`] in a given generation.
+    pub async fn core_function_in(
         &self,
-        loaded: &Loaded,
+        generation: &Generation,
         entry: &EntryId,
     ) -> Result<Option<Arc<CoreFunction>>, String> {
-        let cell = cell_for(&loaded.core_functions, entry);
+        let cell = cell_for(&generation.core_functions, entry);
         let runtime = &self.inner.runtime;
         once_off_the_workers(
             cell,
             runtime,
-            &loaded.registry,
+            &generation.registry,
             entry,
             |runtime, registry, entry| match runtime.core_function(registry, entry) {
                 None => Ok(None),
@@ -129,22 +145,22 @@ impl Node {
     /// script may never look at. (Wippy's `pool.warm_start` asks for this per entry; here
     /// every entry gets it.) Returns every failure.
     pub async fn prepare_all(&self) -> Result<(), Vec<String>> {
-        (self.prepare_all_in(&self.loaded()).await)
+        (self.prepare_all_in(&self.generation()).await)
             .map_err(|errors| errors.into_iter().map(|(_, error)| error).collect())
     }
 
     /// [`Node::prepare_all`] for a generation, served or not yet.
     pub(super) async fn prepare_all_in(
         &self,
-        loaded: &Loaded,
+        generation: &Generation,
     ) -> Result<(), Vec<(EntryId, String)>> {
-        let ids = (loaded.registry.entries())
+        let ids = (generation.registry.entries())
             .filter(|e| e.kind.wasm().is_some())
             .map(|e| e.id.clone());
         let each = ids.map(|id| async move {
-            let outcome = match self.core_function_in(loaded, &id).await {
+            let outcome = match self.core_function_in(generation, &id).await {
                 Ok(Some(_)) => Ok(()),
-                Ok(None) => self.prepared_in(loaded, &id).await.map(|_| ()),
+                Ok(None) => self.prepared_in(generation, &id).await.map(|_| ()),
                 Err(error) => Err(error),
             };
             outcome.map_err(|error| (id, error))
@@ -163,7 +179,12 @@ impl Node {
     /// A function call's own identity, as Wippy gives each call a frame: a pid and mailbox of
     /// its own for the call's duration, so what the function spawns, monitors or receives is
     /// not mixed with its caller's. [`Node::end_call`] ends it like a process.
-    pub fn begin_call(&self, caller: &ProcessContext, entry: &EntryId) -> ProcessContext {
+    pub fn begin_call(
+        &self,
+        caller: &ProcessContext,
+        entry: &EntryId,
+        generation: &Arc<Generation>,
+    ) -> ProcessContext {
         let pid = self.new_pid(&caller.pid.host());
         let mailbox = Arc::new(Mailbox::new(DEFAULT_MAX_MAILBOX_MESSAGES));
         (self.inner.processes.lock().unwrap())
@@ -172,6 +193,7 @@ impl Node {
             node: self.clone(),
             pid,
             entry: entry.clone(),
+            generation: generation.clone(),
             mailbox,
             stdio: caller.stdio.clone(),
             context: caller.context.clone(),
@@ -189,8 +211,13 @@ impl Node {
     }
 
     /// The pool bounding calls of a function entry, made on its first call.
-    pub(crate) fn call_pool(&self, id: &EntryId, pool: Pool) -> Arc<CallPool> {
-        (self.loaded().call_pools.lock().unwrap())
+    pub(crate) fn call_pool(
+        &self,
+        generation: &Generation,
+        id: &EntryId,
+        pool: Pool,
+    ) -> Arc<CallPool> {
+        (generation.call_pools.lock().unwrap())
             .entry(id.clone())
             .or_insert_with(|| Arc::new(CallPool::new(pool)))
             .clone()

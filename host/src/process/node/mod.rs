@@ -3,9 +3,9 @@
 
 mod calls;
 mod event_bus;
+mod generation;
 mod headroom;
 mod heap;
-mod loaded;
 mod names;
 mod reload;
 mod remote;
@@ -29,7 +29,7 @@ use crate::registry::{EntryId, EntryKind, Registry, TerminalHost};
 use crate::values::Payload;
 
 pub use event_bus::BusEvent;
-use loaded::Loaded;
+pub use generation::Generation;
 pub use signals::SendError;
 pub use spawn::{ContextValues, SpawnRequest, Spawned};
 
@@ -66,7 +66,7 @@ type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
 struct NodeInner {
     /// The registry served now and what was made of its entries; a reload swaps it whole.
-    loaded: RwLock<Arc<Loaded>>,
+    generation: RwLock<Arc<Generation>>,
     runtime: Arc<Runtime>,
     output: Arc<dyn LineSink>,
     /// Runs `process.lua` and `function.lua` entries.
@@ -137,6 +137,8 @@ pub struct ProcessContext {
     pub node: Node,
     pub pid: Pid,
     pub entry: EntryId,
+    /// The registry generation the process (or call, or request) began in: what it runs.
+    pub generation: Arc<Generation>,
     pub mailbox: Arc<Mailbox>,
     pub stdio: Arc<Stdio>,
     pub context: ContextValues,
@@ -170,7 +172,7 @@ impl Node {
     ) -> Self {
         Self {
             inner: Arc::new(NodeInner {
-                loaded: RwLock::new(Arc::new(Loaded::new(registry))),
+                generation: RwLock::new(Arc::new(Generation::new(registry))),
                 runtime,
                 output,
                 scripts,
@@ -191,11 +193,12 @@ impl Node {
     /// The registry served now. A process that started keeps the entry it started from;
     /// what it looks up later (a function, a spawn) comes from the registry of that moment.
     pub fn registry(&self) -> Arc<Registry> {
-        self.loaded().registry.clone()
+        self.generation().registry.clone()
     }
 
-    fn loaded(&self) -> Arc<Loaded> {
-        self.inner.loaded.read().unwrap().clone()
+    /// The generation served now: its registry and what was made of its entries.
+    pub fn generation(&self) -> Arc<Generation> {
+        self.inner.generation.read().unwrap().clone()
     }
 
     pub(crate) fn scripts(&self) -> &dyn Scripts {

@@ -7,19 +7,21 @@ use std::sync::Arc;
 
 use futures_util::future::{AbortHandle, AbortRegistration};
 
-use super::{Node, ProcessContext, Record};
+use super::{Generation, Node, ProcessContext, Record};
 use crate::guest::Stdio;
 use crate::process::mailbox::Mailbox;
 use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId};
 
 impl Node {
-    /// A frame for a request `service` serves with `func`: its context, and the registration
+    /// A frame for a request `service` serves with `func` of `generation` (the one its route
+    /// was made from): its context, and the registration
     /// that aborts the request's handling when the node terminates the frame. Refused while
     /// the node stops or is short of memory. [`Node::end_call`] ends it.
     pub fn begin_request(
         &self,
         service: &EntryId,
         func: &EntryId,
+        generation: &Arc<Generation>,
     ) -> Result<(ProcessContext, AbortRegistration), String> {
         self.inner.headroom.check()?;
         let pid = self.new_pid(service);
@@ -48,6 +50,7 @@ impl Node {
             node: self.clone(),
             pid,
             entry: func.clone(),
+            generation: generation.clone(),
             mailbox,
             stdio: Arc::new(stdio),
             context: Default::default(),

@@ -96,7 +96,8 @@ impl Node {
         if self.is_stopping() {
             return Err(stopping_refusal(&request.entry));
         }
-        let registry = self.registry();
+        let generation = self.generation();
+        let registry = generation.registry();
         let entry = registry
             .get(&request.entry)
             .ok_or_else(|| format!("no process entry `{}` in the registry", request.entry))?;
@@ -241,6 +242,7 @@ impl Node {
             node: self.clone(),
             pid: pid.clone(),
             entry: entry.id.clone(),
+            generation: generation.clone(),
             mailbox: mailbox.clone(),
             stdio: Arc::new(stdio),
             context: request.context,
