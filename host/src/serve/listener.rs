@@ -27,14 +27,24 @@ struct Settings {
     max_headers: usize,
 }
 
-/// Accepts on `listener` until `shutdown` turns true, hands the listener back (a service
-/// restarted on the same address goes on with it, so no connection is refused meanwhile),
-/// then waits for the open connections, each told to close after its current request.
+/// How far a service is in stopping; it only moves forward.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+pub enum Phase {
+    Serving,
+    /// Accepts no more connections (its listener is handed back); those open go on.
+    NotAccepting,
+    /// Each open connection closes after its current request.
+    Closing,
+}
+
+/// Accepts on `listener` until told to stop, hands the listener back (a service restarted
+/// on the same address goes on with it, so no connection is refused meanwhile), then waits
+/// for the open connections, which close after their current request once told to.
 pub async fn accept(
     listener: TcpListener,
     service: Arc<Service>,
     settings: HttpService,
-    (mut shutdown, handback): (watch::Receiver<bool>, oneshot::Sender<TcpListener>),
+    (mut shutdown, handback): (watch::Receiver<Phase>, oneshot::Sender<TcpListener>),
 ) {
     let settings = Settings {
         // hyper's header timer also bounds an idle keep-alive connection: the longer of the
@@ -47,7 +57,7 @@ pub async fn accept(
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
-            () = stopped(&mut shutdown) => break,
+            () = reached(&mut shutdown, Phase::NotAccepting) => break,
             accepted = async {
                 let permit = slots.clone().acquire_owned().await;
                 (permit, listener.accept().await)
@@ -74,8 +84,8 @@ pub async fn accept(
 }
 
 /// Resolves once the service is told to stop.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
+async fn reached(shutdown: &mut watch::Receiver<Phase>, phase: Phase) {
+    let _ = shutdown.wait_for(|now| *now >= phase).await;
 }
 
 async fn connection(
@@ -83,7 +93,7 @@ async fn connection(
     peer: SocketAddr,
     service: Arc<Service>,
     settings: Settings,
-    mut shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<Phase>,
 ) {
     // Small writes of a streamed body go out at once rather than after Nagle's delay.
     let _ = stream.set_nodelay(true);
@@ -105,7 +115,7 @@ async fn connection(
     tokio::pin!(connection);
     let outcome = tokio::select! {
         outcome = connection.as_mut() => outcome,
-        () = stopped(&mut shutdown) => {
+        () = reached(&mut shutdown, Phase::Closing) => {
             connection.as_mut().graceful_shutdown();
             connection.await
         }

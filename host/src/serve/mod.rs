@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::process::Node;
 use crate::registry::{Entry, EntryId, EntryKind, HttpService, Registry};
 use handler::Service;
+use listener::Phase;
 use routes::RouteTable;
 
 /// The running HTTP services of a node.
@@ -38,7 +39,7 @@ struct Running {
     /// Its `addr` as written: a restart on the same one takes the listener over.
     addr: String,
     service: Arc<Service>,
-    shutdown: watch::Sender<bool>,
+    shutdown: watch::Sender<Phase>,
     /// The listener, handed back by the accept loop once it is told to stop.
     listener_back: oneshot::Receiver<TcpListener>,
     task: JoinHandle<()>,
@@ -100,7 +101,7 @@ impl Servers {
             routes: std::sync::RwLock::new(routes),
             address,
         });
-        let (shutdown, stopping) = watch::channel(false);
+        let (shutdown, stopping) = watch::channel(Phase::Serving);
         let (handback, listener_back) = oneshot::channel();
         let task = tokio::spawn(listener::accept(
             listener,
@@ -129,7 +130,7 @@ impl Servers {
     /// Closes the listeners; each connection closes once its current request is answered.
     pub fn stop_accepting(&self) {
         for running in &self.running {
-            let _ = running.shutdown.send(true);
+            let _ = running.shutdown.send(Phase::Closing);
         }
     }
 

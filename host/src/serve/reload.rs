@@ -1,12 +1,17 @@
 //! The HTTP services following a reload of the node's registry.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use super::listener::Phase;
 use super::routes::RouteTable;
 use super::{Running, Servers, bind, warm};
 use crate::registry::{Changes, EntryId, EntryKind};
+
+/// How long the connections of a service stopped by a reload go on before they close.
+const LINGER: Duration = Duration::from_secs(1);
 
 impl Servers {
     /// Follows the node's registry after a reload. A service whose entry changed is served
@@ -89,10 +94,10 @@ impl Servers {
         if old.task.is_finished() {
             return Err(old);
         }
-        let _ = old.shutdown.send(true);
+        let _ = old.shutdown.send(Phase::NotAccepting);
         match (&mut old.listener_back).await {
             Ok(listener) => {
-                self.closing.push(old.task);
+                self.retire(old);
                 Ok(listener)
             }
             Err(_) => Err(old),
@@ -101,12 +106,24 @@ impl Servers {
 
     /// Stops `old` accepting; its open requests are answered.
     fn stop(&mut self, old: Running) {
-        let _ = old.shutdown.send(true);
+        let _ = old.shutdown.send(Phase::NotAccepting);
         log::info!(
             "{}: stopped listening on http://{}",
             old.id,
             old.service.address
         );
+        self.retire(old);
+    }
+
+    /// Lets `old`'s open connections go on for [`LINGER`] before each is told to close after
+    /// its request: one accepted just before the stop has sent its request by then, and is
+    /// answered rather than closed unanswered.
+    fn retire(&mut self, old: Running) {
+        let shutdown = old.shutdown;
+        tokio::spawn(async move {
+            tokio::time::sleep(LINGER).await;
+            let _ = shutdown.send(Phase::Closing);
+        });
         self.closing.push(old.task);
     }
 }

@@ -81,13 +81,8 @@ impl ProcessContext {
 }
 
 impl Node {
-    /// The entry's prepared component, compiled (or loaded from the cache) on first use; one
-    /// per entry for as long as the registry is not reloaded.
-    pub async fn prepared(&self, entry: &EntryId) -> Result<Arc<PreparedEntry>, String> {
-        self.prepared_in(&self.generation(), entry).await
-    }
-
-    /// [`Node::prepared`] in a given generation.
+    /// The entry's prepared component in `generation`, compiled (or loaded from the cache) on
+    /// first use; one per entry for as long as its definition does not change.
     pub async fn prepared_in(
         &self,
         generation: &Generation,
@@ -109,15 +104,8 @@ impl Node {
         .await
     }
 
-    /// The entry's core function, compiled on first use; `None` when the entry is not one.
-    pub async fn core_function(
-        &self,
-        entry: &EntryId,
-    ) -> Result<Option<Arc<CoreFunction>>, String> {
-        self.core_function_in(&self.generation(), entry).await
-    }
-
-    /// [`Node::core_function`] in a given generation.
+    /// The entry's core function in `generation`, compiled on first use; `None` when the
+    /// entry is not one.
     pub async fn core_function_in(
         &self,
         generation: &Generation,
