@@ -1,12 +1,9 @@
 //! What a node does for function calls: each entry compiled once (off the async workers),
 //! warm starts, a frame per `function.lua` call, and the pools that bound calls.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokio::sync::OnceCell;
-
-use super::generation::Generation;
+use super::generation::{Cells, Generation};
 use super::{ExitResult, Node, ProcessContext, Record};
 use crate::engine::{CoreFunction, PreparedEntry, Runtime};
 use crate::process::call_pool::CallPool;
@@ -14,37 +11,28 @@ use crate::process::mailbox::Mailbox;
 use crate::registry::{DEFAULT_MAX_MAILBOX_MESSAGES, EntryId, Pool, Registry};
 use crate::values::Payload;
 
-fn cell_for<T>(
-    cells: &Mutex<HashMap<EntryId, Arc<OnceCell<T>>>>,
-    entry: &EntryId,
-) -> Arc<OnceCell<T>> {
-    cells
-        .lock()
-        .unwrap()
-        .entry(entry.clone())
-        .or_default()
-        .clone()
-}
-
-/// Fills `cell` once with `make`'s result for the entry, compiling on a blocking thread so
-/// the async workers keep running processes meanwhile.
+/// The entry's cell in `cells`, filled once with `make`'s result for it in `generation`,
+/// compiling on a blocking thread so the async workers keep running processes meanwhile.
 ///
 /// The filling runs in a task of its own, not in the caller: a process terminated while it
 /// waits for its entry's first compile must not abandon it (the next spawn would start over,
 /// and every abandoned compile would run on regardless, as 200 spawned-and-terminated
 /// processes once did, for minutes of CPU).
 async fn once_off_the_workers<T: Clone + Send + Sync + 'static>(
-    cell: Arc<OnceCell<Result<T, String>>>,
+    cells: &Cells<T>,
     runtime: &Arc<Runtime>,
-    registry: &Arc<Registry>,
+    generation: &Generation,
     entry: &EntryId,
     make: fn(&Runtime, &Registry, &crate::registry::Entry) -> Result<T, String>,
 ) -> Result<T, String> {
+    let cell = (cells.lock().unwrap().entry(entry.clone()))
+        .or_default()
+        .clone();
     if let Some(done) = cell.get() {
         return done.clone();
     }
     let runtime = runtime.clone();
-    let registry = registry.clone();
+    let registry = generation.registry.clone();
     let id = entry.clone();
     let filler = tokio::spawn(async move {
         cell.get_or_init(|| async {
@@ -88,12 +76,11 @@ impl Node {
         generation: &Generation,
         entry: &EntryId,
     ) -> Result<Arc<PreparedEntry>, String> {
-        let cell = cell_for(&generation.prepared, entry);
-        let runtime = &self.inner.runtime;
+        let (cells, runtime) = (&generation.prepared, &self.inner.runtime);
         once_off_the_workers(
-            cell,
+            cells,
             runtime,
-            &generation.registry,
+            generation,
             entry,
             |runtime, registry, entry| {
                 PreparedEntry::prepare(runtime, registry, entry)
@@ -111,12 +98,11 @@ impl Node {
         generation: &Generation,
         entry: &EntryId,
     ) -> Result<Option<Arc<CoreFunction>>, String> {
-        let cell = cell_for(&generation.core_functions, entry);
-        let runtime = &self.inner.runtime;
+        let (cells, runtime) = (&generation.core_functions, &self.inner.runtime);
         once_off_the_workers(
-            cell,
+            cells,
             runtime,
-            &generation.registry,
+            generation,
             entry,
             |runtime, registry, entry| match runtime.core_function(registry, entry) {
                 None => Ok(None),

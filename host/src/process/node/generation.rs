@@ -12,16 +12,14 @@ use crate::engine::{CoreFunction, PreparedEntry};
 use crate::process::call_pool::CallPool;
 use crate::registry::{EntryId, Registry};
 
-/// An entry's prepared component, made once by whichever process needs it first.
-pub(super) type PreparedOnce = OnceCell<Result<Arc<PreparedEntry>, String>>;
-/// An entry's core function (`function.wat`, or a core `function.wasm`); `None` when the
-/// entry is a component.
-pub(super) type CoreOnce = OnceCell<Result<Option<Arc<CoreFunction>>, String>>;
+/// What was made of each entry, made once by whichever process needs it first.
+pub(super) type Cells<T> = Mutex<HashMap<EntryId, Arc<OnceCell<Result<T, String>>>>>;
 
 pub struct Generation {
     pub(super) registry: Arc<Registry>,
-    pub(super) prepared: Mutex<HashMap<EntryId, Arc<PreparedOnce>>>,
-    pub(super) core_functions: Mutex<HashMap<EntryId, Arc<CoreOnce>>>,
+    pub(super) prepared: Cells<Arc<PreparedEntry>>,
+    /// Core functions (`function.wat`, or a core `function.wasm`); `None` for a component.
+    pub(super) core_functions: Cells<Option<Arc<CoreFunction>>>,
     /// Each function entry's pool: the bound on its concurrent and waiting calls.
     pub(super) call_pools: Mutex<HashMap<EntryId, Arc<CallPool>>>,
 }
