@@ -292,6 +292,16 @@ fn watching_is_off_without_a_terminal_and_the_lock_file_or_the_flags_turn_it_on_
     assert!(!watches(&["--no-watch"]), "the flag over the lock file");
     assert!(watches(&["--no-watch", "--watch"]), "the last flag counts");
 
+    // Not a boolean: the lock file is refused, naming the key's values.
+    project.write("wippy.lock", "watch: sometimes\n");
+    let error = project.wippy(&["run"]).failed().to_string();
+    assert!(
+        error.contains("wippy.lock: not a valid lock file: invalid boolean at line 1")
+            && error.contains("`watch: true|false`"),
+        "{error}"
+    );
+    project.write("wippy.lock", "watch: true\n");
+
     // Not watching: an edit is not taken.
     let mut app = Server::spawn(&project, &["--no-watch"]);
     app.wait_for("ticker v1 up");

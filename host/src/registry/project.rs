@@ -64,6 +64,7 @@ impl Project {
             let lock: Lockfile = serde_saphyr::from_str(&text).map_err(|e| {
                 LoadError::new(format!("not a valid lock file: {}", e.without_snippet()))
                     .file(&lock_path)
+                    .fix("its keys are `directories: {src: DIR}`, `cluster: {url: nats://HOST:PORT, node: NAME}` and `watch: true|false`")
             })?;
             cluster = lock.cluster;
             watch = lock.watch;
