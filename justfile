@@ -38,9 +38,10 @@ bench:
     cargo bench --bench capacity > "${CARGO_TARGET_DIR:-target}/capacity.md"
     cargo bench --bench http > "${CARGO_TARGET_DIR:-target}/http.md"
     cargo bench --bench cluster > "${CARGO_TARGET_DIR:-target}/cluster.md"
+    cargo bench --bench reload > "${CARGO_TARGET_DIR:-target}/reload.md"
     @echo
     @echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Linux $(uname -r), $(rustc --version | cut -d' ' -f1-2), commit $(git rev-parse --short HEAD)"
-    @echo "Commands: cargo bench --bench runtime (criterion estimates); cargo bench --bench capacity (each part in its own process; SLEEPERS, WIDE_SLEEPERS, LUA_RECEIVERS, SPAWN_BURST, SOAK_CYCLES change the counts); cargo bench --bench http (wrk on loopback; HTTP_ROUNDS, HTTP_SECONDS, HTTP_CONNECTIONS); cargo bench --bench cluster (two nodes and nats-server on loopback; CLUSTER_MESSAGES, CLUSTER_ROUNDTRIPS, CLUSTER_SPAWNS, CLUSTER_ROUNDS, CLUSTER_KILLS)"
+    @echo "Commands: cargo bench --bench runtime (criterion estimates); cargo bench --bench capacity (each part in its own process; SLEEPERS, WIDE_SLEEPERS, LUA_RECEIVERS, SPAWN_BURST, SOAK_CYCLES change the counts); cargo bench --bench http (wrk on loopback; HTTP_ROUNDS, HTTP_SECONDS, HTTP_CONNECTIONS); cargo bench --bench cluster (two nodes and nats-server on loopback; CLUSTER_MESSAGES, CLUSTER_ROUNDTRIPS, CLUSTER_SPAWNS, CLUSTER_ROUNDS, CLUSTER_KILLS); cargo bench --bench reload (a watched app's script saved RELOAD_SAVES times)"
     @echo
     @echo "| measurement | result | target |"
     @echo "|---|---|---|"
@@ -48,3 +49,4 @@ bench:
     @grep -E '^\| [0-9a-z]' "${CARGO_TARGET_DIR:-target}/capacity.md" | grep -v '^| measurement'
     @grep -E '^\| HTTP' "${CARGO_TARGET_DIR:-target}/http.md"
     @grep -E '^\| cluster' "${CARGO_TARGET_DIR:-target}/cluster.md"
+    @grep -E '^\| hot reload' "${CARGO_TARGET_DIR:-target}/reload.md"
